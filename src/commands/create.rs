@@ -1,0 +1,67 @@
+//! `envtool create`: find the interpreter, then write the environment.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::cache::Cache;
+use crate::cli::CreateArgs;
+use crate::settings::Settings;
+use crate::venv::{self, CreateSpec};
+use crate::{output, python};
+
+pub fn create(args: CreateArgs, _settings: &Settings, cache: &Cache) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let dir = std::path::absolute(&args.dir)?;
+    // Refuse early, before looking for an interpreter.
+    venv::inspect_target(&dir, args.clear)?;
+    let interpreter = python::find(args.python.as_deref(), cache)?;
+    let command = creation_command(&args, &dir, &interpreter.executable);
+    let spec = CreateSpec {
+        dir: dir.clone(),
+        interpreter: &interpreter,
+        prompt: args.prompt.clone(),
+        system_site_packages: args.system_site_packages,
+        clear: args.clear,
+        command,
+    };
+    venv::create(&spec)?;
+    output::info(&format!(
+        "Created {} with Python {} ({}) in {}ms",
+        args.dir.display(),
+        interpreter.facts.version_string(),
+        interpreter.executable.display(),
+        start.elapsed().as_millis()
+    ));
+    output::info(&format!(
+        "Activate with: source {}",
+        venv::activate::quote_sh(&dir.join("bin").join("activate").to_string_lossy())
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The command recorded in pyvenv.cfg: enough to create the same environment again.
+fn creation_command(args: &CreateArgs, dir: &std::path::Path, python: &std::path::Path) -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "envtool".into());
+    let mut parts = vec![exe, "create".into(), "--python".into(), python.to_string_lossy().into_owned()];
+    if let Some(prompt) = &args.prompt {
+        parts.push("--prompt".into());
+        parts.push(prompt.clone());
+    }
+    if args.system_site_packages {
+        parts.push("--system-site-packages".into());
+    }
+    parts.push(dir.to_string_lossy().into_owned());
+    parts
+        .iter()
+        .map(|p| {
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b)) {
+                p.clone()
+            } else {
+                venv::activate::quote_sh(p)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,22 @@
+//! One module per subcommand: glue between the stages, no algorithms.
+
+mod create;
+mod python;
+mod run;
+
+use std::process::ExitCode;
+
+use crate::cache::Cache;
+use crate::cli::{Cli, Command};
+use crate::settings::Settings;
+
+/// Run the parsed command line; the exit code is 0 unless the command says otherwise.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_globals(&cli.globals)?;
+    let cache = Cache::new(settings.cache_dir.clone());
+    match cli.command {
+        Command::Create(args) => create::create(args, &settings, &cache),
+        Command::Run(args) => run::run(args),
+        Command::Python(cmd) => python::python(cmd, &cache),
+    }
+}

@@ -1,0 +1,26 @@
+//! Every environment variable envtool reads. The README's table is written from these doc comments.
+
+/// Log level when no `-q`/`-v` is given: `error`, `info` (default), `debug`, `trace`.
+pub const ENVTOOL_LOG: &str = "ENVTOOL_LOG";
+/// The cache directory (default: the platform cache dir, e.g. `~/.cache/envtool`).
+pub const ENVTOOL_CACHE_DIR: &str = "ENVTOOL_CACHE_DIR";
+/// Never touch the network when set to `1`/`true`.
+pub const ENVTOOL_OFFLINE: &str = "ENVTOOL_OFFLINE";
+/// The primary package index (Simple API root).
+pub const ENVTOOL_INDEX_URL: &str = "ENVTOOL_INDEX_URL";
+/// More indexes, separated by spaces.
+pub const ENVTOOL_EXTRA_INDEX_URL: &str = "ENVTOOL_EXTRA_INDEX_URL";
+/// Flat directories or pages of distribution files, separated by spaces.
+pub const ENVTOOL_FIND_LINKS: &str = "ENVTOOL_FIND_LINKS";
+/// Disables colour when set to a non-empty value.
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Set by `run` to the environment's directory; read to find the active environment.
+pub const VIRTUAL_ENV: &str = "VIRTUAL_ENV";
+/// pyenv's root (default `~/.pyenv`): its `versions/` are searched and its shims seen through.
+pub const PYENV_ROOT: &str = "PYENV_ROOT";
+/// pyenv's selected version(s), colon separated, as pyenv reads it.
+pub const PYENV_VERSION: &str = "PYENV_VERSION";
+/// Searched for interpreters and commands.
+pub const PATH: &str = "PATH";
+/// Unset by `run`: a set `PYTHONHOME` breaks virtual environments.
+pub const PYTHONHOME: &str = "PYTHONHOME";

@@ -1,0 +1,24 @@
+//! envtool: isolated, reproducible Python tool environments without root.
+
+mod cache;
+mod cli;
+mod commands;
+mod env_vars;
+mod error;
+mod output;
+mod python;
+mod settings;
+mod venv;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    output::restore_sigpipe();
+    let cli = cli::Cli::parse();
+    let globals = cli.globals.clone();
+    output::init(&globals);
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => error::report(&err),
+    }
+}

@@ -1,0 +1,84 @@
+//! What envtool prints to stderr: log levels, colour, `error:`/`hint:`/`warning:` lines.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicI8, Ordering};
+
+use crate::cli::{ColorChoice, GlobalArgs};
+
+static VERBOSITY: AtomicI8 = AtomicI8::new(0);
+static COLOR: AtomicBool = AtomicBool::new(false);
+
+/// Let a closed pipe end the process quietly (`envtool freeze | head`) instead of an error.
+pub fn restore_sigpipe() {
+    // SAFETY: setting a signal disposition to its default has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+pub fn init(globals: &GlobalArgs) {
+    let mut level = globals.verbose as i8 - globals.quiet as i8;
+    if globals.verbose == 0 && globals.quiet == 0 {
+        if let Ok(v) = std::env::var(crate::env_vars::ENVTOOL_LOG) {
+            level = match v.trim().to_ascii_lowercase().as_str() {
+                "error" | "quiet" => -1,
+                "debug" => 1,
+                "trace" => 2,
+                _ => 0,
+            };
+        }
+    }
+    VERBOSITY.store(level, Ordering::Relaxed);
+    let color = match globals.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+        }
+    };
+    COLOR.store(color, Ordering::Relaxed);
+}
+
+pub fn verbosity() -> i8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
+
+fn paint(code: &str, text: &str) -> String {
+    if COLOR.load(Ordering::Relaxed) {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn emit(line: String) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+pub fn error_line(message: &str) {
+    emit(format!("{} {message}", paint("1;31", "error:")));
+}
+
+pub fn hint_line(message: &str) {
+    emit(format!("{} {message}", paint("1;36", "hint:")));
+}
+
+pub fn warn(message: &str) {
+    if verbosity() >= -1 {
+        emit(format!("{} {message}", paint("1;33", "warning:")));
+    }
+}
+
+/// A normal progress or summary line; hidden by `-q`.
+pub fn info(message: &str) {
+    if verbosity() >= 0 {
+        emit(message.to_string());
+    }
+}
+
+/// Detail shown with `-v`.
+pub fn debug(message: &str) {
+    if verbosity() >= 1 {
+        emit(format!("{} {message}", paint("2", "debug:")));
+    }
+}

@@ -1,0 +1,7 @@
+//! Interpreter discovery and cached interpreter facts (version, paths, markers).
+
+pub mod discovery;
+pub mod facts;
+pub mod pyenv;
+
+pub use discovery::{find, list, Interpreter};

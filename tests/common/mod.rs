@@ -1,0 +1,163 @@
+//! Helpers for running the real `envtool` binary in a private temporary tree.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch tree plus the environment variables that keep envtool inside it.
+pub struct TestEnv {
+    pub tmp: tempfile::TempDir,
+    pub cache_dir: PathBuf,
+}
+
+impl TestEnv {
+    /// Interpreter facts are cached in a directory shared by all tests (under target/), so
+    /// each interpreter is probed once per test run; everything else is private.
+    pub fn new() -> TestEnv {
+        let tmp = tempfile::Builder::new().prefix("envtool-test-").tempdir().unwrap();
+        let cache_dir = shared_cache();
+        TestEnv { tmp, cache_dir }
+    }
+
+    /// The same, with a cache of its own.
+    pub fn with_private_cache() -> TestEnv {
+        let tmp = tempfile::Builder::new().prefix("envtool-test-").tempdir().unwrap();
+        let cache_dir = tmp.path().join("cache");
+        TestEnv { tmp, cache_dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    /// `envtool ARGS` with the working directory set to the scratch tree.
+    pub fn cmd<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(envtool_bin());
+        cmd.args(args)
+            .current_dir(self.tmp.path())
+            .env("ENVTOOL_CACHE_DIR", &self.cache_dir)
+            .env("HOME", self.tmp.path().join("home"))
+            .env_remove("VIRTUAL_ENV")
+            .env_remove("ENVTOOL_LOG")
+            .env_remove("ENVTOOL_OFFLINE")
+            .env_remove("ENVTOOL_INDEX_URL")
+            .env_remove("ENVTOOL_EXTRA_INDEX_URL")
+            .env_remove("ENVTOOL_FIND_LINKS")
+            .env("PYENV_ROOT", pyenv_root())
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    pub fn run<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Run and assert success, returning stdout.
+    pub fn ok<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.run(args);
+        assert_success(&out);
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+pub fn envtool_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_envtool"))
+}
+
+fn shared_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("shared-cache")
+}
+
+pub fn pyenv_root() -> PathBuf {
+    std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".pyenv"))
+}
+
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "expected success, got {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A user-facing failure: exit 1, an `error:` line, a `hint:` line, and no panic.
+pub fn assert_user_error(out: &Output, needle: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "expected exit 1; stderr:\n{stderr}");
+    assert!(stderr.contains("error:"), "no error: line in:\n{stderr}");
+    assert!(stderr.contains("hint:"), "no hint: line in:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "a panic in:\n{stderr}");
+    assert!(stderr.contains(needle), "expected {needle:?} in:\n{stderr}");
+    stderr
+}
+
+/// CPython interpreters 3.8+ installed under pyenv: (version dir name, real binary).
+pub fn pyenv_pythons() -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(pyenv_root().join("versions")) else {
+        return out;
+    };
+    for entry in rd.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let parts: Vec<u32> = name.split('.').filter_map(|p| p.parse().ok()).collect();
+        if parts.len() != 3 || parts[0] != 3 || parts[1] < 8 {
+            continue;
+        }
+        let exe = entry.path().join("bin").join(format!("python{}.{}", parts[0], parts[1]));
+        if exe.is_file() {
+            out.push((name, exe));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The newest pyenv CPython, which tests use as "the" interpreter.
+pub fn python() -> PathBuf {
+    pyenv_pythons()
+        .into_iter()
+        .max_by_key(|(n, _)| n.split('.').map(|p| p.parse::<u32>().unwrap()).collect::<Vec<_>>())
+        .map(|(_, p)| p)
+        .expect("tests need a CPython 3.8+ under pyenv")
+}
+
+/// Run `python -c CODE` and return its trimmed stdout, asserting success.
+pub fn py(python: &Path, code: &str) -> String {
+    let out = Command::new(python)
+        .args(["-c", code])
+        .env_remove("PYTHONHOME")
+        .env_remove("PYTHONPATH")
+        .output()
+        .unwrap();
+    assert_success(&out);
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Every file and symlink below `dir`, relative, sorted (for "nothing changed" checks).
+pub fn tree(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .flatten()
+        .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
