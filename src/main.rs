@@ -4,9 +4,13 @@ mod cache;
 mod cli;
 mod commands;
 mod env_vars;
+mod dist;
 mod error;
+mod index;
+mod install;
 mod output;
 mod python;
+mod requirements;
 mod settings;
 mod venv;
 

@@ -3,5 +3,6 @@
 pub mod discovery;
 pub mod facts;
 pub mod pyenv;
+pub mod tags;
 
 pub use discovery::{find, list, Interpreter};

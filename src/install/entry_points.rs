@@ -1,0 +1,1 @@
+//! entry_points.txt (console_scripts, gui_scripts).

@@ -1,0 +1,1 @@
+//! Script launchers and `#!python` shebang rewriting.

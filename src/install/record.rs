@@ -1,0 +1,1 @@
+//! RECORD files (PEP 376/627): reading, writing, hashing.

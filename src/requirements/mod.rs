@@ -1,0 +1,3 @@
+//! What the user asked for: requirement strings and requirements files.
+
+pub mod txt;
