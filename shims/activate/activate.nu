@@ -6,6 +6,15 @@
 # Everything set here lives in the overlay, so hiding the overlay restores
 # PATH, PYTHONHOME and the prompt by itself.
 
+# `source` would run the `use` below (and fail with this message);
+# `overlay use` only loads it as part of the module and does not.
+module source_guard {
+    export-env {
+        error make -u { msg: 'activate.nu must be used with `overlay use`, not `source`' }
+    }
+}
+use source_guard
+
 export-env {
     def has-env [name: string] {
         $name in $env
@@ -31,10 +40,15 @@ export-env {
     } else {
         $old_path
     }
-    let new_path = ($old_path | prepend ($virtual_env | path join 'bin'))
+    # Switching from another environment: drop its bin dir first.
+    let old_path = if (has-env 'VIRTUAL_ENV') and ($old_path | first) == ($env.VIRTUAL_ENV | path join 'bin') {
+        $old_path | skip 1
+    } else {
+        $old_path
+    }
 
-    let new_env = {
-        $path_name: $new_path
+    mut new_env = {
+        $path_name: ($old_path | prepend ($virtual_env | path join 'bin'))
         VIRTUAL_ENV: $virtual_env
         VIRTUAL_ENV_PROMPT: $virtual_env_prompt
     }
@@ -44,18 +58,28 @@ export-env {
         hide-env PYTHONHOME
     }
 
-    # Wrap the current prompt, unless disabled.
-    let new_env = if (is-env-true 'VIRTUAL_ENV_DISABLE_PROMPT') {
-        $new_env
+    # Wrap the prompt, unless disabled. When switching from another
+    # environment, wrap the prompt it had wrapped, not its wrapper.
+    let old_prompt = if (has-env '_OLD_VIRTUAL_PROMPT_COMMAND') {
+        $env._OLD_VIRTUAL_PROMPT_COMMAND
+    } else {
+        $env.PROMPT_COMMAND? | default ''
+    }
+    if (is-env-true 'VIRTUAL_ENV_DISABLE_PROMPT') {
+        if (has-env '_OLD_VIRTUAL_PROMPT_COMMAND') {
+            $new_env = ($new_env | merge { PROMPT_COMMAND: $old_prompt })
+        }
     } else {
         let prefix = $"\(($virtual_env_prompt)\) "
-        let old_prompt = ($env.PROMPT_COMMAND? | default '')
         let new_prompt = if ('closure' in ($old_prompt | describe)) {
             {|| $prefix + (do $old_prompt) }
         } else {
             {|| $prefix + ($old_prompt | into string) }
         }
-        $new_env | merge { PROMPT_COMMAND: $new_prompt }
+        $new_env = ($new_env | merge {
+            PROMPT_COMMAND: $new_prompt
+            _OLD_VIRTUAL_PROMPT_COMMAND: $old_prompt
+        })
     }
 
     load-env $new_env

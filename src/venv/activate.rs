@@ -23,7 +23,7 @@ const TEMPLATES: &[Template] = &[
     Template {
         file: "activate.csh",
         text: include_str!("../../shims/activate/activate.csh"),
-        quote: quote_sh,
+        quote: quote_csh,
     },
     Template {
         file: "activate.nu",
@@ -37,12 +37,31 @@ pub fn quote_sh(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// As `quote_sh`, with `!` outside the quotes: interactive csh expands history even in `'...'`.
+fn quote_csh(s: &str) -> String {
+    quote_sh(s).replace('!', "'\\!'")
+}
+
 fn quote_fish(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
+/// A nushell double-quoted string; control characters as `\u{X}` (nu rejects JSON's `\uXXXX`).
 fn quote_nu(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+    let mut out = String::from('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The rendered scripts: (file name, contents).
@@ -58,4 +77,17 @@ pub fn render(venv_dir: &Path, prompt: &str) -> Vec<(&'static str, String)> {
             (t.file, text)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_sh("a'b"), "'a'\\''b'");
+        assert_eq!(quote_csh("a!b"), "'a'\\!'b'");
+        assert_eq!(quote_fish("a'b\\c"), "'a\\'b\\\\c'");
+        assert_eq!(quote_nu("a\"b\u{1}"), "\"a\\\"b\\u{1}\"");
+    }
 }
