@@ -60,8 +60,17 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Create a PEP 405 virtual environment.
     Create(CreateArgs),
+    /// Resolve and install requirements into an environment.
+    Install(InstallArgs),
+    /// Remove distributions (and their scripts) from an environment.
+    Uninstall(UninstallArgs),
+    /// List the distributions installed in an environment.
+    List(ListArgs),
     /// Run a command inside an environment.
     Run(RunArgs),
+    /// Inspect and maintain the cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// List or find the Python interpreters envtool can see.
     #[command(subcommand)]
     Python(PythonCommand),
@@ -84,6 +93,121 @@ pub struct CreateArgs {
     /// Replace DIR if it is already an environment.
     #[arg(long)]
     pub clear: bool,
+    /// Also install pip into the environment.
+    #[arg(long)]
+    pub seed: bool,
+    #[command(flatten)]
+    pub reqs: ReqArgs,
+    #[command(flatten)]
+    pub install: InstallOpts,
+}
+
+/// What to install.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReqArgs {
+    /// Requirements (PEP 508, e.g. `six==1.16.0`, `flask>=2`), or paths/URLs of wheels.
+    #[arg(value_name = "REQ")]
+    pub reqs: Vec<String>,
+    /// Install from a requirements file (repeatable).
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirement: Vec<PathBuf>,
+    /// Limit versions with a constraints file (repeatable) [env: ENVTOOL_CONSTRAINT].
+    #[arg(short = 'c', long = "constraint", value_name = "FILE")]
+    pub constraint: Vec<PathBuf>,
+    /// Replace every requirement on a name, anywhere in the graph, with the file's (repeatable) [env: ENVTOOL_OVERRIDE].
+    #[arg(long = "override", value_name = "FILE")]
+    pub overrides: Vec<PathBuf>,
+}
+
+/// How to install.
+#[derive(Debug, Clone, Args)]
+pub struct InstallOpts {
+    /// Move every package to the newest allowed version instead of keeping installed ones.
+    #[arg(short = 'U', long)]
+    pub upgrade: bool,
+    /// Move this package to the newest allowed version (repeatable).
+    #[arg(short = 'P', long = "upgrade-package", value_name = "NAME")]
+    pub upgrade_package: Vec<String>,
+    /// Reinstall packages even if the same version is installed.
+    #[arg(long)]
+    pub reinstall: bool,
+    /// Install only what is named, not its dependencies.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Allow pre-releases.
+    #[arg(long)]
+    pub pre: bool,
+    /// Demand a --hash for every requirement.
+    #[arg(long)]
+    pub require_hashes: bool,
+    /// Use only wheels for these packages (`:all:` for every package).
+    #[arg(long, value_name = "NAMES")]
+    pub only_binary: Vec<String>,
+    /// Do not use wheels for these packages (`:all:` for every package).
+    #[arg(long, value_name = "NAMES")]
+    pub no_binary: Vec<String>,
+    /// How files get from the cache into the environment [env: ENVTOOL_LINK_MODE].
+    #[arg(long, value_enum)]
+    pub link_mode: Option<crate::install::link::LinkMode>,
+    /// Byte-compile installed Python files.
+    #[arg(long)]
+    pub compile: bool,
+    /// Print what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The environment (default: $VIRTUAL_ENV, else ./.venv).
+    #[arg(long, value_name = "DIR")]
+    pub env: Option<PathBuf>,
+    #[command(flatten)]
+    pub reqs: ReqArgs,
+    #[command(flatten)]
+    pub install: InstallOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// The environment (default: $VIRTUAL_ENV, else ./.venv).
+    #[arg(long, value_name = "DIR")]
+    pub env: Option<PathBuf>,
+    /// Distribution names.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Print what would be removed, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The environment (default: $VIRTUAL_ENV, else ./.venv).
+    pub dir: Option<PathBuf>,
+    /// Print JSON: [{"name", "version", "installer", "source", "requested"}].
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Print the cache directory.
+    Dir,
+    /// Show the size of each cache bucket.
+    Info {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove everything in the cache.
+    Clean,
+    /// Remove what no longer belongs: leftovers, old formats, and with --older-than unused entries.
+    Prune {
+        /// Also remove entries not used for this many days.
+        #[arg(long, value_name = "DAYS")]
+        older_than: Option<f64>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -24,3 +24,13 @@ pub const PYENV_VERSION: &str = "PYENV_VERSION";
 pub const PATH: &str = "PATH";
 /// Unset by `run`: a set `PYTHONHOME` breaks virtual environments.
 pub const PYTHONHOME: &str = "PYTHONHOME";
+/// Constraint files applied to every resolution, separated by spaces.
+pub const ENVTOOL_CONSTRAINT: &str = "ENVTOOL_CONSTRAINT";
+/// Override files applied to every resolution, separated by spaces.
+pub const ENVTOOL_OVERRIDE: &str = "ENVTOOL_OVERRIDE";
+/// How files get from the cache into environments: `hardlink` (default), `copy`, `clone`.
+pub const ENVTOOL_LINK_MODE: &str = "ENVTOOL_LINK_MODE";
+/// The certificate bundle to trust in addition to the system store.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+/// How many downloads run at once (default 8).
+pub const ENVTOOL_CONCURRENT_DOWNLOADS: &str = "ENVTOOL_CONCURRENT_DOWNLOADS";

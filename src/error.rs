@@ -81,3 +81,11 @@ fn io_hint(e: &std::io::Error) -> Option<String> {
         _ => None,
     }
 }
+
+/// A copy of an error (message with causes, and its hint) for errors shared between threads.
+pub fn duplicate(err: &anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(UserError {
+        message: format!("{err:#}"),
+        hint: find_hint(err),
+    })
+}

@@ -12,6 +12,28 @@ pub struct Settings {
     /// Keeps a `--no-cache` directory alive until the run ends.
     _temp_cache: Option<std::sync::Arc<tempfile::TempDir>>,
     pub offline: bool,
+    globals: GlobalArgs,
+}
+
+/// Where packages come from, after merging every layer of configuration.
+#[derive(Debug, Clone, Default)]
+pub struct IndexSettings {
+    /// The primary index first, then the extra ones. Empty with `--no-index`.
+    pub index_urls: Vec<url::Url>,
+    /// Local directories or URLs of flat pages.
+    pub find_links: Vec<String>,
+    /// Extra certificates to trust (`SSL_CERT_FILE`, `PIP_CERT`, pip's `cert`).
+    pub cert: Option<PathBuf>,
+}
+
+/// Index options a requirements file may carry (`-i`, `--extra-index-url`, `-f`, `--no-index`);
+/// they count as flags.
+#[derive(Debug, Clone, Default)]
+pub struct FileIndexOptions {
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+    pub find_links: Vec<String>,
+    pub no_index: bool,
 }
 
 impl Settings {
@@ -33,8 +55,68 @@ impl Settings {
             cache_dir,
             _temp_cache: temp,
             offline,
+            globals: globals.clone(),
         })
     }
+
+    /// Merge flags (and requirements-file options), then `ENVTOOL_*`, then pip's configuration,
+    /// then the default index pip itself uses (`pip_default`, from the interpreter).
+    pub fn index_settings(
+        &self,
+        file: &FileIndexOptions,
+        pip_default: Option<&str>,
+    ) -> anyhow::Result<IndexSettings> {
+        let g = &self.globals;
+        let pip = crate::pip_conf::PipConfig::load();
+        let env_list = |name: &str| -> Vec<String> {
+            non_empty_var(name)
+                .map(|v| v.split_whitespace().map(String::from).collect())
+                .unwrap_or_default()
+        };
+        let first_list = |layers: Vec<Vec<String>>| layers.into_iter().find(|l| !l.is_empty()).unwrap_or_default();
+
+        let no_index = g.no_index || file.no_index || (pip.no_index && g.index_url.is_none());
+        let primary = g
+            .index_url
+            .clone()
+            .or_else(|| file.index_url.clone())
+            .or_else(|| non_empty_var(env_vars::ENVTOOL_INDEX_URL))
+            .or_else(|| pip.index_url.clone())
+            .or_else(|| pip_default.map(String::from));
+        let mut extras = g.extra_index_url.clone();
+        extras.extend(file.extra_index_urls.iter().cloned());
+        let extras = first_list(vec![extras, env_list(env_vars::ENVTOOL_EXTRA_INDEX_URL), pip.extra_index_urls.clone()]);
+        let mut links = g.find_links.clone();
+        links.extend(file.find_links.iter().cloned());
+        let find_links = first_list(vec![links, env_list(env_vars::ENVTOOL_FIND_LINKS), pip.find_links.clone()]);
+
+        let mut index_urls = Vec::new();
+        if !no_index {
+            for text in primary.iter().chain(extras.iter()) {
+                let url = parse_index_url(text)?;
+                if !index_urls.contains(&url) {
+                    index_urls.push(url);
+                }
+            }
+        }
+        let cert = non_empty_var("SSL_CERT_FILE").map(PathBuf::from).or(pip.cert.clone());
+        Ok(IndexSettings {
+            index_urls,
+            find_links,
+            cert,
+        })
+    }
+}
+
+/// An index base URL, with a trailing slash so project names join under it.
+fn parse_index_url(text: &str) -> anyhow::Result<url::Url> {
+    let with_slash = if text.ends_with('/') { text.to_string() } else { format!("{text}/") };
+    url::Url::parse(&with_slash).map_err(|e| {
+        crate::error::user(
+            format!("invalid index URL {text:?}: {e}"),
+            "pass a full URL such as http://host/simple to --index-url (or ENVTOOL_INDEX_URL)",
+        )
+    })
 }
 
 pub fn non_empty_var(name: &str) -> Option<String> {

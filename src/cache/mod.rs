@@ -1,13 +1,25 @@
-//! The cache directory: versioned buckets, atomic writes.
+//! The cache directory: versioned buckets, per-entry locks, atomic writes, last-use stamps.
 //!
 //! ```text
 //! <cache>/
 //!   CACHEDIR.TAG
-//!   interpreters-v1/<sha256 of the executable path>.json   facts about one interpreter (see python::facts)
+//!   .lock                               shared while a process uses the cache; exclusive to clean/prune
+//!   interpreters-v1/<key>.json          facts about one interpreter (python::facts)
+//!   http-v1/<key>.json                  one cached Simple API page: metadata line + body (index::http)
+//!   metadata-v1/<sha256>.METADATA       PEP 658 core metadata, keyed by the distribution file's sha256
+//!   wheels-v1/<sha256>/                 one unpacked wheel, keyed by the archive's sha256 (install::unpack);
+//!   wheels-v1/<sha256>/.envtool-wheel.json   its description; its mtime is the entry's last use
+//!   wheels-v1/<sha256>.lock             held while the entry is being created
+//!   tmp-v1/                             downloads and trees being built; anything here is garbage after a crash
 //! ```
+//! An entry becomes visible only by an atomic rename, so a reader never sees half of one.
 
+pub mod maintenance;
+
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::Context;
 
@@ -19,12 +31,28 @@ const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bucket {
     Interpreters,
+    Http,
+    Metadata,
+    Wheels,
+    Tmp,
 }
 
 impl Bucket {
+    pub const ALL: [Bucket; 5] = [
+        Bucket::Interpreters,
+        Bucket::Http,
+        Bucket::Metadata,
+        Bucket::Wheels,
+        Bucket::Tmp,
+    ];
+
     pub fn dir_name(self) -> &'static str {
         match self {
             Bucket::Interpreters => "interpreters-v1",
+            Bucket::Http => "http-v1",
+            Bucket::Metadata => "metadata-v1",
+            Bucket::Wheels => "wheels-v1",
+            Bucket::Tmp => "tmp-v1",
         }
     }
 }
@@ -47,7 +75,12 @@ impl Cache {
     pub fn bucket(&self, bucket: Bucket) -> anyhow::Result<PathBuf> {
         let dir = self.root.join(bucket.dir_name());
         if !dir.is_dir() {
-            fs_err::create_dir_all(&dir)?;
+            fs_err::create_dir_all(&dir).map_err(|e| {
+                crate::error::user(
+                    format!("cannot create the cache directory {}: {e}", dir.display()),
+                    "point --cache-dir (or ENVTOOL_CACHE_DIR) at a writable directory, or pass --no-cache",
+                )
+            })?;
             let tag = self.root.join("CACHEDIR.TAG");
             if !tag.exists() {
                 write_atomic(&tag, CACHEDIR_TAG.as_bytes())?;
@@ -55,6 +88,72 @@ impl Cache {
         }
         Ok(dir)
     }
+
+    /// A shared lock on the whole cache, held for the life of the returned guard: `cache clean`
+    /// and `cache prune` wait for (or refuse while) it is held.
+    pub fn use_shared(&self) -> anyhow::Result<CacheGuard> {
+        fs_err::create_dir_all(&self.root).map_err(|e| {
+            crate::error::user(
+                format!("cannot create the cache directory {}: {e}", self.root.display()),
+                "point --cache-dir (or ENVTOOL_CACHE_DIR) at a writable directory, or pass --no-cache",
+            )
+        })?;
+        let file = open_lock_file(&self.root.join(".lock"))?;
+        file.lock_shared()
+            .with_context(|| format!("cannot lock {}", self.root.display()))?;
+        Ok(CacheGuard { _file: file })
+    }
+
+    /// An exclusive lock on the whole cache, or None when another process is using it.
+    pub fn try_exclusive(&self) -> anyhow::Result<Option<CacheGuard>> {
+        fs_err::create_dir_all(&self.root)?;
+        let file = open_lock_file(&self.root.join(".lock"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(CacheGuard { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(anyhow::Error::new(e).context(format!("cannot lock {}", self.root.display())))
+            }
+        }
+    }
+
+    /// A temporary directory inside the cache (same filesystem, so entries can be renamed in).
+    pub fn tempdir(&self) -> anyhow::Result<tempfile::TempDir> {
+        let dir = self.bucket(Bucket::Tmp)?;
+        tempfile::Builder::new()
+            .prefix("build-")
+            .tempdir_in(&dir)
+            .with_context(|| format!("cannot create a temporary directory in {}", dir.display()))
+    }
+}
+
+/// Holds a cache-wide lock until dropped.
+#[derive(Debug)]
+pub struct CacheGuard {
+    _file: File,
+}
+
+/// Holds one entry's lock until dropped.
+#[derive(Debug)]
+pub struct EntryLock {
+    _file: File,
+}
+
+fn open_lock_file(path: &Path) -> anyhow::Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))
+}
+
+/// Lock one entry exclusively (blocking until another process finishes creating it).
+pub fn lock_entry(lock_path: &Path) -> anyhow::Result<EntryLock> {
+    let file = open_lock_file(lock_path)?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    Ok(EntryLock { _file: file })
 }
 
 /// Write a file by writing a temporary sibling and renaming it into place.
@@ -69,4 +168,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// Record that an entry was used now (its stamp file's mtime), so pruning keeps it.
+pub fn touch(stamp: &Path) {
+    if let Ok(file) = File::options().write(true).open(stamp) {
+        let _ = file.set_modified(SystemTime::now());
+    }
 }

@@ -1,8 +1,13 @@
 //! One module per subcommand: glue between the stages, no algorithms.
 
+mod cache;
 mod create;
+pub mod install;
+mod list;
 mod python;
 mod run;
+mod target;
+mod uninstall;
 
 use std::process::ExitCode;
 
@@ -16,6 +21,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cache = Cache::new(settings.cache_dir.clone());
     match cli.command {
         Command::Create(args) => create::create(args, &settings, &cache),
+        Command::Install(args) => install::install(args, &settings, &cache),
+        Command::Uninstall(args) => uninstall::uninstall(args, &cache),
+        Command::List(args) => list::list(args, &cache),
+        Command::Cache(cmd) => cache::cache(cmd, &cache),
         Command::Run(args) => run::run(args),
         Command::Python(cmd) => python::python(cmd, &cache),
     }

@@ -1,3 +1,133 @@
 //! Package indexes: the Simple API (PEP 503/691), find-links, and the HTTP client with its cache.
+//!
+//! Several indexes: the first index (primary, then extras in order) that knows a project
+//! supplies all of its files, as uv does, so a package cannot be shadowed from a later index
+//! (dependency confusion). Find-links files are merged in, as pip and uv do.
 
+pub mod find_links;
+pub mod http;
 pub mod simple;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use url::Url;
+
+use crate::dist::{normalize_name, DistFilename};
+use crate::settings::IndexSettings;
+use http::HttpClient;
+use simple::DistFile;
+
+/// One distribution file of a project, with where it was listed.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub file: DistFile,
+    pub dist: DistFilename,
+    /// The Simple API base it came from; None for find-links.
+    pub index: Option<Url>,
+}
+
+/// Everything known about one project's files.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFiles {
+    pub candidates: Vec<Candidate>,
+    /// Whether any source knew the project at all.
+    pub found: bool,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct Index {
+    pub http: HttpClient,
+    pub settings: IndexSettings,
+    pages: Arc<Mutex<HashMap<String, Arc<ProjectFiles>>>>,
+    links: Arc<Mutex<Option<Arc<Vec<(DistFile, String)>>>>>,
+}
+
+impl Index {
+    pub fn new(http: HttpClient, settings: IndexSettings) -> Index {
+        Index {
+            http,
+            settings,
+            pages: Default::default(),
+            links: Default::default(),
+        }
+    }
+
+    /// Where packages come from, for messages.
+    pub fn describe_sources(&self) -> String {
+        let mut parts: Vec<String> = self.settings.index_urls.iter().map(|u| u.to_string()).collect();
+        parts.extend(self.settings.find_links.iter().map(|l| format!("--find-links {l}")));
+        if parts.is_empty() {
+            "no index and no --find-links".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// Every file of `name` from the first index that knows it, plus find-links (memoized per run).
+    pub fn project(&self, name: &str) -> anyhow::Result<Arc<ProjectFiles>> {
+        let normalized = normalize_name(name);
+        if let Some(hit) = self.pages.lock().unwrap().get(&normalized) {
+            return Ok(hit.clone());
+        }
+        let mut files = ProjectFiles::default();
+        for base in &self.settings.index_urls {
+            let url = base
+                .join(&format!("{normalized}/"))
+                .with_context(|| format!("cannot build a project URL from {base}"))?;
+            let page = match self.http.get_page(&url, simple::ACCEPT) {
+                Ok(page) => page,
+                Err(e) if http::is_not_found(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let parsed = simple::parse_page(&page.content_type, &page.body, &page.final_url)
+                .with_context(|| format!("the index at {base} returned an unusable page for {normalized}"))?;
+            files.found = true;
+            files.warnings.extend(parsed.warnings);
+            for file in parsed.files {
+                if let Some(dist) = DistFilename::parse(&file.filename, Some(&normalized)) {
+                    if normalize_name(dist.name()) == normalized {
+                        files.candidates.push(Candidate {
+                            file,
+                            dist,
+                            index: Some(base.clone()),
+                        });
+                    }
+                }
+            }
+            break;
+        }
+        for (file, project) in self.find_links()?.iter() {
+            if *project != normalized {
+                continue;
+            }
+            if let Some(dist) = DistFilename::parse(&file.filename, Some(&normalized)) {
+                files.found = true;
+                files.candidates.push(Candidate {
+                    file: file.clone(),
+                    dist,
+                    index: None,
+                });
+            }
+        }
+        let files = Arc::new(files);
+        self.pages.lock().unwrap().insert(normalized, files.clone());
+        Ok(files)
+    }
+
+    /// All find-links files with the normalized project each belongs to (read once per run).
+    fn find_links(&self) -> anyhow::Result<Arc<Vec<(DistFile, String)>>> {
+        if let Some(hit) = self.links.lock().unwrap().as_ref() {
+            return Ok(hit.clone());
+        }
+        let mut all = Vec::new();
+        for link in &self.settings.find_links {
+            all.extend(find_links::list(link, &self.http)?);
+        }
+        let all = Arc::new(all);
+        *self.links.lock().unwrap() = Some(all.clone());
+        Ok(all)
+    }
+}

@@ -165,3 +165,30 @@ pub fn probe(exe: &Path) -> anyhow::Result<Facts> {
         )
     })
 }
+
+impl Facts {
+    /// The PEP 508 marker environment of this interpreter.
+    pub fn marker_env(&self) -> anyhow::Result<pep508_rs::MarkerEnvironment> {
+        let get = |k: &str| self.markers.get(k).map(String::as_str).unwrap_or("");
+        let builder = pep508_rs::MarkerEnvironmentBuilder {
+            implementation_name: get("implementation_name"),
+            implementation_version: get("implementation_version"),
+            os_name: get("os_name"),
+            platform_machine: get("platform_machine"),
+            platform_python_implementation: get("platform_python_implementation"),
+            platform_release: get("platform_release"),
+            platform_system: get("platform_system"),
+            platform_version: get("platform_version"),
+            python_full_version: get("python_full_version"),
+            python_version: get("python_version"),
+            sys_platform: get("sys_platform"),
+        };
+        pep508_rs::MarkerEnvironment::try_from(builder)
+            .map_err(|e| anyhow::anyhow!("{}: bad marker values: {e}", self.executable.display()))
+    }
+
+    /// The full Python version as a PEP 440 version (`3.12.1`).
+    pub fn python_version(&self) -> pep440_rs::Version {
+        pep440_rs::Version::new([self.version.0 as u64, self.version.1 as u64, self.version.2 as u64])
+    }
+}

@@ -1,0 +1,195 @@
+//! `cache info`, `cache clean`, `cache prune`: sizes per bucket and removing what is not needed.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::{Bucket, Cache};
+use crate::error::user;
+
+/// Size and entry count of one bucket.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BucketInfo {
+    pub name: String,
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+pub fn info(cache: &Cache) -> Vec<BucketInfo> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(cache.root()) else {
+        return out;
+    };
+    let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let entries = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| {
+                        let n = e.file_name();
+                        let n = n.to_string_lossy();
+                        !n.ends_with(".lock") && !n.starts_with('.')
+                    })
+                    .count() as u64
+            })
+            .unwrap_or(0);
+        out.push(BucketInfo {
+            name: dir.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+            entries,
+            bytes: disk_usage(&dir),
+        });
+    }
+    out
+}
+
+/// Bytes used below `dir`, counting each hard-linked inode once.
+pub fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file() && (m.nlink() == 1 || seen.insert((m.dev(), m.ino()))))
+        .map(|m| m.len())
+        .sum()
+}
+
+fn exclusive(cache: &Cache) -> anyhow::Result<super::CacheGuard> {
+    cache.try_exclusive()?.ok_or_else(|| {
+        user(
+            format!("the cache {} is in use by another envtool process", cache.root().display()),
+            "wait for it to finish and run the command again",
+        )
+    })
+}
+
+/// Remove everything in the cache; returns bytes freed.
+pub fn clean(cache: &Cache) -> anyhow::Result<u64> {
+    if !cache.root().exists() {
+        return Ok(0);
+    }
+    let _guard = exclusive(cache)?;
+    let mut freed = 0;
+    for entry in fs_err::read_dir(cache.root())? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == ".lock" || name == "CACHEDIR.TAG" {
+            continue;
+        }
+        let path = entry.path();
+        freed += if path.is_dir() {
+            disk_usage(&path)
+        } else {
+            entry.metadata().map(|m| m.len()).unwrap_or(0)
+        };
+        remove_any(&path)?;
+    }
+    Ok(freed)
+}
+
+/// Remove what no longer belongs: unknown or old bucket versions, leftovers of interrupted runs,
+/// interpreter facts for binaries that are gone, and with `older_than` every entry not used since.
+pub fn prune(cache: &Cache, older_than: Option<Duration>) -> anyhow::Result<u64> {
+    if !cache.root().exists() {
+        return Ok(0);
+    }
+    let _guard = exclusive(cache)?;
+    let known: Vec<&str> = Bucket::ALL.iter().map(|b| b.dir_name()).collect();
+    let cutoff = older_than.map(|d| SystemTime::now() - d);
+    let mut freed = 0;
+    for entry in fs_err::read_dir(cache.root())? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if name == ".lock" || name == "CACHEDIR.TAG" {
+            continue;
+        }
+        if !path.is_dir() || !known.contains(&name.as_str()) || name == Bucket::Tmp.dir_name() {
+            freed += size_of(&path);
+            remove_any(&path)?;
+            continue;
+        }
+        freed += prune_bucket(&path, &name, cutoff)?;
+    }
+    // Packed-executable extractions record their own last use (see pack).
+    Ok(freed)
+}
+
+fn prune_bucket(dir: &Path, name: &str, cutoff: Option<SystemTime>) -> anyhow::Result<u64> {
+    let mut freed = 0;
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let stale_temp = file_name.starts_with(".tmp-");
+        let last_use = last_use(&path, name);
+        let unused = cutoff.is_some_and(|c| last_use.is_some_and(|t| t < c));
+        let gone = name == Bucket::Interpreters.dir_name() && interpreter_gone(&path);
+        let orphan_lock = file_name.ends_with(".lock")
+            && !dir.join(file_name.trim_end_matches(".lock")).exists();
+        if stale_temp || unused || gone || orphan_lock {
+            freed += size_of(&path);
+            remove_any(&path)?;
+        }
+    }
+    Ok(freed)
+}
+
+/// An entry's last use: the stamp file of an unpacked wheel, else the entry's own mtime.
+fn last_use(path: &Path, bucket: &str) -> Option<SystemTime> {
+    let stamp = if bucket == Bucket::Wheels.dir_name() && path.is_dir() {
+        path.join(".envtool-wheel.json")
+    } else {
+        path.to_path_buf()
+    };
+    std::fs::metadata(stamp).and_then(|m| m.modified()).ok()
+}
+
+fn interpreter_gone(entry: &Path) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        path: PathBuf,
+    }
+    let Ok(bytes) = std::fs::read(entry) else {
+        return false;
+    };
+    match serde_json::from_slice::<Entry>(&bytes) {
+        Ok(e) => !e.path.exists(),
+        Err(_) => true,
+    }
+}
+
+fn size_of(path: &Path) -> u64 {
+    if path.is_dir() {
+        disk_usage(path)
+    } else {
+        std::fs::symlink_metadata(path).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+fn remove_any(path: &Path) -> anyhow::Result<()> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.is_dir() {
+        make_writable(path);
+        fs_err::remove_dir_all(path)?;
+    } else {
+        fs_err::remove_file(path)?;
+    }
+    Ok(())
+}
+
+/// Directories unpacked from archives may lack the write bit; removal needs it.
+fn make_writable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        if entry.file_type().is_dir() {
+            if let Ok(meta) = entry.metadata() {
+                let mode = meta.permissions().mode();
+                if mode & 0o700 != 0o700 {
+                    let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode | 0o700));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! `envtool list`: installed distributions, their versions and where they came from.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cache::Cache;
+use crate::cli::ListArgs;
+use crate::install::installed::{self, InstalledDist};
+use crate::install::layout::Layout;
+
+/// Where a distribution came from, in a word or a URL.
+pub fn source_of(d: &InstalledDist) -> String {
+    if let Some(url) = d.direct_url.as_ref().and_then(|u| u["url"].as_str()) {
+        return url.to_string();
+    }
+    if let Some(origin) = &d.origin {
+        return origin.index.clone().unwrap_or_else(|| origin.url.clone());
+    }
+    match &d.installer {
+        Some(i) => format!("installed by {i}"),
+        None => "unknown".into(),
+    }
+}
+
+pub fn list(args: ListArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
+    let venv = super::target::select_env(args.dir.as_deref())?;
+    let facts = super::target::env_facts(&venv, cache)?;
+    let layout = Layout::new(&venv.root, &facts);
+    let (mut dists, broken) = installed::scan(&layout.purelib);
+    dists.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let rows: Vec<serde_json::Value> = dists
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "name": d.metadata.name,
+                    "version": d.version(),
+                    "installer": d.installer,
+                    "requested": d.requested,
+                    "source": source_of(d),
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+    } else {
+        let width = dists.iter().map(|d| d.metadata.name.len()).max().unwrap_or(0).max(7);
+        let vwidth = dists.iter().map(|d| d.version().len()).max().unwrap_or(0).max(7);
+        for d in &dists {
+            writeln!(out, "{:<width$} {:<vwidth$} {}", d.metadata.name, d.version(), source_of(d))?;
+        }
+    }
+    for b in broken {
+        crate::output::warn(&format!("damaged distribution at {}: {}", b.dist_info.display(), b.reason));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,245 @@
+//! Getting wheels into the cache: by sha256 when the index publishes it (a file already in the
+//! cache is never downloaded again), else by downloading or reading a local file and hashing it.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use url::Url;
+
+use super::unpack::{self, CachedWheel};
+use crate::cache::Cache;
+use crate::dist::WheelFilename;
+use crate::error::user;
+use crate::index::http::HttpClient;
+
+/// A wheel to fetch: where it is, and what its content must hash to.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub filename: WheelFilename,
+    pub url: Url,
+    /// Hashes the index (or a lock) publishes: algorithm -> lowercase hex.
+    pub hashes: Vec<(String, String)>,
+    /// Hashes the user demands (`--hash`); at least one must match when any is given.
+    pub required: Vec<(String, String)>,
+}
+
+impl Artifact {
+    fn known_sha256(&self) -> Option<&str> {
+        self.hashes
+            .iter()
+            .chain(self.required.iter())
+            .find(|(algo, _)| algo == "sha256")
+            .map(|(_, hex)| hex.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("hash mismatch for {filename} ({source_desc}): expected {algo}:{expected}, got {algo}:{actual}")]
+pub struct HashMismatch {
+    pub filename: String,
+    pub source_desc: String,
+    pub algo: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+/// The three digests we can check, computed in one pass.
+#[derive(Default)]
+struct Digests {
+    sha256: Sha256,
+    sha384: Option<Sha384>,
+    sha512: Option<Sha512>,
+}
+
+impl Digests {
+    fn for_artifact(a: &Artifact) -> Digests {
+        let wants = |algo: &str| a.hashes.iter().chain(a.required.iter()).any(|(x, _)| x == algo);
+        Digests {
+            sha256: Sha256::new(),
+            sha384: wants("sha384").then(Sha384::new),
+            sha512: wants("sha512").then(Sha512::new),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.sha256.update(data);
+        if let Some(h) = &mut self.sha384 {
+            h.update(data);
+        }
+        if let Some(h) = &mut self.sha512 {
+            h.update(data);
+        }
+    }
+
+    fn finish(self) -> Vec<(String, String)> {
+        let hex = |d: &[u8]| data_encoding::HEXLOWER.encode(d);
+        let mut out = vec![("sha256".to_string(), hex(&self.sha256.finalize()))];
+        if let Some(h) = self.sha384 {
+            out.push(("sha384".into(), hex(&h.finalize())));
+        }
+        if let Some(h) = self.sha512 {
+            out.push(("sha512".into(), hex(&h.finalize())));
+        }
+        out
+    }
+}
+
+/// Check computed digests against the published and the required hashes.
+fn verify(artifact: &Artifact, computed: &[(String, String)], source: &str) -> Result<(), HashMismatch> {
+    let actual = |algo: &str| computed.iter().find(|(a, _)| a == algo).map(|(_, h)| h.clone());
+    for (algo, expected) in &artifact.hashes {
+        if let Some(got) = actual(algo) {
+            if &got != expected {
+                return Err(HashMismatch {
+                    filename: artifact.filename.filename.clone(),
+                    source_desc: source.to_string(),
+                    algo: algo.clone(),
+                    expected: expected.clone(),
+                    actual: got,
+                });
+            }
+        }
+    }
+    if !artifact.required.is_empty() {
+        let any = artifact
+            .required
+            .iter()
+            .any(|(algo, expected)| actual(algo).as_deref() == Some(expected.as_str()));
+        if !any {
+            let (algo, expected) = &artifact.required[0];
+            return Err(HashMismatch {
+                filename: artifact.filename.filename.clone(),
+                source_desc: "the --hash you gave".into(),
+                algo: algo.clone(),
+                expected: expected.clone(),
+                actual: actual(algo).unwrap_or_else(|| "(not computed)".into()),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn mismatch_error(e: HashMismatch) -> anyhow::Error {
+    let hint = if e.source_desc.contains("--hash") {
+        "the file differs from the one your requirements pin: update the --hash (or the pin) if the change is expected"
+    } else {
+        "the file changed or was damaged on the way; nothing was installed. Retry, or check the index (and any proxy in front of it)"
+    };
+    user(e.to_string(), hint)
+}
+
+/// Copy `reader` into `out`, hashing as it goes.
+fn copy_hashing(reader: &mut dyn Read, out: &mut dyn Write, digests: &mut Digests) -> anyhow::Result<u64> {
+    let mut buf = vec![0u8; 128 * 1024];
+    let mut total = 0u64;
+    loop {
+        crate::interrupt::check()?;
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        digests.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
+/// Make sure the wheel is unpacked in the cache and return it.
+pub fn fetch(artifact: &Artifact, http: &HttpClient, cache: &Cache) -> anyhow::Result<CachedWheel> {
+    if let Some(sha) = artifact.known_sha256() {
+        if let Some(hit) = unpack::cached(cache, sha) {
+            // The cache is keyed by sha256: a hit has exactly the published content.
+            verify_cached(artifact, &hit)?;
+            return Ok(hit);
+        }
+    }
+    if artifact.url.scheme() == "file" {
+        let path = artifact
+            .url
+            .to_file_path()
+            .map_err(|_| anyhow::anyhow!("invalid file URL {}", artifact.url))?;
+        return fetch_local(artifact, &path, cache);
+    }
+    let (_, mut reader) = http.get_stream(&artifact.url).map_err(|e| {
+        if crate::index::http::is_offline_miss(&e) {
+            user(
+                format!("{} is not in the cache and --offline forbids downloading it", artifact.filename.filename),
+                "run once without --offline (or ENVTOOL_OFFLINE) to fill the cache",
+            )
+        } else {
+            e
+        }
+    })?;
+    let staging = cache.tempdir()?;
+    let path = staging.path().join(&artifact.filename.filename);
+    let mut out = std::io::BufWriter::new(fs_err::File::create(&path)?);
+    let mut digests = Digests::for_artifact(artifact);
+    let size = copy_hashing(&mut reader, &mut out, &mut digests)
+        .with_context(|| format!("download of {} failed", artifact.url))?;
+    out.flush()?;
+    drop(out);
+    let computed = digests.finish();
+    verify(artifact, &computed, &artifact.url.to_string()).map_err(mismatch_error)?;
+    unpack::unpack_into_cache(cache, &path, &computed[0].1, size, &artifact.filename)
+}
+
+fn fetch_local(artifact: &Artifact, path: &Path, cache: &Cache) -> anyhow::Result<CachedWheel> {
+    let mut file = fs_err::File::open(path).map_err(|e| {
+        user(
+            format!("cannot read {}: {e}", path.display()),
+            "check the path of the wheel",
+        )
+    })?;
+    let mut digests = Digests::for_artifact(artifact);
+    let size = copy_hashing(&mut file, &mut std::io::sink(), &mut digests)?;
+    let computed = digests.finish();
+    verify(artifact, &computed, &path.display().to_string()).map_err(mismatch_error)?;
+    if let Some(hit) = unpack::cached(cache, &computed[0].1) {
+        return Ok(hit);
+    }
+    unpack::unpack_into_cache(cache, path, &computed[0].1, size, &artifact.filename)
+}
+
+/// A cache hit still has to satisfy the user's `--hash` values.
+fn verify_cached(artifact: &Artifact, hit: &CachedWheel) -> anyhow::Result<()> {
+    let computed = vec![("sha256".to_string(), hit.info.sha256.clone())];
+    let only_sha256 = artifact.required.iter().all(|(a, _)| a == "sha256");
+    if only_sha256 {
+        verify(artifact, &computed, "the cache").map_err(mismatch_error)?;
+    }
+    Ok(())
+}
+
+/// Fetch many wheels with up to `jobs` at once; results come back in input order.
+pub fn fetch_all(
+    artifacts: &[Artifact],
+    http: &HttpClient,
+    cache: &Cache,
+    jobs: usize,
+    on_done: &(dyn Fn(&Artifact) + Sync),
+) -> Vec<anyhow::Result<CachedWheel>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<anyhow::Result<CachedWheel>>>> =
+        Mutex::new((0..artifacts.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, artifacts.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(artifact) = artifacts.get(i) else { break };
+                let result = fetch(artifact, http, cache);
+                on_done(artifact);
+                results.lock().unwrap()[i] = Some(result);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("not fetched"))))
+        .collect()
+}

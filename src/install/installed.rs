@@ -1,0 +1,95 @@
+//! What an environment holds: its `.dist-info` directories, read without running Python.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::dist::metadata::{self, CoreMetadata};
+use crate::dist::normalize_name;
+
+/// envtool's own record of where a distribution came from (`<dist-info>/envtool-origin.json`);
+/// `freeze --hashes` and lock files read it, so they need no network.
+pub const ORIGIN_FILE: &str = "envtool-origin.json";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Origin {
+    pub filename: String,
+    pub sha256: String,
+    pub size: u64,
+    /// Where the file was fetched from.
+    pub url: String,
+    /// The Simple API base, for index installs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_time: Option<String>,
+}
+
+/// One installed distribution.
+#[derive(Debug, Clone)]
+pub struct InstalledDist {
+    pub metadata: CoreMetadata,
+    /// Normalized name.
+    pub key: String,
+    pub dist_info: PathBuf,
+    pub installer: Option<String>,
+    pub requested: bool,
+    pub direct_url: Option<serde_json::Value>,
+    pub origin: Option<Origin>,
+}
+
+impl InstalledDist {
+    pub fn version(&self) -> &str {
+        &self.metadata.version
+    }
+}
+
+/// A `.dist-info` that cannot be read, named so the user can repair it.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    pub dist_info: PathBuf,
+    pub reason: String,
+}
+
+/// Read one `.dist-info` directory.
+pub fn read_dist(dist_info: &Path) -> Result<InstalledDist, Broken> {
+    let broken = |reason: String| Broken {
+        dist_info: dist_info.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(dist_info.join("METADATA"))
+        .map_err(|e| broken(format!("cannot read METADATA: {e}")))?;
+    let metadata = metadata::parse(&text).map_err(|e| broken(e.to_string()))?;
+    let read = |name: &str| std::fs::read_to_string(dist_info.join(name)).ok();
+    Ok(InstalledDist {
+        key: normalize_name(&metadata.name),
+        metadata,
+        dist_info: dist_info.to_path_buf(),
+        installer: read("INSTALLER").map(|s| s.trim().to_string()),
+        requested: dist_info.join("REQUESTED").exists(),
+        direct_url: read("direct_url.json").and_then(|s| serde_json::from_str(&s).ok()),
+        origin: read(ORIGIN_FILE).and_then(|s| serde_json::from_str(&s).ok()),
+    })
+}
+
+/// Every `.dist-info` in `site_packages`, sorted by directory name; unreadable ones apart.
+pub fn scan(site_packages: &Path) -> (Vec<InstalledDist>, Vec<Broken>) {
+    let mut dists = Vec::new();
+    let mut broken = Vec::new();
+    let Ok(rd) = std::fs::read_dir(site_packages) else {
+        return (dists, broken);
+    };
+    let mut dirs: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "dist-info") && p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        match read_dist(&dir) {
+            Ok(d) => dists.push(d),
+            Err(b) => broken.push(b),
+        }
+    }
+    (dists, broken)
+}

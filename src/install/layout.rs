@@ -1,0 +1,92 @@
+//! Where an environment's files go (sysconfig's venv scheme, from the interpreter's facts).
+
+use std::path::{Path, PathBuf};
+
+use crate::python::facts::Facts;
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub root: PathBuf,
+    pub purelib: PathBuf,
+    pub platlib: PathBuf,
+    pub scripts: PathBuf,
+    pub data: PathBuf,
+    /// `include/site/pythonX.Y`; a distribution's headers go in a subdirectory named after it.
+    pub headers_base: PathBuf,
+    /// The environment's interpreter, as launchers and `#!python` scripts name it.
+    pub python: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: &Path, facts: &Facts) -> Layout {
+        Layout {
+            root: root.to_path_buf(),
+            purelib: root.join(facts.scheme_path("purelib")),
+            platlib: root.join(facts.scheme_path("platlib")),
+            scripts: root.join(facts.scheme_path("scripts")),
+            data: root.join(facts.scheme_path("data")),
+            headers_base: root.join("include").join("site").join(facts.versioned_name()),
+            python: root.join(facts.scheme_path("scripts")).join("python"),
+        }
+    }
+
+    /// The directory a `.data/<key>/` subtree installs into.
+    pub fn scheme_dir(&self, key: &str, dist_name: &str) -> Option<PathBuf> {
+        match key {
+            "purelib" => Some(self.purelib.clone()),
+            "platlib" => Some(self.platlib.clone()),
+            "scripts" => Some(self.scripts.clone()),
+            "data" => Some(self.data.clone()),
+            "headers" => Some(self.headers_base.join(dist_name)),
+            _ => None,
+        }
+    }
+}
+
+/// `path` relative to `base`, with `..` where needed (both absolute, lexically normalized).
+pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    let path: Vec<_> = path.components().collect();
+    let base: Vec<_> = base.components().collect();
+    let common = path.iter().zip(base.iter()).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..base.len() {
+        out.push("..");
+    }
+    for c in &path[common..] {
+        out.push(c.as_os_str());
+    }
+    out
+}
+
+/// Resolve `.` and `..` without touching the filesystem.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(
+            relative_to(Path::new("/e/bin/x"), Path::new("/e/lib/python3.12/site-packages")),
+            PathBuf::from("../../../bin/x")
+        );
+        assert_eq!(
+            relative_to(Path::new("/e/lib/python3.12/site-packages/a/b.py"), Path::new("/e/lib/python3.12/site-packages")),
+            PathBuf::from("a/b.py")
+        );
+        assert_eq!(normalize(Path::new("/e/./a/../b")), PathBuf::from("/e/b"));
+    }
+}

@@ -1,0 +1,80 @@
+//! Putting a cached file into an environment: hard link (default), copy, or clone (reflink).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LinkMode {
+    /// Share the bytes with the cache (fast, no extra space). Falls back to copy across filesystems.
+    Hardlink,
+    /// Independent copies.
+    Copy,
+    /// Copy-on-write clones where the filesystem supports them, else copies.
+    Clone,
+}
+
+pub struct Linker {
+    mode: LinkMode,
+    warned: AtomicBool,
+}
+
+impl Linker {
+    pub fn new(mode: LinkMode) -> Linker {
+        Linker {
+            mode,
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// Place `src` (in the cache) at `dst` (which does not exist).
+    pub fn place(&self, src: &Path, dst: &Path) -> anyhow::Result<()> {
+        match self.mode {
+            LinkMode::Hardlink => match std::fs::hard_link(src, dst) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    if !self.warned.swap(true, Ordering::Relaxed) {
+                        crate::output::warn(&format!(
+                            "cannot hard link from the cache into the environment ({e}); copying instead"
+                        ));
+                        crate::output::hint_line(
+                            "put the cache on the environment's filesystem, or pass --link-mode copy (or set ENVTOOL_LINK_MODE=copy) to silence this",
+                        );
+                    }
+                    copy(src, dst)
+                }
+            },
+            LinkMode::Copy => copy(src, dst),
+            LinkMode::Clone => {
+                if clone(src, dst).is_err() {
+                    copy(src, dst)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+fn copy(src: &Path, dst: &Path) -> anyhow::Result<()> {
+    fs_err::copy(src, dst)?;
+    Ok(())
+}
+
+/// FICLONE: share extents copy-on-write (btrfs, xfs); fails elsewhere.
+fn clone(src: &Path, dst: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    const FICLONE: libc::c_ulong = 0x4004_9409;
+    let from = std::fs::File::open(src)?;
+    let to = std::fs::File::create(dst)?;
+    // SAFETY: both descriptors are open for the duration of the call.
+    let rc = unsafe { libc::ioctl(to.as_raw_fd(), FICLONE as _, from.as_raw_fd()) };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        drop(to);
+        let _ = std::fs::remove_file(dst);
+        return Err(err);
+    }
+    let mode = from.metadata()?.permissions();
+    std::fs::set_permissions(dst, mode)?;
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! All-or-nothing changes to an environment: an undo journal.
+//!
+//! Every change is journaled before it is made: a file or directory about to be created, or an
+//! existing file moved aside into the transaction directory (`<env>/.envtool-txn-*`). Commit
+//! deletes the moved-aside files; rollback undoes the journal backwards. A process killed
+//! outright leaves the directory behind, and the next envtool run on the environment rolls it back.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+const PREFIX: &str = ".envtool-txn-";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Step {
+    Created(PathBuf),
+    CreatedDir(PathBuf),
+    Moved { from: PathBuf, backup: PathBuf },
+}
+
+pub struct Txn {
+    root: PathBuf,
+    dir: PathBuf,
+    journal: std::fs::File,
+    steps: Vec<Step>,
+    moved: usize,
+    done: bool,
+}
+
+impl Txn {
+    /// Start a transaction on the environment at `root`, first rolling back any left by a
+    /// killed process.
+    pub fn begin(root: &Path) -> anyhow::Result<Txn> {
+        recover(root)?;
+        let dir = tempfile::Builder::new()
+            .prefix(PREFIX)
+            .tempdir_in(root)
+            .with_context(|| format!("cannot write into the environment {}", root.display()))?
+            .keep();
+        let journal = std::fs::File::create(dir.join("journal"))
+            .with_context(|| format!("cannot write {}", dir.display()))?;
+        Ok(Txn {
+            root: root.to_path_buf(),
+            dir,
+            journal,
+            steps: Vec::new(),
+            moved: 0,
+            done: false,
+        })
+    }
+
+    fn record(&mut self, step: Step) -> anyhow::Result<()> {
+        let mut line = serde_json::to_vec(&step)?;
+        line.push(b'\n');
+        self.journal
+            .write_all(&line)
+            .with_context(|| format!("cannot write the journal in {}", self.dir.display()))?;
+        self.steps.push(step);
+        Ok(())
+    }
+
+    /// `mkdir -p`, journaling each directory created.
+    pub fn create_dir_all(&mut self, dir: &Path) -> anyhow::Result<()> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|a| !a.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        for d in missing.into_iter().rev() {
+            self.record(Step::CreatedDir(d.clone()))?;
+            fs_err::create_dir(&d)?;
+        }
+        Ok(())
+    }
+
+    /// Journal that `path` is about to be created; an existing file there is moved aside first.
+    pub fn will_create(&mut self, path: &Path) -> anyhow::Result<()> {
+        crate::interrupt::check()?;
+        if std::fs::symlink_metadata(path).is_ok() {
+            self.move_aside(path)?;
+        }
+        if let Some(parent) = path.parent() {
+            self.create_dir_all(parent)?;
+        }
+        self.record(Step::Created(path.to_path_buf()))
+    }
+
+    /// Move an existing file or directory out of the way (restored on rollback).
+    pub fn move_aside(&mut self, path: &Path) -> anyhow::Result<()> {
+        crate::interrupt::check()?;
+        self.moved += 1;
+        let backup = self.dir.join(format!("{}", self.moved));
+        self.record(Step::Moved {
+            from: path.to_path_buf(),
+            backup: backup.clone(),
+        })?;
+        fs_err::rename(path, &backup)?;
+        Ok(())
+    }
+
+    /// Keep every change; drop what was moved aside.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        self.done = true;
+        remove_tree(&self.dir);
+        Ok(())
+    }
+
+    /// Undo every change, newest first.
+    pub fn rollback(mut self) {
+        self.done = true;
+        undo(&self.steps);
+        remove_tree(&self.dir);
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl Drop for Txn {
+    fn drop(&mut self) {
+        if !self.done {
+            undo(&self.steps);
+            remove_tree(&self.dir);
+        }
+    }
+}
+
+fn undo(steps: &[Step]) {
+    for step in steps.iter().rev() {
+        match step {
+            Step::Created(path) => {
+                let _ = std::fs::remove_file(path);
+            }
+            Step::CreatedDir(path) => {
+                let _ = std::fs::remove_dir(path);
+            }
+            Step::Moved { from, backup } => {
+                if std::fs::symlink_metadata(backup).is_ok() {
+                    if std::fs::symlink_metadata(from).is_ok() {
+                        let _ = std::fs::remove_file(from);
+                    }
+                    let _ = std::fs::rename(backup, from);
+                }
+            }
+        }
+    }
+}
+
+fn remove_tree(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Roll back transactions a killed process left in the environment.
+pub fn recover(root: &Path) -> anyhow::Result<()> {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return Ok(());
+    };
+    for entry in rd.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(PREFIX) {
+            continue;
+        }
+        let dir = entry.path();
+        let steps: Vec<Step> = std::fs::read_to_string(dir.join("journal"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        crate::output::warn(&format!(
+            "rolling back an interrupted change to {} ({} steps)",
+            root.display(),
+            steps.len()
+        ));
+        undo(&steps);
+        remove_tree(&dir);
+    }
+    Ok(())
+}
+
+impl Txn {
+    /// Journal a file something else already created (byte-compiled files), so rollback removes it.
+    pub fn record_existing(&mut self, path: &Path) -> anyhow::Result<()> {
+        if let Some(parent) = path.parent() {
+            if parent.file_name().is_some_and(|n| n == "__pycache__") {
+                // The directory may be new; rollback removes it only if it ends up empty.
+                self.record(Step::CreatedDir(parent.to_path_buf()))?;
+            }
+        }
+        self.record(Step::Created(path.to_path_buf()))
+    }
+}

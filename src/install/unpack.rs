@@ -1,0 +1,295 @@
+//! Turning a wheel archive into a verified, unpacked tree in the cache (`wheels-v1/<sha256>/`).
+//!
+//! Every entry is checked before the tree becomes visible: a safe relative path, listed in
+//! RECORD with a matching hash and size, exactly one `.dist-info` matching the file name, and a
+//! `Wheel-Version` this installer understands. The tree is built in the cache's temporary
+//! directory and renamed into place, so a reader sees a whole entry or none.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::record::{self, parse_record};
+use crate::cache::{self, Bucket, Cache};
+use crate::dist::{normalize_name, WheelFilename};
+
+/// The description kept in each unpacked wheel; its mtime is the entry's last use.
+pub const INFO_FILE: &str = ".envtool-wheel.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WheelInfo {
+    pub filename: String,
+    /// Hex sha256 of the archive.
+    pub sha256: String,
+    pub size: u64,
+    pub name: String,
+    pub version: String,
+    /// `{name}-{version}.dist-info`, as in the archive.
+    pub dist_info: String,
+}
+
+/// A wheel unpacked in the cache.
+#[derive(Debug, Clone)]
+pub struct CachedWheel {
+    pub dir: PathBuf,
+    pub info: WheelInfo,
+}
+
+impl CachedWheel {
+    pub fn metadata_text(&self) -> anyhow::Result<String> {
+        Ok(fs_err::read_to_string(
+            self.dir.join(&self.info.dist_info).join("METADATA"),
+        )?)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WheelError {
+    #[error("{filename} is not a valid wheel: {reason}")]
+    Corrupt { filename: String, reason: String },
+    #[error("{filename} contains an entry that would be written outside the environment: {entry:?}")]
+    UnsafePath { filename: String, entry: String },
+    #[error("{filename}: {entry} does not match its RECORD hash")]
+    HashMismatch { filename: String, entry: String },
+    #[error("{filename}: {entry} is not listed in RECORD")]
+    Unlisted { filename: String, entry: String },
+    #[error("{filename} needs a newer installer (Wheel-Version {version})")]
+    TooNew { filename: String, version: String },
+}
+
+/// The entry for `sha256`, if it is in the cache (and records its use).
+pub fn cached(cache: &Cache, sha256: &str) -> Option<CachedWheel> {
+    let dir = cache.root().join(Bucket::Wheels.dir_name()).join(sha256);
+    let info_path = dir.join(INFO_FILE);
+    let info: WheelInfo = serde_json::from_slice(&std::fs::read(&info_path).ok()?).ok()?;
+    cache::touch(&info_path);
+    Some(CachedWheel { dir, info })
+}
+
+/// Unpack `archive` (whose sha256 is known and verified) into the cache, unless another
+/// process already did; concurrent callers wait on the entry's lock.
+pub fn unpack_into_cache(
+    cache: &Cache,
+    archive: &Path,
+    sha256: &str,
+    size: u64,
+    filename: &WheelFilename,
+) -> anyhow::Result<CachedWheel> {
+    let bucket = cache.bucket(Bucket::Wheels)?;
+    let _lock = cache::lock_entry(&bucket.join(format!("{sha256}.lock")))?;
+    if let Some(hit) = cached(cache, sha256) {
+        return Ok(hit);
+    }
+    let staging = cache.tempdir()?;
+    let tree = staging.path().join("tree");
+    fs_err::create_dir(&tree)?;
+    let dist_info = unpack(archive, &tree, filename)?;
+    let info = WheelInfo {
+        filename: filename.filename.clone(),
+        sha256: sha256.to_string(),
+        size,
+        name: filename.name.clone(),
+        version: filename.version.to_string(),
+        dist_info,
+    };
+    fs_err::write(tree.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
+    let dest = bucket.join(sha256);
+    fs_err::rename(&tree, &dest)?;
+    Ok(CachedWheel { dir: dest, info })
+}
+
+fn corrupt(filename: &WheelFilename, reason: impl std::fmt::Display) -> WheelError {
+    WheelError::Corrupt {
+        filename: filename.filename.clone(),
+        reason: reason.to_string(),
+    }
+}
+
+/// A zip entry name that is a safe relative path (no absolute, `..`, `\` or NUL).
+pub fn safe_relative(name: &str) -> Option<PathBuf> {
+    if name.is_empty() || name.starts_with('/') || name.contains('\\') || name.contains('\0') {
+        return None;
+    }
+    let path = Path::new(name);
+    let ok = path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    ok.then(|| path.to_path_buf())
+}
+
+/// Unpack and verify; returns the `.dist-info` directory name.
+fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Result<String> {
+    let file = fs_err::File::open(archive)?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file.into_parts().0))
+        .map_err(|e| corrupt(filename, format!("not a readable zip archive ({e}); the file may be truncated")))?;
+
+    let names: Vec<String> = (0..zip.len())
+        .map(|i| {
+            zip.by_index_raw(i)
+                .map_err(|e| corrupt(filename, e))
+                .and_then(|f| f.name().map(|n| n.into_owned()).map_err(|e| corrupt(filename, e)))
+        })
+        .collect::<Result<_, _>>()?;
+    let dist_info = find_dist_info(&names, filename)?;
+    let record_name = format!("{dist_info}/RECORD");
+    let record_text = {
+        let mut entry = zip
+            .by_name(&record_name)
+            .map_err(|_| corrupt(filename, format!("it has no {record_name}")))?;
+        let mut text = String::new();
+        entry
+            .read_to_string(&mut text)
+            .map_err(|e| corrupt(filename, format!("cannot read {record_name}: {e}")))?;
+        text
+    };
+    let record = parse_record(&record_text).map_err(|e| corrupt(filename, e))?;
+    let listed: HashMap<&str, &record::RecordEntry> = record.iter().map(|e| (e.path.as_str(), e)).collect();
+    check_wheel_version(&mut zip, &dist_info, filename)?;
+
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..zip.len() {
+        crate::interrupt::check()?;
+        let mut entry = zip.by_index(i).map_err(|e| corrupt(filename, e))?;
+        let name = entry.name().map_err(|e| corrupt(filename, e))?.into_owned();
+        if entry.is_dir() {
+            let rel = safe_relative(name.trim_end_matches('/')).ok_or_else(|| unsafe_path(filename, &name))?;
+            fs_err::create_dir_all(dest.join(rel))?;
+            continue;
+        }
+        let rel = safe_relative(&name).ok_or_else(|| unsafe_path(filename, &name))?;
+        if entry.enclosed_name().is_none() {
+            return Err(unsafe_path(filename, &name).into());
+        }
+        let is_record_file = name == record_name
+            || name == format!("{dist_info}/RECORD.jws")
+            || name == format!("{dist_info}/RECORD.p7s");
+        let target = dest.join(&rel);
+        if let Some(parent) = target.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+        let mut out = fs_err::File::create(&target)?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = entry
+                .read(&mut buf)
+                .map_err(|e| corrupt(filename, format!("cannot read {name}: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n])?;
+            size += n as u64;
+        }
+        drop(out);
+        let mode = if executable { 0o755 } else { 0o644 };
+        fs_err::set_permissions(&target, std::fs::Permissions::from_mode(mode))?;
+        seen.insert(name.clone());
+        if is_record_file {
+            continue;
+        }
+        let listed_entry = listed.get(name.as_str()).ok_or_else(|| WheelError::Unlisted {
+            filename: filename.filename.clone(),
+            entry: name.clone(),
+        })?;
+        let ok = match listed_entry.hash.as_deref() {
+            Some(h) if h.starts_with("sha256=") => {
+                let ours = format!("sha256={}", data_encoding::BASE64URL_NOPAD.encode(&hasher.finalize()));
+                ours == h && listed_entry.size.is_none_or(|s| s == size)
+            }
+            Some(h) => record::hash_matches(h, &fs_err::read(&target)?).map_err(|e| corrupt(filename, e))?,
+            None => false,
+        };
+        if !ok {
+            return Err(WheelError::HashMismatch {
+                filename: filename.filename.clone(),
+                entry: name,
+            }
+            .into());
+        }
+    }
+    for entry in &record {
+        let is_dir = entry.path.ends_with('/');
+        if !is_dir && !seen.contains(&entry.path) && entry.path != record_name {
+            return Err(corrupt(filename, format!("{} is listed in RECORD but missing", entry.path)).into());
+        }
+    }
+    Ok(dist_info)
+}
+
+fn unsafe_path(filename: &WheelFilename, entry: &str) -> WheelError {
+    WheelError::UnsafePath {
+        filename: filename.filename.clone(),
+        entry: entry.to_string(),
+    }
+}
+
+/// Exactly one top-level `*.dist-info` whose name matches the wheel's file name.
+fn find_dist_info(names: &[String], filename: &WheelFilename) -> Result<String, WheelError> {
+    let mut dirs: Vec<&str> = names
+        .iter()
+        .filter_map(|n| n.split('/').next().filter(|top| top.ends_with(".dist-info") && n.contains('/')))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let [dir] = dirs.as_slice() else {
+        return Err(corrupt(
+            filename,
+            format!("expected exactly one .dist-info directory, found {}", dirs.len()),
+        ));
+    };
+    let stem = dir.trim_end_matches(".dist-info");
+    let (name, version) = stem.rsplit_once('-').unwrap_or((stem, ""));
+    let version_ok = version
+        .parse::<pep440_rs::Version>()
+        .is_ok_and(|v| v == filename.version);
+    if normalize_name(name) != normalize_name(&filename.name) || !version_ok {
+        return Err(corrupt(
+            filename,
+            format!("its {dir} does not match the file name"),
+        ));
+    }
+    Ok(dir.to_string())
+}
+
+fn check_wheel_version<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    dist_info: &str,
+    filename: &WheelFilename,
+) -> anyhow::Result<()> {
+    let mut text = String::new();
+    zip.by_name(&format!("{dist_info}/WHEEL"))
+        .map_err(|_| corrupt(filename, format!("it has no {dist_info}/WHEEL")))?
+        .read_to_string(&mut text)
+        .map_err(|e| corrupt(filename, e))?;
+    let version = header(&text, "Wheel-Version").ok_or_else(|| corrupt(filename, "WHEEL has no Wheel-Version"))?;
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.trim().parse().ok())
+        .ok_or_else(|| corrupt(filename, format!("bad Wheel-Version {version:?}")))?;
+    if major > 1 {
+        return Err(WheelError::TooNew {
+            filename: filename.filename.clone(),
+            version,
+        }
+        .into());
+    }
+    let minor: u32 = version.split('.').nth(1).and_then(|m| m.trim().parse().ok()).unwrap_or(0);
+    if minor > 0 {
+        crate::output::warn(&format!("{} has Wheel-Version {version}, newer than 1.0", filename.filename));
+    }
+    Ok(())
+}
+
+/// The first `Key: value` header of an RFC 822-style text (WHEEL).
+pub fn header(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(key).then(|| v.trim().to_string())
+    })
+}

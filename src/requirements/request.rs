@@ -1,0 +1,126 @@
+//! Everything the user asked for in one run, gathered from the command line, `-r`, `-c`,
+//! `--override` and the `ENVTOOL_CONSTRAINT` / `ENVTOOL_OVERRIDE` files.
+
+use std::path::{Path, PathBuf};
+
+use super::txt::{Entry, Origin, RequirementsTxt, TxtOptions};
+use super::{parse_requirement, ReqSpec};
+use crate::error::WithHint;
+
+/// Where the requirements come from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub reqs: Vec<String>,
+    pub requirement_files: Vec<PathBuf>,
+    pub constraint_files: Vec<PathBuf>,
+    pub override_files: Vec<PathBuf>,
+    pub require_hashes: bool,
+}
+
+/// The gathered request.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub entries: Vec<Entry>,
+    pub constraints: Vec<Entry>,
+    pub overrides: Vec<Entry>,
+    pub options: TxtOptions,
+    pub hash_mode: bool,
+}
+
+fn env_files(var: &str) -> Vec<PathBuf> {
+    crate::settings::non_empty_var(var)
+        .map(|v| v.split_whitespace().map(PathBuf::from).collect())
+        .unwrap_or_default()
+}
+
+fn merge_options(into: &mut TxtOptions, from: TxtOptions) {
+    if from.index_url.is_some() {
+        into.index_url = from.index_url;
+    }
+    into.extra_index_urls.extend(from.extra_index_urls);
+    into.find_links.extend(from.find_links);
+    into.no_index |= from.no_index;
+    into.require_hashes |= from.require_hashes;
+    into.pre |= from.pre;
+    into.only_binary.extend(from.only_binary);
+    into.no_binary.extend(from.no_binary);
+}
+
+fn file_hint(path: &Path) -> String {
+    format!("fix {} at the line shown, then run the command again", path.display())
+}
+
+impl Request {
+    pub fn gather(sources: &Sources, cwd: &Path) -> anyhow::Result<Request> {
+        let mut request = Request::default();
+        for (i, text) in sources.reqs.iter().enumerate() {
+            let spec = parse_requirement(text, cwd).hint(
+                "write a PEP 508 requirement such as `name`, `name==1.0` or `name>=1,<2`, or a path to a wheel",
+            )?;
+            request.entries.push(Entry {
+                spec,
+                hashes: Vec::new(),
+                editable: false,
+                config_settings: Vec::new(),
+                origin: Origin {
+                    file: PathBuf::from("<command line>"),
+                    line: i + 1,
+                },
+            });
+        }
+        for file in &sources.requirement_files {
+            let txt = RequirementsTxt::parse_file(file).hint(file_hint(file))?;
+            if txt.hash_mode() {
+                request.hash_mode = true;
+            }
+            txt.check_hash_mode()
+                .hint("in hash-checking mode every requirement must be pinned with == and carry a --hash")?;
+            request.entries.extend(txt.requirements);
+            request.constraints.extend(txt.constraints);
+            merge_options(&mut request.options, txt.options);
+        }
+        let constraint_files = sources
+            .constraint_files
+            .iter()
+            .cloned()
+            .chain(env_files(crate::env_vars::ENVTOOL_CONSTRAINT));
+        for file in constraint_files {
+            let txt = RequirementsTxt::parse_constraints_file(&file).hint(file_hint(&file))?;
+            request.constraints.extend(txt.constraints);
+            request.constraints.extend(txt.requirements);
+            merge_options(&mut request.options, txt.options);
+        }
+        let override_files = sources
+            .override_files
+            .iter()
+            .cloned()
+            .chain(env_files(crate::env_vars::ENVTOOL_OVERRIDE));
+        for file in override_files {
+            let txt = RequirementsTxt::parse_file(&file).hint(file_hint(&file))?;
+            for entry in txt.requirements {
+                if matches!(entry.spec, ReqSpec::Unnamed { .. }) {
+                    return Err(crate::error::user(
+                        format!("{}: an override needs a name: {}", entry.origin, entry.spec),
+                        "write it as `name @ URL-or-path` or `name==version`",
+                    ));
+                }
+                request.overrides.push(entry);
+            }
+        }
+        if sources.require_hashes || request.options.require_hashes {
+            request.hash_mode = true;
+            let check = RequirementsTxt {
+                requirements: request.entries.clone(),
+                constraints: Vec::new(),
+                options: TxtOptions {
+                    require_hashes: true,
+                    ..Default::default()
+                },
+            };
+            check
+                .check_hash_mode()
+                .hint("with --require-hashes every requirement must be pinned with == and carry a --hash")?;
+        }
+        Ok(request)
+    }
+}

@@ -1,0 +1,216 @@
+//! Dependency resolution: PubGrub (the `pubgrub` crate) over index metadata for one target
+//! interpreter, producing a `Resolution`: plain data the installer's plan consumes.
+
+pub mod candidates;
+pub mod provider;
+pub mod report;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use pep440_rs::Version;
+use pep508_rs::{MarkerEnvironment, Requirement};
+use url::Url;
+
+use crate::cache::Cache;
+use crate::dist::{metadata::CoreMetadata, normalize_name, DistFilename};
+use crate::error::user;
+use crate::index::{Candidate, Index};
+use crate::install::fetch::Artifact;
+use crate::python::tags::Tags;
+use provider::{Pkg, Provider, State};
+
+/// How to choose versions.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    /// Allow pre-releases everywhere.
+    pub pre: bool,
+    /// Only what was asked for, no dependencies.
+    pub no_deps: bool,
+    /// Ignore installed versions as preferences.
+    pub upgrade_all: bool,
+    /// Ignore the installed version of these (normalized) names.
+    pub upgrade: HashSet<String>,
+    /// Installed versions, kept when they still satisfy.
+    pub preferences: HashMap<String, Version>,
+    /// Whether source distributions may be used (they need building).
+    pub allow_sdist: bool,
+}
+
+/// A distribution given by URL or path rather than found on an index; it wins over index
+/// versions of its name.
+#[derive(Debug, Clone)]
+pub struct DirectDist {
+    pub key: String,
+    pub version: Version,
+    pub artifact: Artifact,
+    pub metadata: CoreMetadata,
+    /// PEP 610 `direct_url.json` for the installed distribution.
+    pub direct_url: serde_json::Value,
+}
+
+/// One distribution of the answer.
+#[derive(Debug, Clone)]
+pub struct ResolvedDist {
+    pub key: String,
+    /// As the distribution spells itself (its metadata), else the normalized name.
+    pub name: String,
+    pub version: Version,
+    pub artifact: Artifact,
+    pub index: Option<Url>,
+    pub size: Option<u64>,
+    pub upload_time: Option<String>,
+    pub requires_python: Option<String>,
+    pub requested: bool,
+    pub direct_url: Option<serde_json::Value>,
+    /// Normalized names of what it depends on (in this resolution).
+    pub dependencies: Vec<String>,
+}
+
+/// The exact set of distributions for one interpreter.
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    pub dists: Vec<ResolvedDist>,
+}
+
+/// What to resolve.
+pub struct ResolveInput {
+    pub root: Vec<Requirement>,
+    pub constraints: Vec<Requirement>,
+    pub overrides: Vec<Requirement>,
+    pub direct: HashMap<String, DirectDist>,
+    pub options: ResolveOptions,
+}
+
+/// The wheel a candidate names, as something to fetch.
+pub fn artifact_for(candidate: &Candidate) -> Option<Artifact> {
+    match &candidate.dist {
+        DistFilename::Wheel(w) => Some(Artifact {
+            filename: w.clone(),
+            url: candidate.file.url.clone(),
+            hashes: candidate
+                .file
+                .hashes
+                .iter()
+                .filter(|(a, _)| matches!(a.as_str(), "sha256" | "sha384" | "sha512"))
+                .map(|(a, h)| (a.clone(), h.clone()))
+                .collect(),
+            required: Vec::new(),
+        }),
+        DistFilename::Sdist(_) => None,
+    }
+}
+
+/// Resolve for the interpreter described by `tags`, `python` and `markers`.
+pub fn resolve(
+    input: ResolveInput,
+    index: &Index,
+    cache: &Cache,
+    tags: Tags,
+    python: Version,
+    markers: MarkerEnvironment,
+) -> anyhow::Result<Resolution> {
+    let start = Instant::now();
+    let requested: HashSet<String> = input.root.iter().map(|r| normalize_name(r.name.as_ref())).collect();
+    let state = State::new(
+        index.clone(),
+        cache.clone(),
+        tags,
+        python,
+        markers,
+        input.options,
+        input.direct,
+        input.root,
+        input.constraints,
+        input.overrides,
+    );
+    let provider = Provider::new(state, 16);
+    let result = pubgrub::resolve(&provider, Pkg::Root, Version::new([0]));
+    provider.finish();
+    let state = &provider.state;
+    let solution = match result {
+        Ok(s) => s,
+        Err(pubgrub::PubGrubError::NoSolution(mut tree)) => {
+            let explanation = report::explain(&mut tree, state);
+            return Err(user(
+                format!("no set of versions satisfies your requirements:\n{explanation}"),
+                "loosen the requirements that collide, or force a version with --override",
+            ));
+        }
+        Err(pubgrub::PubGrubError::ErrorRetrievingDependencies { source, .. })
+        | Err(pubgrub::PubGrubError::ErrorChoosingVersion { source, .. })
+        | Err(pubgrub::PubGrubError::ErrorInShouldCancel(source)) => {
+            return Err(crate::error::duplicate(&source.0));
+        }
+    };
+
+    let mut dists = Vec::new();
+    for (pkg, version) in solution.iter() {
+        let Pkg::Dist(key) = pkg else { continue };
+        let dependencies = solution
+            .iter()
+            .filter_map(|(p, _)| match p {
+                Pkg::Dist(k) if k != key => Some(k.clone()),
+                _ => None,
+            })
+            .filter(|k| depends_on(state, key, version, k))
+            .collect();
+        let dist = if let Some(direct) = state.direct.get(key) {
+            ResolvedDist {
+                key: key.clone(),
+                name: direct.metadata.name.clone(),
+                version: version.clone(),
+                artifact: direct.artifact.clone(),
+                index: None,
+                size: None,
+                upload_time: None,
+                requires_python: direct.metadata.requires_python.clone(),
+                requested: requested.contains(key),
+                direct_url: Some(direct.direct_url.clone()),
+                dependencies,
+            }
+        } else {
+            let candidate = state
+                .candidate(key, version)
+                .ok_or_else(|| anyhow::anyhow!("{key} {version} was chosen but has no file"))?;
+            let artifact = artifact_for(&candidate).ok_or_else(|| {
+                user(
+                    format!("{key} {version} is available only as a source distribution ({})", candidate.file.filename),
+                    "building from source is not supported yet; pin a version that has a wheel for this interpreter",
+                )
+            })?;
+            let name = state
+                .metadata(key, version)
+                .map(|m| m.name.clone())
+                .unwrap_or_else(|_| key.clone());
+            ResolvedDist {
+                key: key.clone(),
+                name,
+                version: version.clone(),
+                artifact,
+                index: candidate.index.clone(),
+                size: candidate.file.size,
+                upload_time: candidate.file.upload_time.clone(),
+                requires_python: candidate.file.requires_python.clone(),
+                requested: requested.contains(key),
+                direct_url: None,
+                dependencies,
+            }
+        };
+        dists.push(dist);
+    }
+    dists.sort_by(|a, b| a.key.cmp(&b.key));
+    crate::output::debug(&format!("resolved {} packages in {:?}", dists.len(), start.elapsed()));
+    Ok(Resolution { dists })
+}
+
+/// Whether `key`==`version` lists `dep` among its (marker-true) requirements.
+fn depends_on(state: &State, key: &str, version: &Version, dep: &str) -> bool {
+    let Ok(meta) = state.metadata(key, version) else {
+        return false;
+    };
+    meta.requires_dist.iter().any(|text| {
+        text.parse::<Requirement>()
+            .is_ok_and(|r| normalize_name(r.name.as_ref()) == dep)
+    })
+}

@@ -1,0 +1,516 @@
+//! The PubGrub dependency provider: versions from the index (through `candidates`), metadata
+//! from PEP 658 files or cached wheels, fetched concurrently ahead of the solver.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+
+use pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{ExtraName, MarkerEnvironment, Requirement, VersionOrUrl};
+use pubgrub::{Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics};
+use version_ranges::Ranges;
+
+use super::candidates::VersionMap;
+use super::DirectDist;
+use crate::cache::Cache;
+use crate::dist::metadata::{self, CoreMetadata};
+use crate::dist::normalize_name;
+use crate::index::{Candidate, Index};
+use crate::install::fetch;
+use crate::python::tags::Tags;
+
+pub type Range = Ranges<Version>;
+
+/// A node of the dependency graph.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pkg {
+    Root,
+    Dist(String),
+    Extra(String, String),
+}
+
+impl fmt::Display for Pkg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pkg::Root => f.write_str("your requirements"),
+            Pkg::Dist(n) => f.write_str(n),
+            Pkg::Extra(n, e) => write!(f, "{n}[{e}]"),
+        }
+    }
+}
+
+impl Pkg {
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Pkg::Root => None,
+            Pkg::Dist(n) | Pkg::Extra(n, _) => Some(n),
+        }
+    }
+}
+
+/// An error inside the provider, shareable between the solver and prefetch threads.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0:#}")]
+pub struct ProviderError(pub Arc<anyhow::Error>);
+
+type Shared<T> = Result<Arc<T>, ProviderError>;
+
+/// Compute each key once, whichever thread asks first; others wait for that answer.
+struct Memo<K, V> {
+    map: Mutex<HashMap<K, Arc<OnceLock<V>>>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Memo<K, V> {
+    fn new() -> Self {
+        Memo {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &K, compute: impl FnOnce() -> V) -> V {
+        let cell = self.map.lock().unwrap().entry(key.clone()).or_default().clone();
+        cell.get_or_init(compute).clone()
+    }
+}
+
+/// Everything the resolver knows; shared with the prefetch threads.
+pub struct State {
+    pub index: Index,
+    pub cache: Cache,
+    pub tags: Tags,
+    pub python: Version,
+    pub markers: MarkerEnvironment,
+    pub options: super::ResolveOptions,
+    pub direct: HashMap<String, DirectDist>,
+    pub constraints: HashMap<String, Range>,
+    pub overrides: HashMap<String, Vec<Requirement>>,
+    pub root: Vec<Requirement>,
+    versions: Memo<String, Shared<VersionMap>>,
+    metadata: Memo<(String, Version), Shared<CoreMetadata>>,
+    /// Names whose requirements mention a pre-release (so pre-releases are allowed for them).
+    pre_named: HashSet<String>,
+}
+
+impl State {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        index: Index,
+        cache: Cache,
+        tags: Tags,
+        python: Version,
+        markers: MarkerEnvironment,
+        options: super::ResolveOptions,
+        direct: HashMap<String, DirectDist>,
+        root: Vec<Requirement>,
+        constraints: Vec<Requirement>,
+        overrides: Vec<Requirement>,
+    ) -> State {
+        let mut pre_named = HashSet::new();
+        let mut constraint_map: HashMap<String, Range> = HashMap::new();
+        for req in root.iter().chain(constraints.iter()).chain(overrides.iter()) {
+            if let Some(VersionOrUrl::VersionSpecifier(specs)) = &req.version_or_url {
+                if specs.iter().any(|s| s.version().any_prerelease()) {
+                    pre_named.insert(normalize_name(req.name.as_ref()));
+                }
+            }
+        }
+        for c in &constraints {
+            if !c.evaluate_markers(&markers, &[]) {
+                continue;
+            }
+            let key = normalize_name(c.name.as_ref());
+            let range = match &c.version_or_url {
+                Some(VersionOrUrl::VersionSpecifier(specs)) => Range::from(specs.clone()),
+                _ => Range::full(),
+            };
+            let merged = constraint_map.get(&key).map_or(range.clone(), |r| r.intersection(&range));
+            constraint_map.insert(key, merged);
+        }
+        let mut override_map: HashMap<String, Vec<Requirement>> = HashMap::new();
+        for o in overrides {
+            if o.evaluate_markers(&markers, &[]) {
+                override_map.entry(normalize_name(o.name.as_ref())).or_default().push(o);
+            }
+        }
+        State {
+            index,
+            cache,
+            tags,
+            python,
+            markers,
+            options,
+            direct,
+            constraints: constraint_map,
+            overrides: override_map,
+            root,
+            versions: Memo::new(),
+            metadata: Memo::new(),
+            pre_named,
+        }
+    }
+
+    /// The versions of `key` (memoized; fetched at most once per run).
+    pub fn versions(&self, key: &str) -> Shared<VersionMap> {
+        self.versions.get(&key.to_string(), || {
+            let files = self.index.project(key).map_err(|e| ProviderError(Arc::new(e)))?;
+            Ok(Arc::new(VersionMap::build(&files, &self.tags, &self.python)))
+        })
+    }
+
+    /// The file the resolver would use for `key` at `version`.
+    pub fn candidate(&self, key: &str, version: &Version) -> Option<Candidate> {
+        let map = self.versions(key).ok()?;
+        map.entries.get(version)?.best(self.options.allow_sdist).cloned()
+    }
+
+    /// Core metadata of `key` at `version` (PEP 658 file, or the wheel itself).
+    pub fn metadata(&self, key: &str, version: &Version) -> Shared<CoreMetadata> {
+        if let Some(direct) = self.direct.get(key) {
+            if &direct.version == version {
+                return Ok(Arc::new(direct.metadata.clone()));
+            }
+        }
+        self.metadata.get(&(key.to_string(), version.clone()), || {
+            let candidate = self.candidate(key, version).ok_or_else(|| {
+                ProviderError(Arc::new(anyhow::anyhow!("no usable file for {key} {version}")))
+            })?;
+            let text = metadata_text(self, &candidate).map_err(|e| ProviderError(Arc::new(e)))?;
+            let meta = metadata::parse(&text).map_err(|e| {
+                ProviderError(Arc::new(anyhow::anyhow!("bad metadata for {}: {e}", candidate.file.filename)))
+            })?;
+            Ok(Arc::new(meta))
+        })
+    }
+
+    fn allows_pre(&self, key: &str) -> bool {
+        self.options.pre || self.pre_named.contains(key)
+    }
+
+    /// The range a requirement puts on its package, after overrides and constraints.
+    fn range_of(&self, req: &Requirement) -> Result<Range, String> {
+        let key = normalize_name(req.name.as_ref());
+        let mut range = match &req.version_or_url {
+            None => Range::full(),
+            Some(VersionOrUrl::VersionSpecifier(specs)) => Range::from(specs.clone()),
+            Some(VersionOrUrl::Url(url)) => match self.direct.get(&key) {
+                Some(d) => Range::singleton(d.version.clone()),
+                None => {
+                    return Err(format!(
+                        "it depends on {key} from a URL ({url}), which only you can allow: add `{key} @ {url}` to your requirements"
+                    ))
+                }
+            },
+        };
+        if let Some(d) = self.direct.get(&key) {
+            // A direct reference wins over index versions of that name.
+            if range.contains(&d.version) {
+                range = Range::singleton(d.version.clone());
+            }
+        }
+        if let Some(c) = self.constraints.get(&key) {
+            range = range.intersection(c);
+        }
+        Ok(range)
+    }
+
+    /// The requirements in effect for a package's dependency list, overrides applied.
+    fn effective<'a>(&'a self, reqs: impl Iterator<Item = &'a Requirement>) -> Vec<&'a Requirement> {
+        let mut out = Vec::new();
+        let mut overridden = HashSet::new();
+        for req in reqs {
+            let key = normalize_name(req.name.as_ref());
+            match self.overrides.get(&key) {
+                Some(replacements) => {
+                    if overridden.insert(key) {
+                        out.extend(replacements.iter());
+                    }
+                }
+                None => out.push(req),
+            }
+        }
+        out
+    }
+
+    fn constraints_for(
+        &self,
+        reqs: &[&Requirement],
+        who: &Pkg,
+    ) -> Result<BTreeMap<Pkg, Range>, String> {
+        let mut deps: BTreeMap<Pkg, Range> = BTreeMap::new();
+        let mut add = |pkg: Pkg, range: Range| {
+            let merged = deps.get(&pkg).map_or(range.clone(), |r| r.intersection(&range));
+            deps.insert(pkg, merged);
+        };
+        for req in reqs {
+            let key = normalize_name(req.name.as_ref());
+            if Some(key.as_str()) == who.key() && matches!(who, Pkg::Dist(_)) {
+                continue; // a distribution depending on itself
+            }
+            let range = self.range_of(req)?;
+            add(Pkg::Dist(key.clone()), range.clone());
+            for extra in &req.extras {
+                add(Pkg::Extra(key.clone(), normalize_name(extra.as_ref())), range.clone());
+            }
+        }
+        Ok(deps)
+    }
+}
+
+/// The text of a candidate's core metadata.
+fn metadata_text(state: &State, candidate: &Candidate) -> anyhow::Result<String> {
+    if candidate.file.core_metadata.is_available() {
+        if let Some(sha) = candidate.file.hashes.get("sha256") {
+            let bucket = state.cache.bucket(crate::cache::Bucket::Metadata)?;
+            let path = bucket.join(format!("{sha}.METADATA"));
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                return Ok(text);
+            }
+            if let Some(text) = fetch_core_metadata(state, candidate)? {
+                crate::cache::write_atomic(&path, text.as_bytes())?;
+                return Ok(text);
+            }
+        } else if let Some(text) = fetch_core_metadata(state, candidate)? {
+            return Ok(text);
+        }
+    }
+    let artifact = super::artifact_for(candidate)
+        .ok_or_else(|| anyhow::anyhow!("{} is not a wheel", candidate.file.filename))?;
+    let wheel = fetch::fetch(&artifact, &state.index.http, &state.cache)?;
+    wheel.metadata_text()
+}
+
+/// GET `<file-url>.metadata` (PEP 658), checked against its published hash; None if offline.
+fn fetch_core_metadata(state: &State, candidate: &Candidate) -> anyhow::Result<Option<String>> {
+    use sha2::{Digest, Sha256};
+    if state.index.http.offline() {
+        return Ok(None);
+    }
+    let mut url = candidate.file.url.clone();
+    url.set_path(&format!("{}.metadata", url.path()));
+    let (_, mut reader) = state.index.http.get_stream(&url)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut bytes)?;
+    if let crate::index::simple::CoreMetadata::Available { hashes } = &candidate.file.core_metadata {
+        if let Some(expected) = hashes.get("sha256") {
+            let actual = data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes));
+            if &actual != expected {
+                anyhow::bail!("the metadata file {url} does not match its published hash");
+            }
+        }
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The solver's view, plus the prefetch queue.
+pub struct Provider {
+    pub state: Arc<State>,
+    prefetch: Mutex<Option<mpsc::Sender<(String, Range)>>>,
+    queued: Mutex<HashSet<String>>,
+    workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Provider {
+    pub fn new(state: State, jobs: usize) -> Provider {
+        let state = Arc::new(state);
+        let (tx, rx) = mpsc::channel::<(String, Range)>();
+        let rx = Arc::new(Mutex::new(rx));
+        let mut workers = Vec::new();
+        for _ in 0..jobs.max(1) {
+            let rx = rx.clone();
+            let state = state.clone();
+            workers.push(std::thread::spawn(move || loop {
+                let msg = rx.lock().unwrap().recv();
+                let Ok((key, range)) = msg else { break };
+                if crate::interrupt::check().is_err() {
+                    break;
+                }
+                prefetch_one(&state, &key, &range);
+            }));
+        }
+        Provider {
+            state,
+            prefetch: Mutex::new(Some(tx)),
+            queued: Mutex::new(HashSet::new()),
+            workers: Mutex::new(workers),
+        }
+    }
+
+    fn queue(&self, key: &str, range: &Range) {
+        if !self.queued.lock().unwrap().insert(key.to_string()) {
+            return;
+        }
+        if let Some(tx) = self.prefetch.lock().unwrap().as_ref() {
+            let _ = tx.send((key.to_string(), range.clone()));
+        }
+    }
+
+    /// Stop the prefetch threads (pending work is dropped).
+    pub fn finish(&self) {
+        self.prefetch.lock().unwrap().take();
+        for w in self.workers.lock().unwrap().drain(..) {
+            let _ = w.join();
+        }
+    }
+
+    /// The newest acceptable version of `key` in `range`, as `choose_version` picks it.
+    pub fn pick(&self, key: &str, range: &Range) -> Result<Option<Version>, ProviderError> {
+        let state = &self.state;
+        if let Some(d) = state.direct.get(key) {
+            return Ok(range.contains(&d.version).then(|| d.version.clone()));
+        }
+        let map = state.versions(key)?;
+        if let Some(installed) = state.options.preferences.get(key) {
+            if range.contains(installed) && !state.options.upgrade_all && !state.options.upgrade.contains(key) {
+                if let Some(entry) = map.entries.get(installed) {
+                    if entry.best(state.options.allow_sdist).is_some() {
+                        return Ok(Some(installed.clone()));
+                    }
+                }
+            }
+        }
+        let exact = range.as_singleton().cloned();
+        let choose = |allow_pre: bool| {
+            map.entries.iter().rev().find_map(|(v, entry)| {
+                if !range.contains(v) || (v.any_prerelease() && !allow_pre) {
+                    return None;
+                }
+                entry.best(state.options.allow_sdist)?;
+                if entry.yanked && exact.as_ref() != Some(v) {
+                    return None;
+                }
+                Some(v.clone())
+            })
+        };
+        Ok(choose(state.allows_pre(key)).or_else(|| choose(true)))
+    }
+}
+
+fn prefetch_one(state: &State, key: &str, range: &Range) {
+    let Ok(map) = state.versions(key) else { return };
+    let version = map.entries.iter().rev().find_map(|(v, e)| {
+        (range.contains(v) && !v.any_prerelease() && !e.yanked && e.best(state.options.allow_sdist).is_some())
+            .then(|| v.clone())
+    });
+    if let Some(v) = version {
+        let _ = state.metadata(key, &v);
+    }
+}
+
+impl DependencyProvider for Provider {
+    type P = Pkg;
+    type V = Version;
+    type VS = Range;
+    type M = String;
+    type Priority = (u32, std::cmp::Reverse<usize>);
+    type Err = ProviderError;
+
+    fn prioritize(&self, package: &Pkg, range: &Range, stats: &PackageResolutionStatistics) -> Self::Priority {
+        // Decide conflict-prone packages first, then the most constrained (fewest versions).
+        let count = match package.key() {
+            Some(key) => self
+                .state
+                .versions(key)
+                .map(|m| m.entries.keys().filter(|v| range.contains(*v)).count())
+                .unwrap_or(0),
+            None => 0,
+        };
+        let singleton = range.as_singleton().is_some() as u32;
+        (stats.conflict_count() * 2 + singleton, std::cmp::Reverse(count))
+    }
+
+    fn choose_version(&self, package: &Pkg, range: &Range) -> Result<Option<Version>, ProviderError> {
+        crate::interrupt::check().map_err(|e| ProviderError(Arc::new(e.into())))?;
+        match package {
+            Pkg::Root => Ok(Some(Version::new([0]))),
+            Pkg::Dist(key) | Pkg::Extra(key, _) => self.pick(key, range),
+        }
+    }
+
+    fn get_dependencies(
+        &self,
+        package: &Pkg,
+        version: &Version,
+    ) -> Result<Dependencies<Pkg, Range, String>, ProviderError> {
+        let state = &self.state;
+        let deps = match package {
+            Pkg::Root => {
+                let reqs: Vec<&Requirement> = state
+                    .effective(state.root.iter())
+                    .into_iter()
+                    .filter(|r| r.evaluate_markers(&state.markers, &[]))
+                    .collect();
+                match state.constraints_for(&reqs, package) {
+                    Ok(d) => d,
+                    Err(m) => return Ok(Dependencies::Unavailable(m)),
+                }
+            }
+            Pkg::Dist(key) | Pkg::Extra(key, _) => {
+                if state.options.no_deps {
+                    let mut d = DependencyConstraints::default();
+                    if matches!(package, Pkg::Extra(..)) {
+                        d = [(Pkg::Dist(key.clone()), Range::singleton(version.clone()))].into_iter().collect();
+                    }
+                    return Ok(Dependencies::Available(d));
+                }
+                let meta = match state.metadata(key, version) {
+                    Ok(m) => m,
+                    Err(e) => return Ok(Dependencies::Unavailable(format!("cannot be used: {e}"))),
+                };
+                let mut parsed = Vec::new();
+                for text in &meta.requires_dist {
+                    match text.parse::<Requirement>() {
+                        Ok(r) => parsed.push(r),
+                        Err(e) => crate::output::debug(&format!("{key} {version}: skipping bad Requires-Dist {text:?}: {e}")),
+                    }
+                }
+                let extras: Vec<ExtraName> = match package {
+                    Pkg::Extra(_, extra) => {
+                        let known = meta.provides_extra.iter().any(|e| normalize_name(e) == *extra)
+                            || parsed.iter().any(|r| {
+                                let e: Vec<ExtraName> = extra.parse().into_iter().collect();
+                                r.evaluate_markers(&state.markers, &e) && !r.evaluate_markers(&state.markers, &[])
+                            });
+                        if !known {
+                            crate::output::warn(&format!("{key} {version} does not provide the extra '{extra}'"));
+                        }
+                        extra.parse().into_iter().collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let reqs: Vec<&Requirement> = state
+                    .effective(parsed.iter())
+                    .into_iter()
+                    .filter(|r| r.evaluate_markers(&state.markers, &extras))
+                    .collect();
+                let mut d = match state.constraints_for(&reqs, package) {
+                    Ok(d) => d,
+                    Err(m) => return Ok(Dependencies::Unavailable(m)),
+                };
+                if matches!(package, Pkg::Extra(..)) {
+                    d.insert(Pkg::Dist(key.clone()), Range::singleton(version.clone()));
+                }
+                if let Some(python) = &meta.requires_python {
+                    if !super::candidates::python_ok(Some(python), &state.python) {
+                        return Ok(Dependencies::Unavailable(format!("requires Python {python}")));
+                    }
+                }
+                d
+            }
+        };
+        for (pkg, range) in &deps {
+            if let Some(key) = pkg.key() {
+                self.queue(key, range);
+            }
+        }
+        Ok(Dependencies::Available(deps.into_iter().collect()))
+    }
+
+    fn should_cancel(&self) -> Result<(), ProviderError> {
+        crate::interrupt::check().map_err(|e| ProviderError(Arc::new(e.into())))
+    }
+}
+
+/// Whether `specs` names a pre-release (pip allows pre-releases for such a requirement).
+pub fn names_prerelease(specs: &VersionSpecifiers) -> bool {
+    specs.iter().any(|s| s.version().any_prerelease())
+}
