@@ -9,7 +9,8 @@ use crate::settings::Settings;
 use crate::venv::{self, CreateSpec};
 use crate::{output, python};
 
-pub fn create(args: CreateArgs, _settings: &Settings, cache: &Cache) -> anyhow::Result<ExitCode> {
+pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<ExitCode> {
+    crate::interrupt::install_handlers();
     let start = Instant::now();
     let dir = std::path::absolute(&args.dir)?;
     // Refuse early, before looking for an interpreter.
@@ -24,7 +25,24 @@ pub fn create(args: CreateArgs, _settings: &Settings, cache: &Cache) -> anyhow::
         clear: args.clear,
         command,
     };
-    venv::create(&spec)?;
+    let mut extra = Vec::new();
+    if args.seed {
+        extra.push("pip".to_string());
+    }
+    let wants_packages = !args.reqs.reqs.is_empty() || !args.reqs.requirement.is_empty() || !extra.is_empty();
+    let _guard = if wants_packages { Some(cache.use_shared()?) } else { None };
+    venv::create(&spec, |staging| {
+        if !wants_packages {
+            return Ok(());
+        }
+        let target = crate::commands::install::Target {
+            root: staging.to_path_buf(),
+            python: dir.join("bin").join("python"),
+            facts: &interpreter.facts,
+        };
+        crate::commands::install::run_install(&target, &args.reqs, &args.install, &extra, settings, cache)?;
+        Ok(())
+    })?;
     output::info(&format!(
         "Created {} with Python {} ({}) in {}ms",
         args.dir.display(),

@@ -9,7 +9,6 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -138,6 +137,25 @@ impl HttpClient {
         if let Err(e) = cache::write_atomic(&path, &bytes) {
             crate::output::debug(&format!("not caching {}: {e:#}", meta.url));
         }
+    }
+
+    /// The last path segment of every cached page URL (project names, for suggestions).
+    pub fn cached_project_names(&self) -> Vec<String> {
+        let Ok(dir) = self.cache.bucket(Bucket::Http) else {
+            return Vec::new();
+        };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        rd.flatten()
+            .filter_map(|e| {
+                let bytes = std::fs::read(e.path()).ok()?;
+                let line = bytes.split(|b| *b == b'\n').next()?;
+                let meta: PageMeta = serde_json::from_slice(line).ok()?;
+                let url = Url::parse(&meta.url).ok()?;
+                url.path_segments()?.filter(|s| !s.is_empty()).last().map(String::from)
+            })
+            .collect()
     }
 
     /// GET a Simple API page, from the cache when fresh, revalidating when the server allows.

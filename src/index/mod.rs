@@ -117,6 +117,16 @@ impl Index {
         Ok(files)
     }
 
+    /// Project names known without asking an index: find-links files and cached index pages.
+    pub fn known_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .find_links()
+            .map(|all| all.iter().map(|(_, n)| n.clone()).collect())
+            .unwrap_or_default();
+        names.extend(self.http.cached_project_names());
+        names
+    }
+
     /// All find-links files with the normalized project each belongs to (read once per run).
     fn find_links(&self) -> anyhow::Result<Arc<Vec<(DistFile, String)>>> {
         if let Some(hit) = self.links.lock().unwrap().as_ref() {

@@ -130,8 +130,9 @@ pub fn resolve(
     let state = &provider.state;
     let solution = match result {
         Ok(s) => s,
-        Err(pubgrub::PubGrubError::NoSolution(mut tree)) => {
-            let explanation = report::explain(&mut tree, state);
+        Err(pubgrub::PubGrubError::NoSolution(tree)) => {
+            precheck_root(state)?;
+            let explanation = report::explain(&tree, state);
             return Err(user(
                 format!("no set of versions satisfies your requirements:\n{explanation}"),
                 "loosen the requirements that collide, or force a version with --override",
@@ -202,6 +203,71 @@ pub fn resolve(
     dists.sort_by(|a, b| a.key.cmp(&b.key));
     crate::output::debug(&format!("resolved {} packages in {:?}", dists.len(), start.elapsed()));
     Ok(Resolution { dists })
+}
+
+/// Clear errors for what the user asked for directly: a name no source knows (with close
+/// names), or no version at all matching the requirement.
+fn precheck_root(state: &State) -> anyhow::Result<()> {
+    for req in &state.root {
+        if !req.evaluate_markers(&state.markers, &[]) {
+            continue;
+        }
+        let key = normalize_name(req.name.as_ref());
+        if state.direct.contains_key(&key) || state.overrides.contains_key(&key) {
+            continue;
+        }
+        let map = state.versions(&key).map_err(|e| crate::error::duplicate(&e.0))?;
+        if !map.found {
+            let close = close_names(state, &key);
+            let hint = if close.is_empty() {
+                format!("check the spelling, or the index ({})", state.index.describe_sources())
+            } else {
+                format!("did you mean {}?", close.join(" or "))
+            };
+            return Err(user(
+                format!("no package named {} was found in {}", req.name, state.index.describe_sources()),
+                hint,
+            ));
+        }
+        if let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) = &req.version_or_url {
+            let any = map.entries.keys().any(|v| specs.contains(v));
+            if !any {
+                let mut versions: Vec<String> = map.entries.keys().rev().take(5).map(|v| v.to_string()).collect();
+                versions.reverse();
+                return Err(user(
+                    format!("no version of {} matches {specs}", req.name),
+                    format!("available versions include {}", versions.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Project names this run has seen (find-links, cached index pages) that are close to `key`.
+fn close_names(state: &State, key: &str) -> Vec<String> {
+    let mut known: Vec<String> = state.index.known_names();
+    known.sort();
+    known.dedup();
+    known
+        .into_iter()
+        .filter(|n| n != key && edit_distance(n, key) <= 2.max(key.len() / 5))
+        .take(3)
+        .collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut row = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            row.push((prev[j] + cost).min(prev[j + 1] + 1).min(row[j] + 1));
+        }
+        prev = row;
+    }
+    prev[b.len()]
 }
 
 /// Whether `key`==`version` lists `dep` among its (marker-true) requirements.

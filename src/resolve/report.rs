@@ -121,6 +121,10 @@ impl Formatter<'_> {
             [(Pkg::Root, Term::Positive(_))] => "your requirements cannot be satisfied".into(),
             [(pkg, Term::Positive(range))] => format!("{} cannot be used", pkg_range(pkg, range)),
             [(pkg, Term::Negative(range))] => format!("{} is required", pkg_range(pkg, range)),
+            [(Pkg::Root, Term::Positive(_)), (p2, Term::Negative(r2))]
+            | [(p2, Term::Negative(r2)), (Pkg::Root, Term::Positive(_))] => {
+                format!("your requirements need {}", pkg_range(p2, r2))
+            }
             [(p1, Term::Positive(r1)), (p2, Term::Negative(r2))] | [(p2, Term::Negative(r2)), (p1, Term::Positive(r1))] => {
                 self.external(&External::FromDependencyOf((*p1).clone(), r1.clone(), (*p2).clone(), r2.clone()))
             }
@@ -213,8 +217,7 @@ impl ReportFormatter<Pkg, Range, String> for Formatter<'_> {
 }
 
 /// The whole explanation, one sentence per line.
-pub fn explain(tree: &mut DerivationTree<Pkg, Range, String>, state: &State) -> String {
-    tree.collapse_no_versions();
+pub fn explain(tree: &DerivationTree<Pkg, Range, String>, state: &State) -> String {
     let formatter = Formatter { state };
     DefaultStringReporter::report_with_formatter(tree, &formatter)
 }

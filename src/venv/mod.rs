@@ -198,14 +198,15 @@ fn write_layout(root: &Path, spec: &CreateSpec) -> anyhow::Result<()> {
 }
 
 /// Create the environment. Nothing at `spec.dir` changes unless the new one is complete.
-pub fn create(spec: &CreateSpec) -> anyhow::Result<()> {
+/// `populate` runs on the staging directory (e.g. installing packages) before the swap.
+pub fn create(spec: &CreateSpec, populate: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let existing = inspect_target(&spec.dir, spec.clear)?;
     let parent = spec
         .dir
         .parent()
         .context("the environment directory has no parent")?;
     let created_parent = create_parents(parent)?;
-    let result = build_and_swap(spec, parent, existing);
+    let result = build_and_swap(spec, parent, existing, populate);
     if result.is_err() {
         if let Some(top) = created_parent {
             let _ = std::fs::remove_dir_all(top);
@@ -214,7 +215,13 @@ pub fn create(spec: &CreateSpec) -> anyhow::Result<()> {
     result
 }
 
-fn build_and_swap(spec: &CreateSpec, parent: &Path, existing: Existing) -> anyhow::Result<()> {
+fn build_and_swap(
+    spec: &CreateSpec,
+    parent: &Path,
+    existing: Existing,
+    populate: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let _critical = crate::interrupt::Critical::enter();
     let staging = tempfile::Builder::new()
         .prefix(".envtool-create-")
         .tempdir_in(parent)
@@ -225,6 +232,8 @@ fn build_and_swap(spec: &CreateSpec, parent: &Path, existing: Existing) -> anyho
             )
         })?;
     write_layout(staging.path(), spec)?;
+    populate(staging.path())?;
+    crate::interrupt::check()?;
     match existing {
         Existing::Nothing | Existing::EmptyDir => {
             fs_err::rename(staging.path(), &spec.dir)?;

@@ -49,7 +49,16 @@ impl TestEnv {
             .env_remove("ENVTOOL_EXTRA_INDEX_URL")
             .env_remove("ENVTOOL_FIND_LINKS")
             .env("PYENV_ROOT", pyenv_root())
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            // pip's configuration must not leak in from the machine running the tests.
+            .env("PIP_CONFIG_FILE", "/dev/null")
+            .env_remove("PIP_INDEX_URL")
+            .env_remove("PIP_EXTRA_INDEX_URL")
+            .env_remove("PIP_FIND_LINKS")
+            .env_remove("PIP_NO_INDEX")
+            .env_remove("ENVTOOL_CONSTRAINT")
+            .env_remove("ENVTOOL_OVERRIDE")
+            .env_remove("ENVTOOL_LINK_MODE");
         cmd
     }
 
