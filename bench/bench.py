@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -34,6 +35,7 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
 PEERS_DIR = os.path.join(BENCH_DIR, ".peers")
 CACHE_DIR = os.path.join(BENCH_DIR, ".cache")
+PINNED_REQUIREMENTS = os.path.join(BENCH_DIR, "workloads", "httpie-requirements.txt")
 
 # Peer package name -> pip requirement.  Pin here (e.g. "uv==0.13.9") to freeze
 # a comparison; the versions in use are always printed in the header.
@@ -70,20 +72,28 @@ def warn(msg):
 # --------------------------------------------------------------------------
 
 # label: shown in the table; argv: function(target_dir) -> list of str;
-# env: extra environment variables for this tool only (or None).
-Tool = collections.namedtuple("Tool", "label argv env", defaults=(None,))
+# env: environment variables for this tool only (or None); a value of None
+# removes the variable.  prime: a Tool run once, untimed, before the warm-up
+# rounds (to fill a cache), or None.
+Tool = collections.namedtuple("Tool", "label argv env prime", defaults=(None, None))
 
 # fn(ctx) -> (list of Tool, baseline label).  peers: PEER_REQUIREMENTS keys
 # installed into bench/.peers before the workload runs.  target: optional
-# (label, max ratio) goal, printed as met / not met.
-Workload = collections.namedtuple("Workload", "name help peers fn target")
+# (label, max ratio) goal, printed as met / not met.  cold: runs --cold-rounds
+# rounds, no warm-up, at most one GNU time run.  expect: distribution names
+# that must be installed in the venv after every run.
+Workload = collections.namedtuple("Workload", "name help peers fn target cold expect")
 
 WORKLOADS = collections.OrderedDict()
+# Group name -> workload names, accepted on the command line.
+GROUPS = collections.OrderedDict()
 
 
-def workload(name, help, peers=(), target=None):
+def workload(name, help, peers=(), target=None, cold=False, expect=(), group=None):
     def register(fn):
-        WORKLOADS[name] = Workload(name, help, tuple(peers), fn, target)
+        WORKLOADS[name] = Workload(name, help, tuple(peers), fn, target, cold, tuple(expect))
+        if group:
+            GROUPS.setdefault(group, []).append(name)
         return fn
 
     return register
@@ -122,6 +132,61 @@ def wl_create_default(ctx):
     ], "uv venv"
 
 
+def install_tools(ctx, reqs, mode):
+    """`envtool create E --python PY REQS` against `uv venv E --python PY && uv
+    pip install --python E/bin/python REQS` (one `sh -c`, so both uv steps are
+    timed together).  Neither tool byte-compiles (both defaults).
+
+    mode "warm":    online, the shared caches in bench/.cache, primed by one
+                    untimed run of each tool before the warm-up.
+    mode "offline": the same caches, primed online; then both run --offline.
+    mode "cold":    online, an empty cache directory for each run and tool
+                    (next to the venv, removed with it)."""
+    py, uv = ctx.python, ctx.peer("uv")
+
+    def cache_args(d, name):
+        return ["--cache-dir", os.path.join(os.path.dirname(d) or ".", "cache-" + name)] if mode == "cold" else []
+
+    def tools(offline):
+        net = ["--offline"] if offline else []
+
+        def envtool(d):
+            return [ctx.envtool] + net + cache_args(d, "envtool") + ["create", d, "--python", py] + reqs
+
+        def uv_sh(d):
+            venv = [uv, "venv", d, "--python", py] + net + cache_args(d, "uv") + ctx.uv_flags("venv")
+            pip = [uv, "pip", "install", "--python", os.path.join(d, "bin", "python")] + net + cache_args(d, "uv") + ctx.uv_flags("pip", "install") + reqs
+            return ["/bin/sh", "-c", " ".join(map(shlex.quote, venv)) + " && " + " ".join(map(shlex.quote, pip))]
+
+        # The children get UV_OFFLINE=1 (see child_env): lift it when online.
+        uv_env = None if offline else {"UV_OFFLINE": None}
+        return [Tool("envtool create", envtool), Tool("uv venv + pip install", uv_sh, uv_env)]
+
+    timed = tools(offline=(mode == "offline"))
+    if mode in ("warm", "offline"):
+        timed = [t._replace(prime=p) for t, p in zip(timed, tools(offline=False))]
+    return timed, "uv venv + pip install"
+
+
+for _mode, _help in (
+    ("warm", "warm caches, online (pages revalidated)"),
+    ("offline", "warm caches, --offline"),
+    ("cold", "empty caches every run, online"),
+):
+    workload(
+        "install-pinned-" + _mode,
+        "create a venv with the 16 pinned packages of bench/workloads/httpie-requirements.txt: " + _help,
+        peers=("uv",), cold=(_mode == "cold"), expect=("httpie",), group="install-pinned",
+    )(lambda ctx, _mode=_mode: install_tools(ctx, ["-r", PINNED_REQUIREMENTS], _mode))
+
+for _mode, _help in (("warm", "warm caches, online (pages revalidated)"), ("cold", "empty caches every run, online")):
+    workload(
+        "resolve-jupyter-" + _mode,
+        "create a venv with `jupyter`, resolved from scratch: " + _help,
+        peers=("uv",), cold=(_mode == "cold"), expect=("jupyter",), group="resolve-jupyter",
+    )(lambda ctx, _mode=_mode: install_tools(ctx, ["jupyter"], _mode))
+
+
 # --------------------------------------------------------------------------
 # Context: paths and facts the workloads need
 # --------------------------------------------------------------------------
@@ -132,17 +197,20 @@ class Context:
         self.envtool = envtool
         self.python = python
         self.env = env
-        self._uv_venv_flags = None
+        self._uv_flags = {}
 
     def peer(self, name):
         return os.path.join(PEERS_DIR, "bin", name)
 
+    def uv_flags(self, *subcommand):
+        """--no-project --no-config, for whichever of them `uv SUBCOMMAND` accepts."""
+        if subcommand not in self._uv_flags:
+            out = run_capture([self.peer("uv")] + list(subcommand) + ["--help"], env=self.env)
+            self._uv_flags[subcommand] = [f for f in ("--no-project", "--no-config") if re.search(r"(^|\s)" + re.escape(f) + r"\b", out)]
+        return list(self._uv_flags[subcommand])
+
     def uv_venv_flags(self):
-        """--no-project --no-config, for whichever of them this uv accepts."""
-        if self._uv_venv_flags is None:
-            out = run_capture([self.peer("uv"), "venv", "--help"], env=self.env)
-            self._uv_venv_flags = [f for f in ("--no-project", "--no-config") if re.search(r"(^|\s)" + re.escape(f) + r"\b", out)]
-        return list(self._uv_venv_flags)
+        return self.uv_flags("venv")
 
 
 def run_capture(argv, env=None, check=True):
@@ -302,6 +370,27 @@ def venv_interpreter(cfg):
     return cfg.get("home", "?"), ".".join(version.split(".")[:3])
 
 
+def site_packages(target):
+    found = glob.glob(os.path.join(target, "lib", "python*", "site-packages"))
+    return found[0] if found else None
+
+
+def installed_dists(target):
+    """Normalised names of the distributions installed in the venv at target."""
+    sp = site_packages(target)
+    if not sp:
+        return set()
+    names = set()
+    for d in os.listdir(sp):
+        if d.endswith(".dist-info"):
+            names.add(re.sub(r"[-_.]+", "-", d[: -len(".dist-info")].rsplit("-", 1)[0]).lower())
+    return names
+
+
+def count_pyc(target):
+    return sum(1 for _, _, files in os.walk(target) for f in files if f.endswith(".pyc"))
+
+
 def find_gnu_time():
     """/usr/bin/time if it is GNU time (it reports the child's own peak RSS), else None."""
     for path in ("/usr/bin/time",):
@@ -322,18 +411,26 @@ def spawn_floor_mb(env):
     return usage.ru_maxrss / RSS_DIVISOR
 
 
-def run_once(tool, env, tmp_root, errfile, what, gnu_time=None):
-    """One run.  Returns (seconds, peak RSS in MiB, pyvenv.cfg dict).
+def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspect=False):
+    """One run.  Returns (seconds, peak RSS in MiB, facts): facts is the
+    pyvenv.cfg dict, plus, with inspect, "_dists" and "_pyc" (the number of
+    distributions and of .pyc files in the venv).
 
     With gnu_time, the command runs under GNU time (not timed: its extra
-    fork/exec would skew the times) and the RSS is the one GNU time reports."""
+    fork/exec would skew the times) and the RSS is the one GNU time reports.
+    Every name in expect must be installed in the venv afterwards."""
     base = tempfile.mkdtemp(prefix="envtool-bench-", dir=tmp_root)
     try:
         target = os.path.join(base, "venv")
         argv = [str(a) for a in tool.argv(target)]
         rss_file = os.path.join(base, "rss")
         run_argv = [gnu_time, "-f", "%M", "-o", rss_file, "--"] + argv if gnu_time else argv
-        run_env = env if not tool.env else dict(env, **tool.env)
+        run_env = dict(env)
+        for k, v in (tool.env or {}).items():
+            if v is None:
+                run_env.pop(k, None)
+            else:
+                run_env[k] = v
         errfile.seek(0)
         errfile.truncate()
         gc.collect()
@@ -354,6 +451,14 @@ def run_once(tool, env, tmp_root, errfile, what, gnu_time=None):
         cfg = read_pyvenv_cfg(target)
         if cfg is None:
             die("{}: `{}` exited 0 but {} has no pyvenv.cfg\n  command: {}".format(what, tool.label, target, " ".join(argv)))
+        if expect or inspect:
+            dists = installed_dists(target)
+            missing = [n for n in expect if n not in dists]
+            if missing:
+                die("{}: `{}` exited 0 but did not install {}\n  command: {}".format(what, tool.label, ", ".join(missing), " ".join(argv)))
+            if inspect:
+                cfg["_dists"] = len(dists)
+                cfg["_pyc"] = count_pyc(target)
         rss = usage.ru_maxrss / RSS_DIVISOR
         if gnu_time:
             with open(rss_file) as f:
@@ -364,6 +469,7 @@ def run_once(tool, env, tmp_root, errfile, what, gnu_time=None):
 
 
 def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
+    """rounds, warmup, rss_runs: the ones for this workload (see plan())."""
     tools, baseline = wl.fn(ctx)
     labels = [t.label for t in tools]
     if baseline not in labels:
@@ -374,23 +480,30 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
     interp = {}
     n = len(tools)
     floor = spawn_floor_mb(ctx.env)
+    contents = {}
     with tempfile.TemporaryFile(dir=tmp_root) as errfile:
+        for tool in tools:
+            if tool.prime:
+                run_once(tool.prime, ctx.env, tmp_root, errfile, wl.name + " priming run", expect=wl.expect)
         for r in range(warmup + rounds):
             counted = r >= warmup
             what = "{} {} {}".format(wl.name, "round" if counted else "warm-up", (r - warmup if counted else r) + 1)
             for i in range(n):
                 tool = tools[(r + i) % n]  # rotate the starting tool each round
-                t, m, cfg = run_once(tool, ctx.env, tmp_root, errfile, what)
+                first = tool.label not in interp
+                t, m, cfg = run_once(tool, ctx.env, tmp_root, errfile, what, expect=wl.expect, inspect=first and bool(wl.expect))
                 if counted:
                     times[tool.label].append(t)
                     rss[tool.label].append(m)
-                else:
+                if first:  # the first run, a warm-up one unless --warmup 0 (or a cold workload)
                     interp[tool.label] = venv_interpreter(cfg)
+                    if "_dists" in cfg:
+                        contents[tool.label] = (cfg["_dists"], cfg["_pyc"])
         if gnu_time:
             for r in range(rss_runs):
                 for i in range(n):
                     tool = tools[(r + i) % n]
-                    _, m, _ = run_once(tool, ctx.env, tmp_root, errfile, "{} RSS run {}".format(wl.name, r + 1), gnu_time)
+                    _, m, _ = run_once(tool, ctx.env, tmp_root, errfile, "{} RSS run {}".format(wl.name, r + 1), gnu_time, expect=wl.expect)
                     rss_gnu[tool.label].append(m)
     base_med = statistics.median(times[baseline])
     res = collections.OrderedDict()
@@ -399,6 +512,7 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
         res[t.label] = collections.OrderedDict(
             [
                 ("argv", [str(a) for a in t.argv("DIR")]),
+                ("primed", t.prime is not None),
                 ("median_s", med),
                 ("min_s", min(times[t.label])),
                 ("max_s", max(times[t.label])),
@@ -408,6 +522,8 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
                 ("rss_gnu_time_median_mb", statistics.median(rss_gnu[t.label]) if rss_gnu[t.label] else None),
                 ("venv_home", interp.get(t.label, ("?", "?"))[0]),
                 ("venv_version", interp.get(t.label, ("?", "?"))[1]),
+                ("venv_distributions", contents.get(t.label, (None, None))[0]),
+                ("venv_pyc_files", contents.get(t.label, (None, None))[1]),
                 ("times_s", times[t.label]),
                 ("rss_mb", rss[t.label]),
                 ("rss_gnu_time_mb", rss_gnu[t.label]),
@@ -428,7 +544,8 @@ def fmt_ms(s):
 def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
     print()
     print("== {} == {}".format(wl.name, wl.help))
-    print("   {} rounds + {} warm-up, interleaved, rotating start; baseline: {}".format(rounds, warmup, baseline))
+    primed = " (after one untimed priming run of each tool)" if any(r["primed"] for r in res.values()) else ""
+    print("   {} rounds + {} warm-up{}, interleaved, rotating start; baseline: {}".format(rounds, warmup, primed, baseline))
     gnu = any(r["rss_gnu_time_median_mb"] is not None for r in res.values())
     head = ["tool", "median", "min", "/ " + baseline, "RSS wait4"]
     if gnu:
@@ -448,8 +565,14 @@ def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
         floor, " RSS GNU time: median of {} untimed runs under /usr/bin/time.".format(rss_runs) if gnu else ""))
     w = widths[0]
     homes = {(r["venv_home"], r["venv_version"]) for r in res.values()}
+    counts = {r["venv_distributions"] for r in res.values()}
+    if len(counts) > 1:
+        warn("{}: the tools did not install the same number of distributions (see the venv lines above)".format(wl.name))
     for label, r in res.items():
-        print("   venv of {:<{w}}  home = {}  (Python {})".format(label, r["venv_home"], r["venv_version"], w=w))
+        extra = ""
+        if r["venv_distributions"] is not None:
+            extra = ", {} distributions, {} .pyc files".format(r["venv_distributions"], r["venv_pyc_files"])
+        print("   venv of {:<{w}}  home = {}  (Python {}{})".format(label, r["venv_home"], r["venv_version"], extra, w=w))
     if len(homes) > 1:
         warn("{}: the tools did not all create their venv from the same interpreter (see the venv lines above)".format(wl.name))
     if wl.target:
@@ -473,7 +596,8 @@ def main():
     ap.add_argument("--python", help="real interpreter to name to every tool (default: newest ~/.pyenv/versions/3.1X.Y/bin/python3.X)")
     ap.add_argument("--rounds", type=int, default=15, help="counted rounds per workload (default 15)")
     ap.add_argument("--warmup", type=int, default=2, help="uncounted warm-up rounds (default 2)")
-    ap.add_argument("--rss-runs", type=int, default=3, help="extra untimed runs per tool under GNU time (/usr/bin/time) for an exact peak RSS; 0: none (default 3)")
+    ap.add_argument("--rss-runs", type=int, default=3, help="extra untimed runs per tool under GNU time (/usr/bin/time) for an exact peak RSS; 0: none (default 3; at most 1 for cold workloads)")
+    ap.add_argument("--cold-rounds", type=int, default=5, help="counted rounds for the cold workloads (*-cold), which have no warm-up (default 5)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     ap.add_argument("--tmpdir", help="where the per-run temporary directories go (default: the system temp dir)")
     args = ap.parse_args()
@@ -481,14 +605,20 @@ def main():
     if args.list:
         for wl in WORKLOADS.values():
             extra = "  [peers: {}]".format(", ".join(wl.peers)) if wl.peers else ""
-            print("{:<16} {}{}".format(wl.name, wl.help, extra))
+            print("{:<22} {}{}".format(wl.name, wl.help, extra))
+        for g, members in GROUPS.items():
+            print("{:<22} group: {}".format(g, " ".join(members)))
         return 0
-    names = args.workloads or list(WORKLOADS)
+    names = []
+    for n in args.workloads or list(WORKLOADS):
+        for m in GROUPS.get(n, [n]):
+            if m not in names:
+                names.append(m)
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         die("unknown workload(s): {}".format(", ".join(unknown)), "python3 bench/bench.py --list")
-    if args.rounds < 1 or args.warmup < 0 or args.rss_runs < 0:
-        die("--rounds must be >= 1, --warmup and --rss-runs >= 0")
+    if args.rounds < 1 or args.cold_rounds < 1 or args.warmup < 0 or args.rss_runs < 0:
+        die("--rounds and --cold-rounds must be >= 1, --warmup and --rss-runs >= 0")
     selected = [WORKLOADS[n] for n in names]
 
     envtool = check_envtool(os.path.abspath(args.envtool))
@@ -550,10 +680,12 @@ def main():
 
     results = collections.OrderedDict()
     for wl in selected:
-        baseline, res, floor = run_workload(wl, ctx, args.rounds, args.warmup, tmp_root, args.rss_runs, gnu_time)
-        print_table(wl, baseline, res, args.rounds, args.warmup, floor, args.rss_runs)
+        # Cold runs are slow and all alike (nothing to warm): fewer rounds, no warm-up.
+        rounds, warmup, rss_runs = (args.cold_rounds, 0, min(args.rss_runs, 1)) if wl.cold else (args.rounds, args.warmup, args.rss_runs)
+        baseline, res, floor = run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time)
+        print_table(wl, baseline, res, rounds, warmup, floor, rss_runs)
         sys.stdout.flush()
-        entry = collections.OrderedDict([("baseline", baseline), ("rounds", args.rounds), ("warmup", args.warmup), ("rss_runs", args.rss_runs if gnu_time else 0), ("wait4_rss_floor_mb", floor)])
+        entry = collections.OrderedDict([("baseline", baseline), ("cold", wl.cold), ("rounds", rounds), ("warmup", warmup), ("rss_runs", rss_runs if gnu_time else 0), ("wait4_rss_floor_mb", floor)])
         if wl.target:
             entry["target"] = {"tool": wl.target[0], "max_ratio": wl.target[1], "met": res[wl.target[0]]["ratio"] <= wl.target[1]}
         entry["tools"] = res

@@ -66,6 +66,12 @@ pub enum Command {
     Uninstall(UninstallArgs),
     /// List the distributions installed in an environment.
     List(ListArgs),
+    /// Pin every installed distribution (pip freeze format, or a PEP 751 pylock.toml).
+    Freeze(FreezeArgs),
+    /// Resolve without installing and write a lock (pylock.toml, or requirements with hashes for *.txt).
+    Lock(LockArgs),
+    /// Make an environment match a lock exactly: install, change and remove.
+    Sync(SyncArgs),
     /// Run a command inside an environment.
     Run(RunArgs),
     /// Inspect and maintain the cache.
@@ -96,10 +102,71 @@ pub struct CreateArgs {
     /// Also install pip into the environment.
     #[arg(long)]
     pub seed: bool,
+    /// Install exactly what this lock file (pylock.toml) pins.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
     #[command(flatten)]
     pub reqs: ReqArgs,
     #[command(flatten)]
     pub install: InstallOpts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FreezeFormat {
+    Requirements,
+    Pylock,
+}
+
+#[derive(Debug, Args)]
+pub struct FreezeArgs {
+    /// The environment (default: $VIRTUAL_ENV, else ./.venv).
+    pub dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FreezeFormat::Requirements)]
+    pub format: FreezeFormat,
+    /// Add --hash=sha256:... of the file each distribution was installed from.
+    #[arg(long)]
+    pub hashes: bool,
+    /// Include pip, setuptools, wheel and distribute (excluded by default, as pip does).
+    #[arg(long)]
+    pub all: bool,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Skip damaged distributions (with a warning) instead of failing.
+    #[arg(long)]
+    pub ignore_broken: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    #[command(flatten)]
+    pub reqs: ReqArgs,
+    /// The interpreter to lock for (default: python3 on PATH).
+    #[arg(long, short = 'p', value_name = "PY")]
+    pub python: Option<String>,
+    /// Where to write: pylock.toml (PEP 751), or requirements with hashes when it ends in .txt.
+    #[arg(short = 'o', long, value_name = "FILE", default_value = "pylock.toml")]
+    pub output: PathBuf,
+    /// Allow pre-releases.
+    #[arg(long)]
+    pub pre: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The environment, then the lock; with one argument, the lock (environment: $VIRTUAL_ENV, else ./.venv).
+    #[arg(required = true, num_args = 1..=2, value_name = "DIR LOCKFILE")]
+    pub paths: Vec<PathBuf>,
+    /// How files get from the cache into the environment [env: ENVTOOL_LINK_MODE].
+    #[arg(long, value_enum)]
+    pub link_mode: Option<crate::install::link::LinkMode>,
+    /// Byte-compile installed Python files.
+    #[arg(long)]
+    pub compile: bool,
+    /// Print what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// What to install.
@@ -120,7 +187,7 @@ pub struct ReqArgs {
 }
 
 /// How to install.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct InstallOpts {
     /// Move every package to the newest allowed version instead of keeping installed ones.
     #[arg(short = 'U', long)]

@@ -8,6 +8,7 @@ mod dist;
 mod error;
 mod index;
 mod install;
+mod lockfile;
 mod interrupt;
 mod output;
 mod pip_conf;

@@ -29,7 +29,11 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
     if args.seed {
         extra.push("pip".to_string());
     }
-    let wants_packages = !args.reqs.reqs.is_empty() || !args.reqs.requirement.is_empty() || !extra.is_empty();
+    let mut reqs = args.reqs.clone();
+    if let Some(lock) = &args.lock {
+        reqs.requirement.push(lock.clone());
+    }
+    let wants_packages = !reqs.reqs.is_empty() || !reqs.requirement.is_empty() || !extra.is_empty();
     let _guard = if wants_packages { Some(cache.use_shared()?) } else { None };
     venv::create(&spec, |staging| {
         if !wants_packages {
@@ -40,7 +44,7 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
             python: dir.join("bin").join("python"),
             facts: &interpreter.facts,
         };
-        crate::commands::install::run_install(&target, &args.reqs, &args.install, &extra, settings, cache)?;
+        crate::commands::install::run_install(&target, &reqs, &args.install, &extra, settings, cache)?;
         Ok(())
     })?;
     output::info(&format!(

@@ -1,7 +1,7 @@
 //! `envtool install` and the request → resolution → plan → apply pipeline that `create`,
 //! `sync` and `tool` reuse.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -12,11 +12,12 @@ use pep508_rs::Requirement;
 use crate::cache::Cache;
 use crate::cli::{InstallArgs, InstallOpts, ReqArgs};
 use crate::dist::{metadata, normalize_name, WheelFilename};
-use crate::error::{user, WithHint};
+use crate::error::user;
 use crate::index::http::HttpClient;
 use crate::index::Index;
 use crate::install::fetch::{self, Artifact};
 use crate::install::installed::{self, InstalledDist};
+use crate::lockfile::pylock;
 use crate::install::layout::Layout;
 use crate::install::link::LinkMode;
 use crate::install::plan::{self, Plan, PlanOptions};
@@ -107,6 +108,13 @@ pub fn open_index(settings: &Settings, request: &Request, facts: &Facts, cache: 
     Ok(Index::new(http, index_settings))
 }
 
+/// What to install, resolved: the distributions and the hashes the user demands.
+pub struct Resolved {
+    pub resolution: resolve::Resolution,
+    pub required_hashes: HashMap<String, Vec<(String, String)>>,
+    pub index: Index,
+}
+
 /// Resolve, plan and apply a request against a target environment.
 pub fn run_install(
     target: &Target,
@@ -116,8 +124,41 @@ pub fn run_install(
     settings: &Settings,
     cache: &Cache,
 ) -> anyhow::Result<Outcome> {
+    let layout = target.layout();
+    let (installed, broken) = installed::scan(&layout.purelib);
+    for b in &broken {
+        output::warn(&format!("ignoring a damaged distribution at {}: {}", b.dist_info.display(), b.reason));
+    }
+    let resolved = resolve_request(target.facts, reqs, opts, extra_reqs, &installed, settings, cache)?;
+    let plan_options = PlanOptions {
+        reinstall: opts.reinstall,
+        exact: false,
+    };
+    apply_resolution(target, &resolved, &installed, plan_options, opts, cache)
+}
+
+/// Turn the request (requirements, or one pylock.toml) into a resolution for `facts`.
+pub fn resolve_request(
+    facts: &Facts,
+    reqs: &ReqArgs,
+    opts: &InstallOpts,
+    extra_reqs: &[String],
+    installed: &[InstalledDist],
+    settings: &Settings,
+    cache: &Cache,
+) -> anyhow::Result<Resolved> {
     let start = Instant::now();
     let cwd = std::env::current_dir()?;
+    let locks: Vec<&PathBuf> = reqs.requirement.iter().filter(|f| pylock::is_pylock(f)).collect();
+    if let Some(lock_path) = locks.first() {
+        if locks.len() > 1 || !reqs.reqs.is_empty() || reqs.requirement.len() > 1 || !extra_reqs.is_empty() {
+            return Err(user(
+                "a pylock.toml is installed on its own",
+                "pass the lock file alone (-r pylock.toml), without other requirements",
+            ));
+        }
+        return resolve_lock(lock_path, facts, settings, cache);
+    }
     let mut sources = Sources {
         reqs: reqs.reqs.clone(),
         requirement_files: reqs.requirement.clone(),
@@ -126,30 +167,16 @@ pub fn run_install(
         require_hashes: opts.require_hashes,
     };
     sources.reqs.extend(extra_reqs.iter().cloned());
-    for file in &sources.requirement_files {
-        if file.extension().is_some_and(|e| e == "toml") {
-            return Err(user(
-                format!("{} is a lock file; reading pylock.toml is not supported yet", file.display()),
-                "pass a requirements.txt file to -r",
-            ));
-        }
-    }
     let request = Request::gather(&sources, &cwd)?;
-    let index = open_index(settings, &request, target.facts, cache)?;
+    let index = open_index(settings, &request, facts, cache)?;
     if index.settings.index_urls.is_empty() && index.settings.find_links.is_empty() {
         return Err(user(
             "no package index is configured",
             "pass --index-url URL (or set ENVTOOL_INDEX_URL or PIP_INDEX_URL), or --find-links DIR",
         ));
     }
-    let tags = Tags::from_facts(target.facts);
-    let markers = target.facts.marker_env()?;
-
-    let layout = target.layout();
-    let (installed, broken) = installed::scan(&layout.purelib);
-    for b in &broken {
-        output::warn(&format!("ignoring a damaged distribution at {}: {}", b.dist_info.display(), b.reason));
-    }
+    let tags = Tags::from_facts(facts);
+    let markers = facts.marker_env()?;
 
     // Direct references are fetched first: their names and versions come from the files.
     let mut direct: HashMap<String, DirectDist> = HashMap::new();
@@ -204,7 +231,7 @@ pub fn run_install(
         direct,
         options,
     };
-    let resolution = resolve::resolve(input, &index, cache, tags, target.facts.python_version(), markers)?;
+    let resolution = resolve::resolve(input, &index, cache, tags, facts.python_version(), markers)?;
     output::info(&format!(
         "Resolved {} package{} in {}",
         resolution.dists.len(),
@@ -228,15 +255,43 @@ pub fn run_install(
             ));
         }
     }
+    Ok(Resolved {
+        resolution,
+        required_hashes,
+        index,
+    })
+}
 
-    let the_plan = plan::plan(
-        &resolution,
-        &installed,
-        PlanOptions {
-            reinstall: opts.reinstall,
-            exact: false,
-        },
-    );
+/// A pylock.toml read as a resolution for `facts`; its hashes are enforced.
+pub fn resolve_lock(lock_path: &Path, facts: &Facts, settings: &Settings, cache: &Cache) -> anyhow::Result<Resolved> {
+    let lock = pylock::PyLock::read(lock_path)?;
+    let tags = Tags::from_facts(facts);
+    let markers = facts.marker_env()?;
+    let resolution = lock.to_resolution(lock_path, &markers, &facts.python_version(), &tags)?;
+    let index = open_index(settings, &Request::default(), facts, cache)?;
+    let required_hashes = resolution
+        .dists
+        .iter()
+        .map(|d| (d.key.clone(), d.artifact.required.clone()))
+        .collect();
+    Ok(Resolved {
+        resolution,
+        required_hashes,
+        index,
+    })
+}
+
+/// Plan against what is installed and apply.
+pub fn apply_resolution(
+    target: &Target,
+    resolved: &Resolved,
+    installed: &[InstalledDist],
+    plan_options: PlanOptions,
+    opts: &InstallOpts,
+    cache: &Cache,
+) -> anyhow::Result<Outcome> {
+    let layout = target.layout();
+    let the_plan = plan::plan(&resolved.resolution, installed, plan_options);
     if opts.dry_run {
         print_plan(&the_plan, true);
         return Ok(Outcome { plan: the_plan });
@@ -249,19 +304,23 @@ pub fn run_install(
         link_mode: link_mode(opts)?,
         compile: opts.compile,
         jobs: jobs(),
-        required_hashes,
+        required_hashes: resolved.required_hashes.clone(),
     };
     let fetch_start = Instant::now();
-    let wheels = fetch_plan(&the_plan, &apply_options, &index.http, cache)?;
+    let wheels = fetch_plan(&the_plan, &apply_options, &resolved.index.http, cache)?;
     output::debug(&format!("fetched {} wheels in {}", wheels.len(), elapsed(fetch_start)));
     let apply_start = Instant::now();
     apply_plan(&the_plan, &wheels, &layout, &apply_options)?;
     let changed = the_plan.install.len() + the_plan.replace.len();
-    output::info(&format!(
-        "Installed {changed} package{} in {}",
-        plural(changed),
-        elapsed(apply_start)
-    ));
+    if plan_options.exact {
+        output::info(&format!("Synced in {}: {}", elapsed(apply_start), the_plan.summary()));
+    } else {
+        output::info(&format!(
+            "Installed {changed} package{} in {}",
+            plural(changed),
+            elapsed(apply_start)
+        ));
+    }
     print_plan(&the_plan, false);
     Ok(Outcome { plan: the_plan })
 }

@@ -2,10 +2,13 @@
 
 mod cache;
 mod create;
+mod freeze;
 pub mod install;
 mod list;
+mod lock;
 mod python;
 mod run;
+mod sync;
 mod target;
 mod uninstall;
 
@@ -25,6 +28,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Uninstall(args) => uninstall::uninstall(args, &cache),
         Command::List(args) => list::list(args, &cache),
         Command::Cache(cmd) => cache::cache(cmd, &cache),
+        Command::Freeze(args) => freeze::freeze(args),
+        Command::Lock(args) => lock::lock(args, &settings, &cache),
+        Command::Sync(args) => sync::sync(args, &settings, &cache),
         Command::Run(args) => run::run(args),
         Command::Python(cmd) => python::python(cmd, &cache),
     }

@@ -65,6 +65,8 @@ pub struct ResolvedDist {
     pub direct_url: Option<serde_json::Value>,
     /// Normalized names of what it depends on (in this resolution).
     pub dependencies: Vec<String>,
+    /// Every file the index lists for this version (for locks usable on other platforms).
+    pub files: Vec<Candidate>,
 }
 
 /// The exact set of distributions for one interpreter.
@@ -169,6 +171,7 @@ pub fn resolve(
                 requested: requested.contains(key),
                 direct_url: Some(direct.direct_url.clone()),
                 dependencies,
+                files: Vec::new(),
             }
         } else {
             let candidate = state
@@ -196,6 +199,17 @@ pub fn resolve(
                 requested: requested.contains(key),
                 direct_url: None,
                 dependencies,
+                files: state
+                    .index
+                    .project(key)
+                    .map(|p| {
+                        p.candidates
+                            .iter()
+                            .filter(|c| c.dist.version() == version && c.file.yanked.is_none())
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }
         };
         dists.push(dist);

@@ -1,0 +1,442 @@
+//! PEP 751 `pylock.toml`: reading (for `install -r`, `create --lock`, `sync`) and writing
+//! (for `lock` and `freeze --format pylock`), with keys in the specification's order.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{MarkerEnvironment, MarkerTree};
+use serde::Deserialize;
+use url::Url;
+
+use crate::dist::{normalize_name, WheelFilename};
+use crate::error::user;
+use crate::install::fetch::Artifact;
+use crate::python::tags::Tags;
+use crate::resolve::{Resolution, ResolvedDist};
+
+/// A file entry: a wheel, an sdist, or an archive.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockFile {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub path: Option<String>,
+    pub size: Option<u64>,
+    pub upload_time: Option<toml::value::Datetime>,
+    #[serde(default)]
+    pub hashes: BTreeMap<String, String>,
+    pub subdirectory: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ToolTable {
+    pub envtool: Option<EnvtoolTool>,
+}
+
+/// envtool's own per-package data (`[packages.tool.envtool]`); never needed to install.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EnvtoolTool {
+    #[serde(default)]
+    pub requested: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockPackage {
+    pub name: String,
+    pub version: Option<String>,
+    pub marker: Option<String>,
+    pub requires_python: Option<String>,
+    pub index: Option<String>,
+    pub vcs: Option<toml::Value>,
+    pub directory: Option<toml::Value>,
+    pub archive: Option<LockFile>,
+    pub sdist: Option<LockFile>,
+    pub wheels: Option<Vec<LockFile>>,
+    pub tool: Option<ToolTable>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PyLock {
+    pub lock_version: String,
+    pub environments: Option<Vec<String>>,
+    pub requires_python: Option<String>,
+    #[serde(default)]
+    pub extras: Vec<String>,
+    #[serde(default)]
+    pub dependency_groups: Vec<String>,
+    #[serde(default)]
+    pub default_groups: Vec<String>,
+    pub created_by: String,
+    #[serde(default)]
+    pub packages: Vec<LockPackage>,
+}
+
+/// Whether a path names a lock file: `pylock.toml`, `pylock.NAME.toml`, or any other `*.toml`
+/// (a requirements file is never TOML).
+pub fn is_pylock(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+}
+
+impl PyLock {
+    pub fn read(path: &Path) -> anyhow::Result<PyLock> {
+        let text = fs_err::read_to_string(path).map_err(|e| {
+            user(format!("cannot read the lock file {}: {e}", path.display()), "check the path of the lock file")
+        })?;
+        let lock: PyLock = toml::from_str(&text).map_err(|e| {
+            user(
+                format!("{} is not a valid pylock.toml: {e}", path.display()),
+                "fix the file at the line shown, or write it again with `envtool lock`",
+            )
+        })?;
+        let major = lock.lock_version.split('.').next().and_then(|m| m.parse::<u32>().ok());
+        if major != Some(1) {
+            return Err(user(
+                format!("{} has lock-version {:?}; envtool reads lock-version 1.x", path.display(), lock.lock_version),
+                "write the lock again with a tool that produces lock-version 1.0",
+            ));
+        }
+        if lock.lock_version != "1.0" {
+            crate::output::warn(&format!(
+                "{} has lock-version {}; keys newer than 1.0 are ignored",
+                path.display(),
+                lock.lock_version
+            ));
+        }
+        Ok(lock)
+    }
+
+    /// The distributions this lock installs on the target interpreter.
+    pub fn to_resolution(
+        &self,
+        lock_path: &Path,
+        markers: &MarkerEnvironment,
+        python: &Version,
+        tags: &Tags,
+    ) -> anyhow::Result<Resolution> {
+        let lock_dir = std::path::absolute(lock_path)?
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        if let Some(spec) = &self.requires_python {
+            let specs: VersionSpecifiers = spec.parse().map_err(|e| {
+                user(format!("{}: bad requires-python {spec:?}: {e}", lock_path.display()), "fix the lock file")
+            })?;
+            if !specs.contains(python) {
+                return Err(user(
+                    format!(
+                        "{} is for Python {spec}, and this environment has Python {python}",
+                        lock_path.display()
+                    ),
+                    "use an interpreter the lock was made for (--python), or lock again for this one",
+                ));
+            }
+        }
+        if let Some(envs) = &self.environments {
+            let any = envs.iter().any(|m| marker_true(m, markers).unwrap_or(false));
+            if !envs.is_empty() && !any {
+                return Err(user(
+                    format!("none of the environments of {} matches this interpreter: {}", lock_path.display(), envs.join("; ")),
+                    "lock again for this interpreter",
+                ));
+            }
+        }
+        let mut dists: Vec<ResolvedDist> = Vec::new();
+        for package in &self.packages {
+            if let Some(marker) = &package.marker {
+                if !marker_true(marker, markers).map_err(|e| {
+                    user(format!("{}: package {}: {e}", lock_path.display(), package.name), "fix the marker")
+                })? {
+                    continue;
+                }
+            }
+            let key = normalize_name(&package.name);
+            if dists.iter().any(|d| d.key == key) {
+                return Err(user(
+                    format!("{} lists {} twice for this interpreter", lock_path.display(), package.name),
+                    "the lock is inconsistent; write it again",
+                ));
+            }
+            if let Some(rp) = &package.requires_python {
+                if !crate::resolve::candidates::python_ok(Some(rp), python) {
+                    return Err(user(
+                        format!("{} {} in the lock requires Python {rp}; this is Python {python}", package.name, package.version.as_deref().unwrap_or("")),
+                        "lock again for this interpreter",
+                    ));
+                }
+            }
+            dists.push(self.package_dist(package, &key, &lock_dir, tags, lock_path)?);
+        }
+        dists.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(Resolution { dists })
+    }
+
+    fn package_dist(
+        &self,
+        package: &LockPackage,
+        key: &str,
+        lock_dir: &Path,
+        tags: &Tags,
+        lock_path: &Path,
+    ) -> anyhow::Result<ResolvedDist> {
+        let unsupported = |what: &str| {
+            user(
+                format!("{}: {} is locked as {what}, which envtool cannot install yet", lock_path.display(), package.name),
+                "lock it as a wheel",
+            )
+        };
+        if package.vcs.is_some() {
+            return Err(unsupported("a VCS checkout"));
+        }
+        if package.directory.is_some() {
+            return Err(unsupported("a source directory"));
+        }
+        let requested = package
+            .tool
+            .as_ref()
+            .and_then(|t| t.envtool.as_ref())
+            .and_then(|e| e.requested)
+            .unwrap_or(true);
+        let (file, direct) = if let Some(archive) = &package.archive {
+            (archive.clone(), true)
+        } else {
+            let wheels = package.wheels.as_deref().unwrap_or_default();
+            let best = wheels
+                .iter()
+                .filter_map(|w| {
+                    let name = file_name(w)?;
+                    let parsed = WheelFilename::parse(&name).ok()?;
+                    Some((parsed.best_rank(tags)?, std::cmp::Reverse(parsed.build.clone()), w))
+                })
+                .min_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)))
+                .map(|(_, _, w)| w.clone());
+            match best {
+                Some(w) => (w, false),
+                None if package.sdist.is_some() => return Err(unsupported("a source distribution only")),
+                None => {
+                    return Err(user(
+                        format!(
+                            "{}: no wheel of {} in the lock fits this interpreter (it has: {})",
+                            lock_path.display(),
+                            package.name,
+                            wheels.iter().filter_map(file_name).collect::<Vec<_>>().join(", ")
+                        ),
+                        "lock again for this interpreter",
+                    ))
+                }
+            }
+        };
+        let name = file_name(&file).ok_or_else(|| user(format!("{}: {} has a file without a name", lock_path.display(), package.name), "fix the lock file"))?;
+        let filename = WheelFilename::parse(&name).map_err(|e| user(format!("{}: {e}", lock_path.display()), "lock wheels only"))?;
+        let url = match (&file.path, &file.url) {
+            (Some(path), _) => Url::from_file_path(crate::install::layout::normalize(&lock_dir.join(path)))
+                .map_err(|_| anyhow::anyhow!("bad path {path} in {}", lock_path.display()))?,
+            (None, Some(url)) => Url::parse(url).map_err(|e| user(format!("{}: bad URL {url}: {e}", lock_path.display()), "fix the lock file"))?,
+            (None, None) => return Err(user(format!("{}: {} has a file with neither url nor path", lock_path.display(), package.name), "fix the lock file")),
+        };
+        if !file.hashes.contains_key("sha256") && file.hashes.is_empty() {
+            return Err(user(
+                format!("{}: {} has no hashes", lock_path.display(), package.name),
+                "every file in a pylock.toml needs hashes; write the lock again",
+            ));
+        }
+        let hashes: Vec<(String, String)> = file.hashes.iter().map(|(a, h)| (a.to_ascii_lowercase(), h.to_ascii_lowercase())).collect();
+        let version: Version = match &package.version {
+            Some(v) => v.parse().map_err(|e| user(format!("{}: bad version {v}: {e}", lock_path.display()), "fix the lock file"))?,
+            None => filename.version.clone(),
+        };
+        let direct_url = direct.then(|| {
+            let sha = file.hashes.get("sha256").cloned().unwrap_or_default();
+            serde_json::json!({"url": url.to_string(), "archive_info": {"hash": format!("sha256={sha}"), "hashes": {"sha256": sha}}})
+        });
+        Ok(ResolvedDist {
+            key: key.to_string(),
+            name: package.name.clone(),
+            version,
+            artifact: Artifact {
+                filename,
+                url,
+                hashes: hashes.clone(),
+                required: hashes,
+            },
+            index: package.index.as_ref().and_then(|i| Url::parse(i).ok()),
+            size: file.size,
+            upload_time: file.upload_time.map(|t| t.to_string()),
+            requires_python: package.requires_python.clone(),
+            requested,
+            direct_url,
+            dependencies: Vec::new(),
+            files: Vec::new(),
+        })
+    }
+}
+
+fn file_name(file: &LockFile) -> Option<String> {
+    if let Some(name) = &file.name {
+        return Some(name.clone());
+    }
+    let from = file.path.as_deref().or(file.url.as_deref())?;
+    let last = from.trim_end_matches('/').rsplit('/').next()?;
+    Some(percent_encoding::percent_decode_str(last).decode_utf8_lossy().into_owned())
+}
+
+fn marker_true(marker: &str, env: &MarkerEnvironment) -> Result<bool, String> {
+    let tree: MarkerTree = marker.parse().map_err(|e| format!("bad marker {marker:?}: {e}"))?;
+    Ok(tree.evaluate(env, &[]))
+}
+
+// ---------------------------------------------------------------- writing
+
+/// One package to write.
+#[derive(Debug, Clone)]
+pub struct OutPackage {
+    pub name: String,
+    pub version: String,
+    pub index: Option<String>,
+    pub requires_python: Option<String>,
+    pub dependencies: Vec<String>,
+    /// For direct references: the archive; otherwise `wheels`.
+    pub archive: Option<OutFile>,
+    pub wheels: Vec<OutFile>,
+    pub requested: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutFile {
+    pub name: String,
+    pub url: String,
+    pub size: Option<u64>,
+    pub upload_time: Option<String>,
+    pub hashes: Vec<(String, String)>,
+}
+
+/// The whole lock to write.
+#[derive(Debug, Clone)]
+pub struct OutLock {
+    pub environments: Vec<String>,
+    pub requires_python: Option<String>,
+    pub packages: Vec<OutPackage>,
+}
+
+/// A TOML basic string.
+fn s(text: &str) -> String {
+    let mut out = String::from('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn file_table(file: &OutFile, with_name: bool) -> String {
+    let mut parts = Vec::new();
+    if with_name {
+        parts.push(format!("name = {}", s(&file.name)));
+    }
+    parts.push(format!("url = {}", s(&file.url)));
+    if let Some(size) = file.size {
+        parts.push(format!("size = {size}"));
+    }
+    if let Some(t) = file.upload_time.as_ref().filter(|t| t.parse::<toml::value::Datetime>().is_ok()) {
+        parts.push(format!("upload-time = {t}"));
+    }
+    let hashes: Vec<String> = file.hashes.iter().map(|(a, h)| format!("{a} = {}", s(h))).collect();
+    parts.push(format!("hashes = {{ {} }}", hashes.join(", ")));
+    format!("{{ {} }}", parts.join(", "))
+}
+
+/// Render a lock with the specification's key order.
+pub fn render(lock: &OutLock) -> String {
+    let mut out = String::from("lock-version = \"1.0\"\n");
+    if !lock.environments.is_empty() {
+        let envs: Vec<String> = lock.environments.iter().map(|e| s(e)).collect();
+        out.push_str(&format!("environments = [{}]\n", envs.join(", ")));
+    }
+    if let Some(rp) = &lock.requires_python {
+        out.push_str(&format!("requires-python = {}\n", s(rp)));
+    }
+    out.push_str("extras = []\ndependency-groups = []\ndefault-groups = []\ncreated-by = \"envtool\"\n");
+    for p in &lock.packages {
+        out.push_str("\n[[packages]]\n");
+        out.push_str(&format!("name = {}\n", s(&normalize_name(&p.name))));
+        out.push_str(&format!("version = {}\n", s(&p.version)));
+        if let Some(rp) = &p.requires_python {
+            out.push_str(&format!("requires-python = {}\n", s(rp)));
+        }
+        if let Some(index) = &p.index {
+            out.push_str(&format!("index = {}\n", s(index)));
+        }
+        if !p.dependencies.is_empty() {
+            let deps: Vec<String> = p.dependencies.iter().map(|d| format!("{{ name = {} }}", s(d))).collect();
+            out.push_str(&format!("dependencies = [{}]\n", deps.join(", ")));
+        }
+        if let Some(archive) = &p.archive {
+            out.push_str(&format!("archive = {}\n", file_table(archive, false)));
+        } else {
+            out.push_str("wheels = [\n");
+            for w in &p.wheels {
+                out.push_str(&format!("    {},\n", file_table(w, true)));
+            }
+            out.push_str("]\n");
+        }
+        out.push_str(&format!("\n[packages.tool.envtool]\nrequested = {}\n", p.requested));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_locks_read_back() {
+        let lock = OutLock {
+            environments: vec!["sys_platform == 'linux'".into()],
+            requires_python: Some("==3.12.*".into()),
+            packages: vec![OutPackage {
+                name: "Six".into(),
+                version: "1.16.0".into(),
+                index: Some("http://127.0.0.1:1/simple/".into()),
+                requires_python: None,
+                dependencies: vec!["idna".into()],
+                archive: None,
+                wheels: vec![OutFile {
+                    name: "six-1.16.0-py2.py3-none-any.whl".into(),
+                    url: "http://127.0.0.1:1/files/six-1.16.0-py2.py3-none-any.whl".into(),
+                    size: Some(11),
+                    upload_time: Some("2024-01-01T00:00:00.000000Z".into()),
+                    hashes: vec![("sha256".into(), "ab".into())],
+                }],
+                requested: true,
+            }],
+        };
+        let text = render(&lock);
+        let back: PyLock = toml::from_str(&text).unwrap();
+        assert_eq!(back.lock_version, "1.0");
+        assert_eq!(back.packages[0].name, "six");
+        let wheels = back.packages[0].wheels.as_ref().unwrap();
+        assert_eq!(wheels[0].hashes["sha256"], "ab");
+        assert!(wheels[0].upload_time.is_some());
+        assert_eq!(back.packages[0].tool.as_ref().unwrap().envtool.as_ref().unwrap().requested, Some(true));
+    }
+
+    #[test]
+    fn unknown_keys_are_ignored() {
+        let lock: PyLock = toml::from_str(
+            "lock-version = \"1.0\"\ncreated-by = \"x\"\nfuture-key = 1\n[[packages]]\nname = \"a\"\nnew-thing = true\n",
+        )
+        .unwrap();
+        assert_eq!(lock.packages.len(), 1);
+    }
+}

@@ -1,0 +1,742 @@
+//! `envtool install`: pinned wheels from a local index through the content-addressed cache,
+//! checked against what real pip sees in the environment.
+
+mod common;
+mod fixture;
+mod support;
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{assert_success, assert_user_error, tree};
+use fixture::{files_below, lexical, parse_record, record_hash, stderr, wheel, Fixture};
+use support::{sha256_hex, truncate_file, WheelBuilder};
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// `demo 1.0`: a package with a console script, a `#!python` data script, a data file, and a
+/// dependency on `dep`.
+fn demo() -> WheelBuilder {
+    WheelBuilder::new("demo", "1.0")
+        .file("demo/__init__.py", "VALUE = 1\n")
+        .file("demo/cli.py", "def main():\n    print('hello from demo')\n    return 0\n")
+        .data("scripts", "demo-script", "#!python\nimport sys\nprint('script ran on', sys.prefix)\n")
+        .data("data", "share/demo/readme.txt", "read me\n")
+        .entry_point("console_scripts", "demo-cli", "demo.cli:main")
+        .requires_dist("dep>=1.0")
+}
+
+/// A fixture publishing `demo 1.0` and `dep 1.0`.
+fn demo_world() -> Fixture {
+    let fx = Fixture::new();
+    fx.publish(demo());
+    fx.publish(wheel("dep", "1.0"));
+    fx
+}
+
+/// The RECORD of `name-version` in `env`, as (absolute lexical path, hash, size) rows.
+fn record_of(fx: &Fixture, env: &Path, dist_info: &str) -> Vec<(PathBuf, String, String)> {
+    let site = fx.site_packages(env);
+    let text = std::fs::read_to_string(site.join(dist_info).join("RECORD")).unwrap();
+    parse_record(&text)
+        .into_iter()
+        .map(|(p, h, s)| (lexical(&site.join(p)), h, s))
+        .collect()
+}
+
+/// Run a failing install and check that it is a user error mentioning `needle` and that
+/// the environment is exactly as it was.
+fn assert_rejected(fx: &Fixture, env: &Path, args: &[&str], needle: &str) -> String {
+    let before = tree(env);
+    let out = fx.install(env, args);
+    let err = assert_user_error(&out, needle);
+    assert_eq!(tree(env), before, "the failed install changed {}\n{err}", env.display());
+    err
+}
+
+/// Deterministic incompressible bytes (xorshift64*).
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. A pure wheel, as pip sees it
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn pure_wheel_with_scripts_and_data_is_what_pip_expects() {
+    let fx = demo_world();
+    let env = fx.env("e");
+    let before_files = files_below(&env);
+    fx.install_ok(&env, &["demo==1.0"]);
+
+    // pip sees both, and is happy with the dependency.
+    fx.assert_installed(&env, &[("demo", "1.0"), ("dep", "1.0")]);
+    fx.assert_pip_check_clean(&env);
+
+    // pip show -f lists the package, the scripts and the data file.
+    let show = fx.pip_ok(&env, &["show", "-f", "demo"]);
+    for needle in [
+        "Name: demo",
+        "Version: 1.0",
+        "Requires: dep",
+        "demo/__init__.py",
+        "demo/cli.py",
+        "bin/demo-cli",
+        "bin/demo-script",
+        "share/demo/readme.txt",
+        "demo-1.0.dist-info/RECORD",
+    ] {
+        assert!(show.contains(needle), "pip show -f lacks {needle:?}:\n{show}");
+    }
+
+    // The console script runs from bin.
+    let out = std::process::Command::new(env.join("bin/demo-cli")).output().unwrap();
+    assert_success(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello from demo");
+
+    // The #!python script names the environment's interpreter, and runs there.
+    let script = std::fs::read_to_string(env.join("bin/demo-script")).unwrap();
+    let first = script.lines().next().unwrap();
+    assert_eq!(first, format!("#!{}", env.join("bin/python").display()), "{script}");
+    let mode = std::fs::metadata(env.join("bin/demo-script")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "the script is executable ({mode:o})");
+    let out = std::process::Command::new(env.join("bin/demo-script")).output().unwrap();
+    assert_success(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("script ran on {}", env.display())
+    );
+
+    // The data file landed under the environment's data directory.
+    assert_eq!(std::fs::read_to_string(env.join("share/demo/readme.txt")).unwrap(), "read me\n");
+
+    // RECORD: every row exists with the right hash and size; every new file is listed.
+    let site = fx.site_packages(&env);
+    let mut listed = BTreeSet::new();
+    for (name, dist_info) in [("demo", "demo-1.0.dist-info"), ("dep", "dep-1.0.dist-info")] {
+        for (path, hash, size) in record_of(&fx, &env, dist_info) {
+            assert!(path.starts_with(&env), "{name}: RECORD row outside the env: {}", path.display());
+            assert!(path.is_file(), "{name}: RECORD lists a missing file {}", path.display());
+            if path.file_name().unwrap() == "RECORD" {
+                assert_eq!((hash.as_str(), size.as_str()), ("", ""), "RECORD's own row");
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                assert_eq!(hash, record_hash(&bytes), "{name}: wrong hash for {}", path.display());
+                assert_eq!(size, bytes.len().to_string(), "{name}: wrong size for {}", path.display());
+            }
+            listed.insert(path);
+        }
+        let dist_info_dir = site.join(dist_info);
+        assert_eq!(std::fs::read_to_string(dist_info_dir.join("INSTALLER")).unwrap(), "envtool\n");
+    }
+    let new_files: BTreeSet<PathBuf> = files_below(&env)
+        .into_iter()
+        .filter(|f| !before_files.contains(f))
+        .map(|f| env.join(f))
+        .collect();
+    let unlisted: Vec<_> = new_files.difference(&listed).collect();
+    assert!(unlisted.is_empty(), "installed but not in any RECORD: {unlisted:?}");
+
+    // REQUESTED for what was named, not for the dependency.
+    assert!(site.join("demo-1.0.dist-info/REQUESTED").is_file());
+    assert!(!site.join("dep-1.0.dist-info/REQUESTED").exists());
+
+    // pip accepts our RECORD: uninstalling removes every file, scripts included.
+    fx.pip_ok(&env, &["uninstall", "-y", "demo", "dep"]);
+    assert_eq!(files_below(&env), before_files, "pip uninstall left files behind");
+    assert!(!env.join("bin/demo-cli").exists() && !env.join("bin/demo-script").exists());
+    assert!(fx.pip_list(&env).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Platform wheels
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn platform_wheel_for_another_platform_is_refused_with_the_tags_named() {
+    let fx = Fixture::new();
+    fx.publish(
+        WheelBuilder::new("plat", "1.0")
+            .tag("cp39-cp39-win_amd64")
+            .root_is_purelib(false)
+            .file("plat/__init__.py", "")
+            .file("plat/_native.pyd", b"MZ not really"),
+    );
+    let env = fx.env("e");
+    let err = assert_rejected(&fx, &env, &["plat==1.0"], "win_amd64");
+    assert!(err.contains("cp39"), "the wheel's tags are named:\n{err}");
+    let (cp, _) = fixture::interpreter_tag(&fx.python);
+    assert!(err.contains(&cp), "the interpreter's tags are named ({cp}):\n{err}");
+}
+
+#[test]
+fn platform_specific_wheel_wins_over_pure_one_of_the_same_version() {
+    let fx = Fixture::new();
+    let (cp, machine) = fixture::interpreter_tag(&fx.python);
+    fx.publish(
+        WheelBuilder::new("plat", "2.0")
+            .tag(&format!("{cp}-{cp}-manylinux_2_17_{machine}"))
+            .root_is_purelib(false)
+            .file("plat/__init__.py", "KIND = 'native'\n")
+            .file("plat/_native.so", b"\x7fELF fake shared object"),
+    );
+    fx.publish(
+        WheelBuilder::new("plat", "2.0")
+            .file("plat/__init__.py", "KIND = 'pure'\n")
+            .file("plat/pure.py", ""),
+    );
+    let env = fx.env("e");
+    fx.install_ok(&env, &["plat==2.0"]);
+    let platlib = PathBuf::from(common::py(
+        &env.join("bin/python"),
+        "import sysconfig; print(sysconfig.get_path('platlib'))",
+    ));
+    assert_eq!(
+        std::fs::read(platlib.join("plat/_native.so")).unwrap(),
+        b"\x7fELF fake shared object"
+    );
+    assert!(!platlib.join("plat/pure.py").exists());
+    assert_eq!(common::py(&env.join("bin/python"), "import plat; print(plat.KIND)"), "native");
+    let wheel_file = std::fs::read_to_string(platlib.join("plat-2.0.dist-info/WHEEL")).unwrap();
+    assert!(wheel_file.contains("manylinux_2_17"), "{wheel_file}");
+    fx.assert_installed(&env, &[("plat", "2.0")]);
+    fx.assert_pip_check_clean(&env);
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Link modes
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn files_are_hard_links_into_the_cache_by_default_and_copies_on_request() {
+    let fx = demo_world();
+    let env = fx.env("linked");
+    fx.install_ok(&env, &["demo==1.0"]);
+    let site = fx.site_packages(&env);
+
+    // The cache holds unpacked wheels under wheels-v1/<sha256>/.
+    let demo_sha = sha256_hex(fx.files.join("demo-1.0-py3-none-any.whl"));
+    let cached = fx.cache().join("wheels-v1").join(&demo_sha);
+    assert!(cached.is_dir(), "no cache entry {}: {:?}", cached.display(), fx.cached_wheel_entries());
+
+    let installed = std::fs::metadata(site.join("demo/cli.py")).unwrap();
+    let in_cache = std::fs::metadata(cached.join("demo/cli.py")).unwrap();
+    assert_eq!(installed.ino(), in_cache.ino(), "demo/cli.py is a hard link to the cache");
+    assert!(installed.nlink() >= 2);
+
+    // Files envtool writes itself are never links into the cache.
+    for generated in [
+        site.join("demo-1.0.dist-info/RECORD"),
+        site.join("demo-1.0.dist-info/INSTALLER"),
+        site.join("demo-1.0.dist-info/REQUESTED"),
+        env.join("bin/demo-cli"),
+        env.join("bin/demo-script"),
+    ] {
+        let m = std::fs::metadata(&generated).unwrap();
+        assert_eq!(m.nlink(), 1, "{} is shared with another file", generated.display());
+    }
+
+    // --link-mode copy gives independent files with the same bytes.
+    let env2 = fx.env("copied");
+    fx.install_ok(&env2, &["demo==1.0", "--link-mode", "copy"]);
+    let site2 = fx.site_packages(&env2);
+    let copied = std::fs::metadata(site2.join("demo/cli.py")).unwrap();
+    assert_ne!(copied.ino(), in_cache.ino());
+    assert_eq!(copied.nlink(), 1);
+    assert_eq!(
+        std::fs::read(site2.join("demo/cli.py")).unwrap(),
+        std::fs::read(cached.join("demo/cli.py")).unwrap()
+    );
+    // Writing through the copied file must not reach the cache.
+    std::fs::write(site2.join("demo/cli.py"), "changed").unwrap();
+    assert_ne!(std::fs::read(cached.join("demo/cli.py")).unwrap(), b"changed");
+    fx.assert_pip_check_clean(&env);
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Warm cache, offline
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn warm_cache_downloads_nothing_and_offline_installs_from_it() {
+    let mut fx = demo_world();
+    let first = fx.env("first");
+    fx.install_ok(&first, &["demo==1.0"]);
+    assert!(!fx.file_requests().is_empty(), "the first install downloads");
+
+    fx.server().clear_requests();
+    let second = fx.env("second");
+    fx.install_ok(&second, &["demo==1.0"]);
+    assert_eq!(fx.file_requests(), Vec::<String>::new(), "the second install downloaded files");
+    fx.assert_installed(&second, &[("demo", "1.0"), ("dep", "1.0")]);
+
+    fx.stop_server();
+    let third = fx.env("third");
+    let out = fx.t.run([
+        "--offline".as_ref(),
+        "--index-url".as_ref(),
+        fx.url().as_ref(),
+        "install".as_ref(),
+        "--env".as_ref(),
+        third.as_os_str(),
+        "demo==1.0".as_ref(),
+    ]);
+    assert_success(&out);
+    fx.assert_installed(&third, &[("demo", "1.0"), ("dep", "1.0")]);
+    fx.assert_pip_check_clean(&third);
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Uninstall
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn uninstall_removes_exactly_the_recorded_files_and_prunes_empty_dirs() {
+    let fx = demo_world();
+    let env = fx.env("e");
+    fx.install_ok(&env, &["dep==1.0"]);
+    let with_dep_only = tree(&env);
+
+    fx.install_ok(&env, &["demo==1.0"]);
+    let recorded: Vec<PathBuf> = record_of(&fx, &env, "demo-1.0.dist-info").into_iter().map(|r| r.0).collect();
+    assert!(recorded.iter().all(|p| p.exists()));
+
+    let out = fx.t.run(["uninstall".as_ref(), "--env".as_ref(), env.as_os_str(), "demo".as_ref()]);
+    assert_success(&out);
+    for p in &recorded {
+        assert!(!p.exists(), "{} survived the uninstall", p.display());
+    }
+    // Exactly what the install added is gone, empty directories (demo/, share/demo) included;
+    // the dependency is untouched.
+    assert_eq!(tree(&env), with_dep_only);
+    fx.assert_installed(&env, &[("dep", "1.0")]);
+
+    // A file the user added inside the package's directory stays, with its directory.
+    fx.install_ok(&env, &["demo==1.0"]);
+    let site = fx.site_packages(&env);
+    std::fs::write(site.join("demo/local.cfg"), "mine").unwrap();
+    let out = fx.t.run(["uninstall".as_ref(), "--env".as_ref(), env.as_os_str(), "demo".as_ref()]);
+    assert_success(&out);
+    assert_eq!(std::fs::read_to_string(site.join("demo/local.cfg")).unwrap(), "mine");
+    assert!(!site.join("demo/__init__.py").exists());
+    assert!(!site.join("demo-1.0.dist-info").exists());
+}
+
+#[test]
+fn uninstall_of_what_is_not_installed_is_a_user_error() {
+    let fx = demo_world();
+    let env = fx.env("e");
+    fx.install_ok(&env, &["dep==1.0"]);
+    let before = tree(&env);
+    let out = fx.t.run(["uninstall".as_ref(), "--env".as_ref(), env.as_os_str(), "demo".as_ref()]);
+    let err = assert_user_error(&out, "demo");
+    assert!(err.contains("not installed"), "{err}");
+    assert_eq!(tree(&env), before);
+    // Naming one installed and one missing distribution removes neither.
+    let out = fx.t.run([
+        "uninstall".as_ref(),
+        "--env".as_ref(),
+        env.as_os_str(),
+        "dep".as_ref(),
+        "nothere".as_ref(),
+    ]);
+    assert_user_error(&out, "nothere");
+    assert_eq!(tree(&env), before);
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. list --json, --dry-run
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn list_json_agrees_with_pip() {
+    let fx = demo_world();
+    let env = fx.env("e");
+    fx.install_ok(&env, &["demo==1.0"]);
+    let out = fx.t.run(["list".as_ref(), env.as_os_str(), "--json".as_ref()]);
+    assert_success(&out);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("list --json is not JSON ({e}):\n{}", fixture::stdout(&out)));
+    let ours: std::collections::BTreeMap<String, String> = rows
+        .iter()
+        .map(|r| (fixture::normalize(r["name"].as_str().unwrap()), r["version"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(ours, fx.pip_list(&env));
+    let row = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap().clone();
+    assert_eq!(row("demo")["requested"], true);
+    assert_eq!(row("dep")["requested"], false);
+    assert_eq!(row("demo")["installer"], "envtool");
+
+    // Plain list names the same things.
+    let text = fx.t.ok(["list".as_ref(), env.as_os_str()]);
+    assert!(text.contains("demo") && text.contains("dep") && text.contains("1.0"), "{text}");
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let fx = demo_world();
+    let env = fx.env("e");
+    let before = tree(&env);
+    let err = fx.install_ok(&env, &["demo==1.0", "--dry-run"]);
+    assert!(err.contains("demo==1.0") && err.contains("dep==1.0"), "the plan names both:\n{err}");
+    assert_eq!(tree(&env), before);
+    assert!(fx.pip_list(&env).is_empty());
+
+    // Against an environment holding an older version, the plan shows the replacement.
+    fx.publish(wheel("dep", "2.0"));
+    fx.install_ok(&env, &["dep==1.0"]);
+    let before = tree(&env);
+    let err = fx.install_ok(&env, &["dep==2.0", "--dry-run"]);
+    assert!(err.contains("1.0") && err.contains("2.0"), "{err}");
+    assert_eq!(tree(&env), before);
+    fx.assert_installed(&env, &[("dep", "1.0")]);
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. create with requirements
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn create_installs_a_requirements_file() {
+    let fx = demo_world();
+    let reqs = fx.write("requirements.txt", "# pinned\ndemo==1.0\ndep==1.0\n");
+    let dir = fx.t.path("made");
+    fx.t.ok([
+        "--index-url".as_ref(),
+        fx.url().as_ref(),
+        "create".as_ref(),
+        dir.as_os_str(),
+        "--python".as_ref(),
+        fx.python.as_os_str(),
+        "-r".as_ref(),
+        reqs.as_os_str(),
+    ]);
+    fx.assert_installed(&dir, &[("demo", "1.0"), ("dep", "1.0")]);
+    fx.assert_pip_check_clean(&dir);
+    // Scripts name the final interpreter, not the staging directory.
+    let script = std::fs::read_to_string(dir.join("bin/demo-cli")).unwrap();
+    assert!(script.starts_with(&format!("#!{}\n", dir.join("bin/python").display())), "{script}");
+    let out = std::process::Command::new(dir.join("bin/demo-cli")).output().unwrap();
+    assert_success(&out);
+}
+
+#[test]
+fn create_that_fails_leaves_no_directory() {
+    let fx = demo_world();
+    let top_before = tree(fx.t.path("").as_path())
+        .into_iter()
+        .filter(|p| !p.starts_with("cache") && !p.starts_with("home"))
+        .collect::<Vec<_>>();
+    let dir = fx.t.path("broken");
+    let out = fx.t.run([
+        "--index-url".as_ref(),
+        fx.url().as_ref(),
+        "create".as_ref(),
+        dir.as_os_str(),
+        "--python".as_ref(),
+        fx.python.as_os_str(),
+        "demo==1.0".as_ref(),
+        "no-such-package".as_ref(),
+    ]);
+    assert_user_error(&out, "no-such-package");
+    assert!(!dir.exists(), "a failed create left {}", dir.display());
+    let top_after = tree(fx.t.path("").as_path())
+        .into_iter()
+        .filter(|p| !p.starts_with("cache") && !p.starts_with("home"))
+        .collect::<Vec<_>>();
+    assert_eq!(top_after, top_before, "a failed create left something behind");
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. Bad input: user errors, environment unchanged, no bad cache entry
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_package() {
+    let fx = demo_world();
+    let env = fx.env("e");
+    assert_rejected(&fx, &env, &["no-such-thing==1.0"], "no-such-thing");
+    assert!(fx.cached_wheel_entries().is_empty());
+}
+
+#[test]
+fn version_that_does_not_exist() {
+    let fx = demo_world();
+    let env = fx.env("e");
+    let err = assert_rejected(&fx, &env, &["demo==9.9"], "9.9");
+    assert!(err.contains("1.0"), "the available versions are named:\n{err}");
+}
+
+#[test]
+fn no_wheel_for_this_platform_names_the_tags() {
+    let fx = Fixture::new();
+    fx.publish(WheelBuilder::new("winonly", "1.0").tag("cp39-cp39-win_amd64").file("winonly/__init__.py", ""));
+    let env = fx.env("e");
+    assert_rejected(&fx, &env, &["winonly"], "cp39-cp39-win_amd64");
+}
+
+#[test]
+fn only_an_sdist() {
+    let fx = Fixture::new();
+    std::fs::write(fx.files.join("srconly-1.0.tar.gz"), b"\x1f\x8b not really a tarball").unwrap();
+    let env = fx.env("e");
+    let err = assert_rejected(&fx, &env, &["srconly==1.0"], "srconly");
+    assert!(err.contains("source"), "the error says it is a source distribution:\n{err}");
+}
+
+#[test]
+fn hash_mismatch_with_the_index() {
+    let fx = Fixture::new();
+    fx.publish(wheel("solo", "1.0"));
+    fx.server().set_wrong_hash("solo-1.0-py3-none-any.whl");
+    let env = fx.env("e");
+    let err = assert_rejected(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
+    assert!(err.to_lowercase().contains("hash"), "{err}");
+    assert!(fx.cached_wheel_entries().is_empty(), "a mismatching wheel was cached: {:?}", fx.cached_wheel_entries());
+}
+
+#[test]
+fn wrong_hash_in_a_requirements_file() {
+    let fx = Fixture::new();
+    fx.publish(wheel("solo", "1.0"));
+    let env = fx.env("e");
+    let wrong = "0".repeat(64);
+    let reqs = fx.write("req.txt", &format!("solo==1.0 --hash=sha256:{wrong}\n"));
+    let err = assert_rejected(&fx, &env, &["-r", reqs.to_str().unwrap()], "solo");
+    assert!(err.contains(&wrong), "the expected hash is shown:\n{err}");
+    assert!(fx.cached_wheel_entries().is_empty());
+
+    // With the right hash it installs.
+    let right = sha256_hex(fx.files.join("solo-1.0-py3-none-any.whl"));
+    let reqs = fx.write("req-ok.txt", &format!("solo==1.0 --hash=sha256:{right}\n"));
+    fx.install_ok(&env, &["-r", reqs.to_str().unwrap()]);
+    fx.assert_installed(&env, &[("solo", "1.0")]);
+}
+
+#[test]
+fn truncated_wheel_is_not_a_valid_wheel() {
+    let fx = Fixture::new();
+    let path = fx.publish(wheel("solo", "1.0").file("solo/data.txt", "x".repeat(5000)));
+    let len = std::fs::metadata(&path).unwrap().len();
+    truncate_file(&path, len / 2);
+    let env = fx.env("e");
+    let err = assert_rejected(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
+    assert!(
+        err.contains("not a valid wheel") || err.contains("truncated"),
+        "the error says the wheel is damaged:\n{err}"
+    );
+    assert!(fx.cached_wheel_entries().is_empty());
+}
+
+#[test]
+fn wheel_with_a_parent_dir_entry_is_refused() {
+    let fx = Fixture::new();
+    fx.publish(wheel("evil", "1.0").raw_entry("../evil.txt", b"pwned"));
+    let env = fx.env("e");
+    let err = assert_rejected(&fx, &env, &["evil==1.0"], "../evil.txt");
+    assert!(err.contains("outside"), "{err}");
+    assert!(fx.cached_wheel_entries().is_empty());
+    for dir in [fx.t.path(""), env.clone(), fx.cache().to_path_buf(), fx.cache().join("wheels-v1")] {
+        assert!(!dir.join("evil.txt").exists(), "evil.txt escaped into {}", dir.display());
+    }
+    let escaped = walkdir::WalkDir::new(fx.t.path("")).into_iter().flatten().any(|e| e.file_name() == "evil.txt");
+    assert!(!escaped, "evil.txt was written somewhere");
+}
+
+#[test]
+fn wheel_whose_record_hash_is_tampered_is_refused() {
+    let fx = Fixture::new();
+    fx.publish(wheel("tamper", "1.0").tamper_record_hash("tamper/__init__.py"));
+    let env = fx.env("e");
+    let err = assert_rejected(&fx, &env, &["tamper==1.0"], "tamper/__init__.py");
+    assert!(err.contains("RECORD"), "{err}");
+    assert!(fx.cached_wheel_entries().is_empty());
+}
+
+#[test]
+fn index_unreachable() {
+    let fx = Fixture::new();
+    let env = fx.env("e");
+    let url = format!("http://127.0.0.1:{}/simple", fixture::closed_port());
+    let before = tree(&env);
+    let out = fx.t.run([
+        "--index-url".as_ref(),
+        url.as_ref(),
+        "install".as_ref(),
+        "--env".as_ref(),
+        env.as_os_str(),
+        "solo==1.0".as_ref(),
+    ]);
+    assert_user_error(&out, "127.0.0.1");
+    assert_eq!(tree(&env), before);
+}
+
+#[test]
+fn index_returning_garbage() {
+    let fx = Fixture::new();
+    fx.publish(wheel("solo", "1.0"));
+    fx.server().set_garbage(true);
+    let env = fx.env("e");
+    assert_rejected(&fx, &env, &["solo==1.0"], "solo");
+}
+
+#[test]
+fn index_answering_500() {
+    let fx = Fixture::new();
+    fx.publish(wheel("solo", "1.0"));
+    fx.server().set_status(Some(500));
+    let env = fx.env("e");
+    assert_rejected(&fx, &env, &["solo==1.0"], "500");
+}
+
+#[test]
+fn offline_with_a_cold_cache() {
+    let fx = Fixture::new();
+    fx.publish(wheel("solo", "1.0"));
+    let env = fx.env("e");
+    let before = tree(&env);
+    let out = fx.t.run([
+        "--offline".as_ref(),
+        "--index-url".as_ref(),
+        fx.url().as_ref(),
+        "install".as_ref(),
+        "--env".as_ref(),
+        env.as_os_str(),
+        "solo==1.0".as_ref(),
+    ]);
+    assert_user_error(&out, "offline");
+    assert_eq!(tree(&env), before);
+    assert!(fx.server().requests().is_empty(), "--offline touched the network: {:?}", fx.server().requests());
+}
+
+#[test]
+fn unwritable_environment() {
+    if is_root() {
+        eprintln!("skipped: running as root, where permissions are not enforced");
+        return;
+    }
+    let fx = Fixture::new();
+    fx.publish(wheel("solo", "1.0"));
+    let env = fx.env("e");
+    let site = fx.site_packages(&env);
+    std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let before = tree(&env);
+    let out = fx.install(&env, &["solo==1.0"]);
+    std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_user_error(&out, "ermission");
+    assert_eq!(tree(&env), before);
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. Concurrency
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn two_processes_install_the_same_set_with_one_cache() {
+    let fx = demo_world();
+    for i in 0..4 {
+        fx.publish(wheel(&format!("extra{i}"), "1.0").file(&format!("extra{i}/blob.bin"), random_bytes(200_000, i)));
+    }
+    let a = fx.env("a");
+    let b = fx.env("b");
+    let args = ["demo==1.0", "extra0", "extra1", "extra2", "extra3"];
+    let first = fx.install_cmd(&a, &args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let second = fx.install_cmd(&b, &args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let out_a = first.wait_with_output().unwrap();
+    let out_b = second.wait_with_output().unwrap();
+    assert_success(&out_a);
+    assert_success(&out_b);
+    for env in [&a, &b] {
+        fx.assert_installed(
+            env,
+            &[("demo", "1.0"), ("dep", "1.0"), ("extra0", "1.0"), ("extra1", "1.0"), ("extra2", "1.0"), ("extra3", "1.0")],
+        );
+        fx.assert_pip_check_clean(env);
+    }
+    // One cache entry per wheel, nothing left in the temporary bucket.
+    assert_eq!(fx.cached_wheel_entries().len(), 6, "{:?}", fx.cached_wheel_entries());
+    let tmp = fx.cache().join("tmp-v1");
+    let leftovers = std::fs::read_dir(&tmp).map(|rd| rd.count()).unwrap_or(0);
+    assert_eq!(leftovers, 0, "leftovers in {}", tmp.display());
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. Interrupt
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn interrupted_install_leaves_the_environment_whole_or_unchanged() {
+    let fx = Fixture::new();
+    fx.publish(wheel("big", "1.0").file("big/blob.bin", random_bytes(20 * 1024 * 1024, 7)));
+    let mut names = vec!["big".to_string()];
+    for i in 0..4 {
+        let name = format!("small{i}");
+        fx.publish(wheel(&name, "1.0").file(&format!("{name}/part.bin"), random_bytes(300_000, 100 + i)));
+        names.push(name);
+    }
+    let args: Vec<&str> = names.iter().map(String::as_str).chain(["--link-mode", "copy"]).collect();
+
+    // The whole state, from an uninterrupted install in an environment of the same shape.
+    let reference = fx.env("ref");
+    let pristine = tree(&reference);
+    fx.install_ok(&reference, &args);
+    let complete = tree(&reference);
+    let cache_dir = fx.cache().to_path_buf();
+    std::fs::remove_dir_all(&cache_dir).unwrap(); // start cold: the first attempts also download
+
+    let mut outcomes = Vec::new();
+    for (i, delay_ms) in [30u64, 100, 250, 500, 800, 1200, 60, 150, 300].iter().enumerate() {
+        let env = fx.env(&format!("ref{i}"));
+        assert_eq!(tree(&env), pristine);
+        let child = fx.install_cmd(&env, &args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(*delay_ms));
+        // SAFETY: the pid is our own child's, which has not been waited for yet.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+        }
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{err}");
+        let now = tree(&env);
+        let state = if now == complete {
+            "complete"
+        } else if now == pristine {
+            "unchanged"
+        } else {
+            let extra: Vec<_> = now.iter().filter(|p| !complete.contains(p)).collect();
+            let missing: Vec<_> = complete.iter().filter(|p| !now.contains(p)).collect();
+            panic!(
+                "after SIGINT at {delay_ms}ms ({:?}) the environment is partial:\nnot in the complete tree: {extra:?}\n\
+                 missing from it: {missing:?}\nstderr:\n{err}",
+                out.status
+            );
+        };
+        if out.status.success() {
+            assert_eq!(state, "complete", "success but not complete:\n{err}");
+        }
+        if state == "complete" {
+            fx.assert_pip_check_clean(&env);
+        }
+        outcomes.push(format!("{delay_ms}ms: {state} ({:?})", out.status.code()));
+    }
+    eprintln!("interrupt outcomes: {outcomes:#?}");
+}
