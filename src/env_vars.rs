@@ -34,3 +34,18 @@ pub const ENVTOOL_LINK_MODE: &str = "ENVTOOL_LINK_MODE";
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 /// How many downloads run at once (default 8).
 pub const ENVTOOL_CONCURRENT_DOWNLOADS: &str = "ENVTOOL_CONCURRENT_DOWNLOADS";
+
+#[cfg(test)]
+mod tests {
+    /// Every variable envtool reads is documented in the README's table.
+    #[test]
+    fn readme_lists_every_variable() {
+        let readme = include_str!("../README.md");
+        let source = include_str!("env_vars.rs");
+        for line in source.lines() {
+            let Some(rest) = line.strip_prefix("pub const ") else { continue };
+            let name = rest.split(':').next().unwrap().trim();
+            assert!(readme.contains(&format!("`{name}`")), "README does not document {name}");
+        }
+    }
+}

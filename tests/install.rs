@@ -683,11 +683,61 @@ fn two_processes_install_the_same_set_with_one_cache() {
 // 10. Interrupt
 // ---------------------------------------------------------------------------------------
 
+/// Send SIGINT `delay` after starting an install of `args` into a fresh environment, and
+/// return (outcome, stderr), asserting the environment is `pristine` or `complete`.
+fn interrupt_once(fx: &Fixture, name: &str, args: &[&str], delay: Duration, pristine: &[String], complete: &[String]) -> String {
+    let env = fx.env(name);
+    assert_eq!(tree(&env), pristine);
+    let child = fx
+        .install_cmd(&env, args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    // SAFETY: the pid is our own child's, which has not been waited for yet.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    let now = tree(&env);
+    let state = if now == complete {
+        "complete"
+    } else if now == pristine {
+        "unchanged"
+    } else {
+        let extra: Vec<_> = now.iter().filter(|p| !complete.contains(p)).collect();
+        let missing: Vec<_> = complete.iter().filter(|p| !now.contains(p)).collect();
+        panic!(
+            "after SIGINT at {delay:?} ({:?}) the environment is partial:\nnot in the complete tree: {extra:?}\n\
+             missing from it: {missing:?}\nstderr:\n{err}",
+            out.status
+        );
+    };
+    if out.status.success() {
+        assert_eq!(state, "complete", "success but not complete:\n{err}");
+    }
+    if state == "complete" {
+        fx.assert_pip_check_clean(&env);
+    }
+    let rolled_back = if err.contains("interrupted") { ", rolled back" } else { "" };
+    format!("{delay:?}: {state} (exit {:?}{rolled_back})", out.status.code())
+}
+
 #[test]
 fn interrupted_install_leaves_the_environment_whole_or_unchanged() {
     let fx = Fixture::new();
     fx.publish(wheel("big", "1.0").file("big/blob.bin", random_bytes(20 * 1024 * 1024, 7)));
-    let mut names = vec!["big".to_string()];
+    // Many files make the apply phase (the part that changes the environment) long enough
+    // to be hit by the signal.
+    let mut many = wheel("many", "1.0");
+    for i in 0..400 {
+        many = many.file(&format!("many/m{i:03}.py"), format!("X = {i}\n"));
+    }
+    fx.publish(many);
+    let mut names = vec!["big".to_string(), "many".to_string()];
     for i in 0..4 {
         let name = format!("small{i}");
         fx.publish(wheel(&name, "1.0").file(&format!("{name}/part.bin"), random_bytes(300_000, 100 + i)));
@@ -698,45 +748,26 @@ fn interrupted_install_leaves_the_environment_whole_or_unchanged() {
     // The whole state, from an uninterrupted install in an environment of the same shape.
     let reference = fx.env("ref");
     let pristine = tree(&reference);
+    let start = std::time::Instant::now();
     fx.install_ok(&reference, &args);
+    let cold = start.elapsed();
     let complete = tree(&reference);
-    let cache_dir = fx.cache().to_path_buf();
-    std::fs::remove_dir_all(&cache_dir).unwrap(); // start cold: the first attempts also download
+    let warm_env = fx.env("warm");
+    let start = std::time::Instant::now();
+    fx.install_ok(&warm_env, &args);
+    let warm = start.elapsed();
 
-    let mut outcomes = Vec::new();
-    for (i, delay_ms) in [30u64, 100, 250, 500, 800, 1200, 60, 150, 300].iter().enumerate() {
-        let env = fx.env(&format!("ref{i}"));
-        assert_eq!(tree(&env), pristine);
-        let child = fx.install_cmd(&env, &args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(*delay_ms));
-        // SAFETY: the pid is our own child's, which has not been waited for yet.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-        }
-        let out = child.wait_with_output().unwrap();
-        let err = stderr(&out);
-        assert!(!err.contains("panicked"), "{err}");
-        let now = tree(&env);
-        let state = if now == complete {
-            "complete"
-        } else if now == pristine {
-            "unchanged"
-        } else {
-            let extra: Vec<_> = now.iter().filter(|p| !complete.contains(p)).collect();
-            let missing: Vec<_> = complete.iter().filter(|p| !now.contains(p)).collect();
-            panic!(
-                "after SIGINT at {delay_ms}ms ({:?}) the environment is partial:\nnot in the complete tree: {extra:?}\n\
-                 missing from it: {missing:?}\nstderr:\n{err}",
-                out.status
-            );
-        };
-        if out.status.success() {
-            assert_eq!(state, "complete", "success but not complete:\n{err}");
-        }
-        if state == "complete" {
-            fx.assert_pip_check_clean(&env);
-        }
-        outcomes.push(format!("{delay_ms}ms: {state} ({:?})", out.status.code()));
+    let mut outcomes = vec![format!("uninterrupted: cold {cold:?}, warm {warm:?}")];
+    // Warm cache: the signal lands anywhere from start-up to the end of the apply phase.
+    for k in 1..=10u32 {
+        let delay = warm * k / 10;
+        outcomes.push(interrupt_once(&fx, &format!("w{k}"), &args, delay, &pristine, &complete));
+    }
+    // Cold cache: during downloads and unpacking too.
+    for k in [1u32, 3, 5, 7, 9] {
+        std::fs::remove_dir_all(fx.cache()).unwrap();
+        let delay = cold * k / 10;
+        outcomes.push(interrupt_once(&fx, &format!("c{k}"), &args, delay, &pristine, &complete));
     }
     eprintln!("interrupt outcomes: {outcomes:#?}");
 }
