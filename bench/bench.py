@@ -376,15 +376,16 @@ def site_packages(target):
 
 
 def installed_dists(target):
-    """Normalised names of the distributions installed in the venv at target."""
+    """{normalised name: version} of the distributions installed in the venv at target."""
     sp = site_packages(target)
     if not sp:
-        return set()
-    names = set()
+        return {}
+    dists = {}
     for d in os.listdir(sp):
         if d.endswith(".dist-info"):
-            names.add(re.sub(r"[-_.]+", "-", d[: -len(".dist-info")].rsplit("-", 1)[0]).lower())
-    return names
+            name, _, version = d[: -len(".dist-info")].rpartition("-")
+            dists[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return dists
 
 
 def count_pyc(target):
@@ -413,8 +414,9 @@ def spawn_floor_mb(env):
 
 def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspect=False):
     """One run.  Returns (seconds, peak RSS in MiB, facts): facts is the
-    pyvenv.cfg dict, plus, with inspect, "_dists" and "_pyc" (the number of
-    distributions and of .pyc files in the venv).
+    pyvenv.cfg dict, plus, with inspect, "_dists" (the installed
+    distributions as sorted "name==version") and "_pyc" (the number of .pyc
+    files in the venv).
 
     With gnu_time, the command runs under GNU time (not timed: its extra
     fork/exec would skew the times) and the RSS is the one GNU time reports.
@@ -457,7 +459,7 @@ def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspe
             if missing:
                 die("{}: `{}` exited 0 but did not install {}\n  command: {}".format(what, tool.label, ", ".join(missing), " ".join(argv)))
             if inspect:
-                cfg["_dists"] = len(dists)
+                cfg["_dists"] = sorted("{}=={}".format(k, v) for k, v in dists.items())
                 cfg["_pyc"] = count_pyc(target)
         rss = usage.ru_maxrss / RSS_DIVISOR
         if gnu_time:
@@ -522,7 +524,7 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
                 ("rss_gnu_time_median_mb", statistics.median(rss_gnu[t.label]) if rss_gnu[t.label] else None),
                 ("venv_home", interp.get(t.label, ("?", "?"))[0]),
                 ("venv_version", interp.get(t.label, ("?", "?"))[1]),
-                ("venv_distributions", contents.get(t.label, (None, None))[0]),
+                ("venv_distributions", contents.get(t.label, (None, None))[0]),  # ["name==version", ...]
                 ("venv_pyc_files", contents.get(t.label, (None, None))[1]),
                 ("times_s", times[t.label]),
                 ("rss_mb", rss[t.label]),
@@ -565,16 +567,22 @@ def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
         floor, " RSS GNU time: median of {} untimed runs under /usr/bin/time.".format(rss_runs) if gnu else ""))
     w = widths[0]
     homes = {(r["venv_home"], r["venv_version"]) for r in res.values()}
-    counts = {r["venv_distributions"] for r in res.values()}
-    if len(counts) > 1:
-        warn("{}: the tools did not install the same number of distributions (see the venv lines above)".format(wl.name))
     for label, r in res.items():
         extra = ""
         if r["venv_distributions"] is not None:
-            extra = ", {} distributions, {} .pyc files".format(r["venv_distributions"], r["venv_pyc_files"])
+            extra = ", {} distributions, {} .pyc files".format(len(r["venv_distributions"]), r["venv_pyc_files"])
         print("   venv of {:<{w}}  home = {}  (Python {}{})".format(label, r["venv_home"], r["venv_version"], extra, w=w))
     if len(homes) > 1:
         warn("{}: the tools did not all create their venv from the same interpreter (see the venv lines above)".format(wl.name))
+    installed = [set(r["venv_distributions"]) for r in res.values() if r["venv_distributions"] is not None]
+    if installed and any(s != installed[0] for s in installed):
+        everywhere = set.intersection(*installed)
+        for label, r in res.items():
+            if r["venv_distributions"] is not None:
+                only = sorted(set(r["venv_distributions"]) - everywhere)
+                if only:
+                    print("   only {} installed: {}".format(label, " ".join(only)))
+        warn("{}: the tools did not install the same distributions (see the `only` lines above)".format(wl.name))
     if wl.target:
         label, goal = wl.target
         if label in res:

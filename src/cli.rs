@@ -74,6 +74,11 @@ pub enum Command {
     Sync(SyncArgs),
     /// Run a command inside an environment.
     Run(RunArgs),
+    /// Command-line tools, each in its own environment, exposed by shims on PATH.
+    #[command(subcommand)]
+    Tool(ToolCommand),
+    /// Expose an environment's console scripts as shims.
+    Shim(ShimArgs),
     /// Inspect and maintain the cache.
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -299,4 +304,99 @@ pub enum PythonCommand {
         /// A version (3.12), a name (python3.12) or a path. Default: python3 on PATH.
         request: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolCommand {
+    /// Install a tool in its own environment and put its commands on PATH.
+    Install(ToolInstallArgs),
+    /// List installed tools (broken ones are marked).
+    List {
+        /// Print JSON: [{"name", "version", "commands", "python", "python_version", "status", "reason", "path"}].
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove tools and their shims.
+    Uninstall {
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// Rebuild tools with the newest allowed versions (also repairs a tool whose interpreter is gone).
+    Upgrade {
+        /// Tools to upgrade.
+        #[arg(value_name = "NAME", required_unless_present = "all")]
+        names: Vec<String>,
+        /// Upgrade every tool.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// Rebuild even when nothing changed.
+        #[arg(long)]
+        reinstall: bool,
+        /// The interpreter to rebuild with (default: the one the tool was installed with, else python3).
+        #[arg(long, short = 'p', value_name = "PY")]
+        python: Option<String>,
+    },
+    /// Run a tool without installing it (from a cached throw-away environment).
+    Run(ToolRunArgs),
+    /// Print the tool directory (or, with --bin, the shim directory).
+    Dir {
+        #[arg(long)]
+        bin: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ToolInstallArgs {
+    /// The tool's package (a PEP 508 requirement, e.g. `httpie` or `black<25`).
+    #[arg(value_name = "REQ")]
+    pub req: String,
+    /// More packages in the tool's environment (repeatable).
+    #[arg(long = "with", value_name = "REQ")]
+    pub with: Vec<String>,
+    /// Also expose the commands of this dependency (repeatable).
+    #[arg(long, value_name = "PKG")]
+    pub with_executables_from: Vec<String>,
+    /// The interpreter (default: python3 on PATH).
+    #[arg(long, short = 'p', value_name = "PY")]
+    pub python: Option<String>,
+    /// Reinstall an installed tool, and take over commands in the bin dir.
+    #[arg(long)]
+    pub force: bool,
+    /// Allow pre-releases.
+    #[arg(long)]
+    pub pre: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ToolRunArgs {
+    /// The command to run (also the package, unless --from names another).
+    #[arg(value_name = "REQ")]
+    pub req: String,
+    /// The package that provides the command.
+    #[arg(long, value_name = "REQ")]
+    pub from: Option<String>,
+    /// More packages in the environment (repeatable).
+    #[arg(long = "with", value_name = "REQ")]
+    pub with: Vec<String>,
+    /// The interpreter (default: python3 on PATH).
+    #[arg(long, short = 'p', value_name = "PY")]
+    pub python: Option<String>,
+    /// Arguments for the command (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShimArgs {
+    /// The environment.
+    pub dir: PathBuf,
+    /// Only these console scripts (default: all of them).
+    #[arg(value_name = "SCRIPT")]
+    pub scripts: Vec<String>,
+    /// Where to put the shims [env: ENVTOOL_BIN_DIR] (default: ~/.local/bin).
+    #[arg(long, value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+    /// Replace files in the bin dir that envtool did not create.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -34,6 +34,14 @@ pub const ENVTOOL_LINK_MODE: &str = "ENVTOOL_LINK_MODE";
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 /// How many downloads run at once (default 8).
 pub const ENVTOOL_CONCURRENT_DOWNLOADS: &str = "ENVTOOL_CONCURRENT_DOWNLOADS";
+/// Where tool environments live (default: the platform data dir, e.g. `~/.local/share/envtool/tools`).
+pub const ENVTOOL_TOOL_DIR: &str = "ENVTOOL_TOOL_DIR";
+/// Where tool shims go (default: `XDG_BIN_HOME`, else `~/.local/bin`).
+pub const ENVTOOL_BIN_DIR: &str = "ENVTOOL_BIN_DIR";
+/// The XDG user bin directory, used for shims when `ENVTOOL_BIN_DIR` is unset.
+pub const XDG_BIN_HOME: &str = "XDG_BIN_HOME";
+/// The user's shell, to print the right line for adding the bin directory to PATH.
+pub const SHELL: &str = "SHELL";
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ mod python;
 mod resolve;
 mod requirements;
 mod settings;
+mod tool;
 mod venv;
 
 use clap::Parser;

@@ -140,6 +140,8 @@ fn prune_bucket(dir: &Path, name: &str, cutoff: Option<SystemTime>) -> anyhow::R
 fn last_use(path: &Path, bucket: &str) -> Option<SystemTime> {
     let stamp = if bucket == Bucket::Wheels.dir_name() && path.is_dir() {
         path.join(".envtool-wheel.json")
+    } else if bucket == Bucket::ToolEnvs.dir_name() && path.is_dir() {
+        path.join(crate::tool::RECEIPT)
     } else {
         path.to_path_buf()
     };

@@ -10,6 +10,8 @@
 //!   wheels-v1/<sha256>/                 one unpacked wheel, keyed by the archive's sha256 (install::unpack);
 //!   wheels-v1/<sha256>/.envtool-wheel.json   its description; its mtime is the entry's last use
 //!   wheels-v1/<sha256>.lock             held while the entry is being created
+//!   tool-envs-v1/<key>/                 `tool run` environments, keyed by requirements + interpreter;
+//!                                       their envtool-tool.toml mtime is the last use
 //!   tmp-v1/                             downloads and trees being built; anything here is garbage after a crash
 //! ```
 //! An entry becomes visible only by an atomic rename, so a reader never sees half of one.
@@ -34,15 +36,17 @@ pub enum Bucket {
     Http,
     Metadata,
     Wheels,
+    ToolEnvs,
     Tmp,
 }
 
 impl Bucket {
-    pub const ALL: [Bucket; 5] = [
+    pub const ALL: [Bucket; 6] = [
         Bucket::Interpreters,
         Bucket::Http,
         Bucket::Metadata,
         Bucket::Wheels,
+        Bucket::ToolEnvs,
         Bucket::Tmp,
     ];
 
@@ -52,6 +56,7 @@ impl Bucket {
             Bucket::Http => "http-v1",
             Bucket::Metadata => "metadata-v1",
             Bucket::Wheels => "wheels-v1",
+            Bucket::ToolEnvs => "tool-envs-v1",
             Bucket::Tmp => "tmp-v1",
         }
     }
@@ -158,12 +163,21 @@ pub fn lock_entry(lock_path: &Path) -> anyhow::Result<EntryLock> {
 
 /// Write a file by writing a temporary sibling and renaming it into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// `write_atomic` with the given permissions (set before the file appears).
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let parent = path.parent().context("a file path has a parent")?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(parent)
         .with_context(|| format!("cannot create a temporary file in {}", parent.display()))?;
     tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", tmp.path().display()))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot write {}", tmp.path().display()))?;
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;

@@ -8,7 +8,9 @@ mod list;
 mod lock;
 mod python;
 mod run;
+mod shim;
 mod sync;
+mod tool;
 mod target;
 mod uninstall;
 
@@ -32,6 +34,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lock(args) => lock::lock(args, &settings, &cache),
         Command::Sync(args) => sync::sync(args, &settings, &cache),
         Command::Run(args) => run::run(args),
+        Command::Tool(cmd) => tool::tool(cmd, &settings, &cache),
+        Command::Shim(args) => shim::shim(args, &cache),
         Command::Python(cmd) => python::python(cmd, &cache),
     }
 }

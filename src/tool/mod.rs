@@ -1,0 +1,125 @@
+//! Tools: an environment per command-line tool under the tool directory, a receipt saying how
+//! to rebuild it (`envtool-tool.toml`), and shims in the bin directory.
+//!
+//! ```text
+//! <ENVTOOL_TOOL_DIR or <data dir>/envtool/tools>/
+//!   <name>/                  a normal envtool environment
+//!   <name>/envtool-tool.toml the receipt
+//! ```
+
+pub mod shim;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::user;
+
+pub const RECEIPT: &str = "envtool-tool.toml";
+
+/// How a tool was installed: enough to rebuild it when its interpreter is gone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct Receipt {
+    pub name: String,
+    /// The requirement the user asked for, as given.
+    pub requirement: String,
+    /// `--with` requirements.
+    #[serde(default)]
+    pub with: Vec<String>,
+    /// `--with-executables-from` packages.
+    #[serde(default)]
+    pub executables_from: Vec<String>,
+    /// `--python` as given, if any.
+    #[serde(default)]
+    pub python_request: Option<String>,
+    /// The interpreter the environment was built with.
+    pub python: PathBuf,
+    pub python_version: String,
+    /// Commands exposed as shims.
+    #[serde(default)]
+    pub shims: Vec<String>,
+    /// What was installed (`name==version`), a lock of the environment.
+    #[serde(default)]
+    pub locked: Vec<String>,
+}
+
+impl Receipt {
+    pub fn render(&self) -> anyhow::Result<String> {
+        let body = toml::to_string(self).map_err(|e| anyhow::anyhow!("cannot write the receipt: {e}"))?;
+        Ok(format!(
+            "# How envtool installed this tool; `envtool tool upgrade {}` rebuilds it from here.\n{body}",
+            self.name
+        ))
+    }
+
+    pub fn read(env_dir: &Path) -> anyhow::Result<Receipt> {
+        let path = env_dir.join(RECEIPT);
+        let text = fs_err::read_to_string(&path)?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{} is damaged: {e}", path.display()))
+    }
+}
+
+/// Where tools live.
+pub fn tool_dir() -> PathBuf {
+    if let Some(dir) = crate::settings::non_empty_var(crate::env_vars::ENVTOOL_TOOL_DIR) {
+        return std::path::absolute(PathBuf::from(&dir)).unwrap_or_else(|_| PathBuf::from(dir));
+    }
+    directories::BaseDirs::new()
+        .map(|d| d.data_dir().join("envtool").join("tools"))
+        .unwrap_or_else(|| PathBuf::from(".envtool-tools"))
+}
+
+/// Where shims go: `ENVTOOL_BIN_DIR`, else `XDG_BIN_HOME`, else `~/.local/bin`.
+pub fn bin_dir() -> PathBuf {
+    for var in [crate::env_vars::ENVTOOL_BIN_DIR, crate::env_vars::XDG_BIN_HOME] {
+        if let Some(dir) = crate::settings::non_empty_var(var) {
+            return std::path::absolute(PathBuf::from(&dir)).unwrap_or_else(|_| PathBuf::from(dir));
+        }
+    }
+    directories::BaseDirs::new()
+        .map(|d| d.home_dir().join(".local").join("bin"))
+        .unwrap_or_else(|| PathBuf::from(".local/bin"))
+}
+
+/// A tool's directory, refusing names that are not plain package names.
+pub fn env_dir(name: &str) -> anyhow::Result<PathBuf> {
+    if !crate::dist::is_valid_name(name) {
+        return Err(user(
+            format!("{name:?} is not a valid tool name"),
+            "tool names are package names: letters, digits, `-`, `_` and `.`",
+        ));
+    }
+    Ok(tool_dir().join(crate::dist::normalize_name(name)))
+}
+
+/// Every installed tool: (directory name, receipt or why it cannot be read).
+pub fn installed() -> Vec<(String, anyhow::Result<Receipt>)> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(tool_dir()) else {
+        return out;
+    };
+    let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        out.push((name, Receipt::read(&dir)));
+    }
+    out
+}
+
+/// Why a tool cannot run, if it cannot: its environment or interpreter is gone.
+pub fn broken_reason(env_dir: &Path) -> Option<String> {
+    let python = env_dir.join("bin").join("python");
+    if !env_dir.join("pyvenv.cfg").is_file() {
+        return Some("its environment is missing".into());
+    }
+    if std::fs::canonicalize(&python).is_err() {
+        let target = std::fs::read_link(&python).map(|t| t.display().to_string()).unwrap_or_default();
+        return Some(format!("its interpreter {target} is gone"));
+    }
+    None
+}

@@ -1,0 +1,135 @@
+//! Shims: small POSIX `sh` scripts on PATH that run a console script of an environment with
+//! that environment's interpreter (no shebang of the environment is ever exposed, so paths
+//! with spaces or over 127 bytes work). A missing interpreter or environment gets a message
+//! naming the repair command instead of "bad interpreter". `shims/tool-shim.cmd` is the
+//! Windows form of the same template.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::user;
+use crate::venv::activate::quote_sh;
+
+const TEMPLATE: &str = include_str!("../../shims/tool-shim.sh");
+const MARKER: &str = "# envtool-shim: ";
+
+/// Who a shim belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// A tool installed with `envtool tool install`.
+    Tool(String),
+    /// An environment exposed with `envtool shim DIR`.
+    Env(PathBuf),
+}
+
+impl Owner {
+    fn marker(&self) -> String {
+        match self {
+            Owner::Tool(name) => format!("tool={name}"),
+            Owner::Env(dir) => format!("env={}", dir.display()),
+        }
+    }
+
+    fn parse(text: &str) -> Option<Owner> {
+        if let Some(name) = text.strip_prefix("tool=") {
+            return Some(Owner::Tool(name.trim().to_string()));
+        }
+        text.strip_prefix("env=").map(|d| Owner::Env(PathBuf::from(d.trim())))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Owner::Tool(name) => format!("tool {name}"),
+            Owner::Env(dir) => format!("the environment {}", dir.display()),
+        }
+    }
+}
+
+/// The owner recorded in an existing file, or None if envtool did not write it.
+pub fn owner_of(path: &Path) -> Option<Owner> {
+    let mut head = vec![0u8; 256];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .ok()?;
+    let text = String::from_utf8_lossy(&head[..n]);
+    let line = text.lines().nth(1)?;
+    Owner::parse(line.strip_prefix(MARKER)?)
+}
+
+/// The shim text for one command.
+pub fn render(owner: &Owner, command: &str, env_dir: &Path, repair: &str, remove: &str) -> String {
+    let python = env_dir.join("bin").join("python");
+    let script = env_dir.join("bin").join(command);
+    TEMPLATE
+        .replace("__OWNER__", &owner.marker())
+        .replace("__COMMAND__", command)
+        .replace("__WHAT__", &owner.describe())
+        .replace("__REMOVE__", remove)
+        .replace("__REPAIR__", repair)
+        .replace("__PYTHON__", &quote_sh(&python.to_string_lossy()))
+        .replace("__SCRIPT__", &quote_sh(&script.to_string_lossy()))
+}
+
+/// Refuse to write over a file envtool did not create (or that belongs to someone else),
+/// unless `force`.
+pub fn check_free(bin_dir: &Path, command: &str, owner: &Owner, force: bool) -> anyhow::Result<()> {
+    let path = bin_dir.join(command);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(());
+    }
+    match owner_of(&path) {
+        Some(o) if &o == owner => Ok(()),
+        Some(other) if !force => Err(user(
+            format!(
+                "{} and {} both provide the command {command} ({} belongs to {})",
+                owner.describe(),
+                other.describe(),
+                path.display(),
+                other.describe()
+            ),
+            format!("uninstall {} first, or pass --force to take the command over", other.describe()),
+        )),
+        None if !force => Err(user(
+            format!("{} exists and was not created by envtool", path.display()),
+            "remove or rename it, or pass --force to replace it",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Write a shim atomically (mode 0755).
+pub fn write(bin_dir: &Path, command: &str, text: &str) -> anyhow::Result<PathBuf> {
+    let path = bin_dir.join(command);
+    crate::cache::write_atomic_mode(&path, text.as_bytes(), 0o755).map_err(|e| {
+        user(
+            format!("cannot write the shim {}: {e:#}", path.display()),
+            "make the bin directory writable, or choose another with ENVTOOL_BIN_DIR / --bin-dir",
+        )
+    })?;
+    Ok(path)
+}
+
+/// Remove a shim if (and only if) it belongs to `owner`.
+pub fn remove_if_owned(bin_dir: &Path, command: &str, owner: &Owner) -> bool {
+    let path = bin_dir.join(command);
+    if owner_of(&path).as_ref() == Some(owner) {
+        return std::fs::remove_file(&path).is_ok();
+    }
+    false
+}
+
+/// Whether `dir` is on PATH, and if not the line that puts it there for the user's shell.
+pub fn path_advice(dir: &Path) -> Option<String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if std::env::split_paths(&path).any(|p| p == dir) {
+        return None;
+    }
+    let shell = std::env::var("SHELL").unwrap_or_default();
+    let shell = shell.rsplit('/').next().unwrap_or("");
+    let quoted = quote_sh(&dir.to_string_lossy());
+    let line = match shell {
+        "fish" => format!("fish_add_path {quoted}"),
+        "zsh" => format!("echo 'export PATH=\"{}:$PATH\"' >> ~/.zshrc", dir.display()),
+        _ => format!("echo 'export PATH=\"{}:$PATH\"' >> ~/.bashrc", dir.display()),
+    };
+    Some(line)
+}
