@@ -1,5 +1,6 @@
 //! envtool: isolated, reproducible Python tool environments without root.
 
+mod build;
 mod cache;
 mod cli;
 mod commands;

@@ -7,6 +7,23 @@ use crate::cli::{ColorChoice, GlobalArgs};
 
 static VERBOSITY: AtomicI8 = AtomicI8::new(0);
 static COLOR: AtomicBool = AtomicBool::new(false);
+static QUIET: AtomicI8 = AtomicI8::new(0);
+
+/// While alive, normal progress lines are hidden (nested work such as build environments).
+pub struct Quiet(());
+
+impl Quiet {
+    pub fn enter() -> Quiet {
+        QUIET.fetch_add(1, Ordering::Relaxed);
+        Quiet(())
+    }
+}
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        QUIET.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// Let a closed pipe end the process quietly (`envtool freeze | head`) instead of an error.
 pub fn restore_sigpipe() {
@@ -71,7 +88,7 @@ pub fn warn(message: &str) {
 
 /// A normal progress or summary line; hidden by `-q`.
 pub fn info(message: &str) {
-    if verbosity() >= 0 {
+    if verbosity() >= 0 && QUIET.load(Ordering::Relaxed) == 0 {
         emit(message.to_string());
     }
 }

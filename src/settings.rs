@@ -13,6 +13,8 @@ pub struct Settings {
     _temp_cache: Option<std::sync::Arc<tempfile::TempDir>>,
     pub offline: bool,
     globals: GlobalArgs,
+    /// How deeply nested in source builds this run is (build environments install with +1).
+    pub build_depth: usize,
 }
 
 /// Where packages come from, after merging every layer of configuration.
@@ -56,6 +58,7 @@ impl Settings {
             _temp_cache: temp,
             offline,
             globals: globals.clone(),
+            build_depth: 0,
         })
     }
 

@@ -187,8 +187,8 @@ fn platform_wheel_for_another_platform_is_refused_with_the_tags_named() {
     // What this interpreter accepts is named too (its platform tags at least).
     let (cp, machine) = fixture::interpreter_tag(&fx.python);
     assert!(
-        err.contains(&cp) || err.contains(&format!("linux_{machine}")),
-        "the interpreter's tags are named ({cp}, *linux_{machine}):\n{err}"
+        err.contains(&cp) || err.contains(&format!("linux_{machine}")) || err.contains(&format!("manylinux_2_")),
+        "the interpreter's tags are named ({cp}, *linux*_{machine}):\n{err}"
     );
 }
 
@@ -616,6 +616,12 @@ fn wrong_hash_in_a_requirements_file() {
     let reqs = fx.write("req-ok.txt", &format!("solo==1.0 --hash=sha256:{right}\n"));
     fx.install_ok(&env, &["-r", reqs.to_str().unwrap()]);
     fx.assert_installed(&env, &[("solo", "1.0")]);
+
+    // A warm cache does not excuse a wrong --hash.
+    let env2 = fx.env("e2");
+    let reqs = fx.t.path("req.txt");
+    let err = assert_rejected(&fx, &env2, &["-r", reqs.to_str().unwrap()], "solo");
+    assert!(err.contains(&wrong), "{err}");
 }
 
 #[test]
@@ -695,6 +701,30 @@ fn index_answering_500() {
 }
 
 #[test]
+fn offline_with_pages_cached_but_no_wheel() {
+    let mut fx = Fixture::new();
+    fx.publish(wheel("solo", "1.0"));
+    let env = fx.env("e");
+    // A dry run reads the index pages (and metadata) but downloads no wheel.
+    fx.install_ok(&env, &["solo==1.0", "--dry-run"]);
+    assert!(fx.cached_wheel_entries().is_empty());
+    fx.stop_server();
+    let before = tree(&env);
+    let out = fx.t.run([
+        "--offline".as_ref(),
+        "--index-url".as_ref(),
+        fx.url().as_ref(),
+        "install".as_ref(),
+        "--env".as_ref(),
+        env.as_os_str(),
+        "solo==1.0".as_ref(),
+    ]);
+    let err = assert_user_error(&out, "solo-1.0-py3-none-any.whl");
+    assert!(err.contains("offline"), "{err}");
+    assert_eq!(tree(&env), before);
+}
+
+#[test]
 fn offline_with_a_cold_cache() {
     let fx = Fixture::new();
     fx.publish(wheel("solo", "1.0"));
@@ -730,6 +760,48 @@ fn unwritable_environment() {
     std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert_user_error(&out, "ermission");
     assert_eq!(tree(&env), before);
+}
+
+#[test]
+fn failure_in_the_middle_of_applying_rolls_everything_back() {
+    let fx = Fixture::new();
+    fx.publish(wheel("aaa", "1.0").file("aaa/only_in_1.py", "").entry_point("console_scripts", "aaa", "aaa:main"));
+    fx.publish(wheel("aaa", "2.0").file("aaa/only_in_2.py", ""));
+    fx.publish(wheel("mmm", "1.0"));
+    // Unpacks fine, but `.data/weird/` is no install scheme: installing it fails.
+    fx.publish(wheel("zzz", "1.0").data("weird", "x.txt", "x"));
+    let env = fx.env("e");
+    fx.install_ok(&env, &["aaa==1.0"]);
+    let before = tree(&env);
+    let record_before = std::fs::read(fx.site_packages(&env).join("aaa-1.0.dist-info/RECORD")).unwrap();
+
+    // The plan removes aaa 1.0, installs mmm, installs zzz (which fails), installs aaa 2.0.
+    let err = assert_rejected(&fx, &env, &["aaa==2.0", "mmm", "zzz"], "weird");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(tree(&env), before);
+    assert_eq!(
+        std::fs::read(fx.site_packages(&env).join("aaa-1.0.dist-info/RECORD")).unwrap(),
+        record_before
+    );
+    fx.assert_installed(&env, &[("aaa", "1.0")]);
+    fx.assert_pip_check_clean(&env);
+    assert!(env.join("bin/aaa").is_file());
+}
+
+#[test]
+fn html_index_without_pep658_metadata() {
+    let fx = demo_world();
+    fx.server().set_mode(support::Mode::Html);
+    fx.server().set_metadata(false);
+    let env = fx.env("e");
+    fx.install_ok(&env, &["demo==1.0"]);
+    fx.assert_installed(&env, &[("demo", "1.0"), ("dep", "1.0")]);
+    fx.assert_pip_check_clean(&env);
+    assert!(
+        !fx.server().requests().iter().any(|r| r.ends_with(".metadata")),
+        "asked for metadata files the index does not advertise: {:?}",
+        fx.server().requests()
+    );
 }
 
 // ---------------------------------------------------------------------------------------

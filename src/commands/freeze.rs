@@ -150,6 +150,7 @@ fn lock_of(dists: &[InstalledDist], python: (u32, u32), _site: &Path) -> OutLock
             ));
         }
         let direct = d.direct_url.is_some();
+        let from_sdist = file.as_ref().is_some_and(|f| !f.name.ends_with(".whl"));
         packages.push(OutPackage {
             name: d.metadata.name.clone(),
             version: d.version().to_string(),
@@ -157,7 +158,8 @@ fn lock_of(dists: &[InstalledDist], python: (u32, u32), _site: &Path) -> OutLock
             requires_python: d.metadata.requires_python.clone(),
             dependencies,
             archive: if direct { file.clone() } else { None },
-            wheels: if direct { Vec::new() } else { file.into_iter().collect() },
+            sdist: if !direct && from_sdist { file.clone() } else { None },
+            wheels: if direct || from_sdist { Vec::new() } else { file.into_iter().collect() },
             requested: d.requested,
         });
     }

@@ -27,7 +27,8 @@ use crate::python::facts::Facts;
 use crate::python::tags::Tags;
 use crate::requirements::request::{Request, Sources};
 use crate::requirements::{Location, ReqSpec};
-use crate::resolve::{self, DirectDist, ResolveInput, ResolveOptions};
+use crate::build::BuildContext;
+use crate::resolve::{self, BinaryPolicy, BuiltFrom, DirectDist, ResolveInput, ResolveOptions};
 use crate::settings::{FileIndexOptions, Settings};
 
 /// Where an install writes: `root` holds the files; `python` is how scripts name the
@@ -113,6 +114,8 @@ pub struct Resolved {
     pub resolution: resolve::Resolution,
     pub required_hashes: HashMap<String, Vec<(String, String)>>,
     pub index: Index,
+    /// How to build source distributions in the resolution (None: --only-binary :all:).
+    pub build: Option<BuildContext>,
 }
 
 /// Resolve, plan and apply a request against a target environment.
@@ -177,14 +180,20 @@ pub fn resolve_request(
     }
     let tags = Tags::from_facts(facts);
     let markers = facts.marker_env()?;
+    let mut only_binary = opts.only_binary.clone();
+    only_binary.extend(request.options.only_binary.iter().cloned());
+    let mut no_binary = opts.no_binary.clone();
+    no_binary.extend(request.options.no_binary.iter().cloned());
+    let binary = BinaryPolicy::parse(&only_binary, &no_binary);
+    let build = Some(build_context(settings, cache, facts));
 
     // Direct references are fetched first: their names and versions come from the files.
     let mut direct: HashMap<String, DirectDist> = HashMap::new();
     let mut root: Vec<Requirement> = Vec::new();
     let mut required_hashes: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for entry in &request.entries {
-        let (req, direct_dist) = requirement_of(&entry.spec, &entry.hashes, &index, cache)
-            .with_context(|| format!("in {}", entry.origin))?;
+        let (req, direct_dist) = requirement_of(&entry.spec, &entry.hashes, &index, cache, build.as_ref())
+            .map_err(|e| in_origin(e, &entry.origin))?;
         let key = normalize_name(req.name.as_ref());
         if !entry.hashes.is_empty() {
             required_hashes.entry(key.clone()).or_default().extend(entry.hashes.iter().cloned());
@@ -196,8 +205,8 @@ pub fn resolve_request(
     }
     let mut overrides = Vec::new();
     for entry in &request.overrides {
-        let (req, direct_dist) = requirement_of(&entry.spec, &entry.hashes, &index, cache)
-            .with_context(|| format!("in {}", entry.origin))?;
+        let (req, direct_dist) = requirement_of(&entry.spec, &entry.hashes, &index, cache, build.as_ref())
+            .map_err(|e| in_origin(e, &entry.origin))?;
         if let Some(d) = direct_dist {
             direct.insert(normalize_name(req.name.as_ref()), d);
         }
@@ -222,7 +231,7 @@ pub fn resolve_request(
         upgrade_all: opts.upgrade,
         upgrade: opts.upgrade_package.iter().map(|n| normalize_name(n)).collect(),
         preferences,
-        allow_sdist: false,
+        binary,
     };
     let input = ResolveInput {
         root,
@@ -230,6 +239,7 @@ pub fn resolve_request(
         overrides,
         direct,
         options,
+        build: build.clone(),
     };
     let resolution = resolve::resolve(input, &index, cache, tags, facts.python_version(), markers)?;
     output::info(&format!(
@@ -259,7 +269,30 @@ pub fn resolve_request(
         resolution,
         required_hashes,
         index,
+        build,
     })
+}
+
+/// Say which line of which file an error came from (not for the command line).
+fn in_origin(err: anyhow::Error, origin: &crate::requirements::txt::Origin) -> anyhow::Error {
+    if origin.file == Path::new("<command line>") {
+        err
+    } else {
+        err.context(format!("in {origin}"))
+    }
+}
+
+/// How to build source distributions for `facts`' interpreter.
+pub fn build_context(settings: &Settings, cache: &Cache, facts: &Facts) -> BuildContext {
+    BuildContext {
+        settings: settings.clone(),
+        cache: cache.clone(),
+        interpreter: crate::python::Interpreter {
+            executable: facts.executable.clone(),
+            found_as: facts.executable.clone(),
+            facts: facts.clone(),
+        },
+    }
 }
 
 /// A pylock.toml read as a resolution for `facts`; its hashes are enforced.
@@ -278,6 +311,7 @@ pub fn resolve_lock(lock_path: &Path, facts: &Facts, settings: &Settings, cache:
         resolution,
         required_hashes,
         index,
+        build: Some(build_context(settings, cache, facts)),
     })
 }
 
@@ -305,6 +339,7 @@ pub fn apply_resolution(
         compile: opts.compile,
         jobs: jobs(),
         required_hashes: resolved.required_hashes.clone(),
+        build: resolved.build.clone(),
     };
     let fetch_start = Instant::now();
     let wheels = fetch_plan(&the_plan, &apply_options, &resolved.index.http, cache)?;
@@ -360,6 +395,7 @@ fn requirement_of(
     hashes: &[(String, String)],
     index: &Index,
     cache: &Cache,
+    build: Option<&BuildContext>,
 ) -> anyhow::Result<(Requirement, Option<DirectDist>)> {
     match spec {
         ReqSpec::Named(req) => match &req.version_or_url {
@@ -368,7 +404,7 @@ fn requirement_of(
                     Ok(path) if url.to_url().scheme() == "file" => Location::Path(path),
                     _ => Location::Url(url.to_url()),
                 };
-                let direct = fetch_direct(&location, hashes, index, cache)?;
+                let direct = fetch_direct(&location, hashes, index, cache, build)?;
                 if direct.key != normalize_name(req.name.as_ref()) {
                     return Err(user(
                         format!("{req} names {} but the file is {}", req.name, direct.metadata.name),
@@ -380,7 +416,7 @@ fn requirement_of(
             _ => Ok((req.clone(), None)),
         },
         ReqSpec::Unnamed { location, extras, marker } => {
-            let direct = fetch_direct(location, hashes, index, cache)?;
+            let direct = fetch_direct(location, hashes, index, cache, build)?;
             let mut text = direct.metadata.name.clone();
             if !extras.is_empty() {
                 let names: Vec<String> = extras.iter().map(|e| e.to_string()).collect();
@@ -395,26 +431,43 @@ fn requirement_of(
     }
 }
 
-/// Fetch a wheel given by path or URL into the cache and describe it (PEP 610 included).
-fn fetch_direct(location: &Location, hashes: &[(String, String)], index: &Index, cache: &Cache) -> anyhow::Result<DirectDist> {
+/// Fetch a distribution given by path or URL into the cache and describe it (PEP 610
+/// included): a wheel as it is; a source distribution or a project directory built into one.
+fn fetch_direct(
+    location: &Location,
+    hashes: &[(String, String)],
+    index: &Index,
+    cache: &Cache,
+    build: Option<&BuildContext>,
+) -> anyhow::Result<DirectDist> {
+    let no_build = || {
+        user(
+            format!("{location} must be built from source, and --only-binary forbids it"),
+            "point at a wheel, or drop --only-binary",
+        )
+    };
     let (url, file_name) = match location {
         Location::Path(path) => {
             if path.is_dir() {
-                return Err(user(
-                    format!("{} is a project directory; building from source is not supported yet", path.display()),
-                    "build a wheel first (e.g. `pip wheel --no-deps -w dist PATH`) and install that",
-                ));
+                let build = build.ok_or_else(no_build)?;
+                return direct_from_directory(path, index, cache, build);
             }
             if !path.exists() {
                 return Err(user(
                     format!("{} does not exist", path.display()),
-                    "check the path of the wheel",
+                    "check the path of the wheel, source archive or project directory",
                 ));
             }
             let url = url::Url::from_file_path(path).map_err(|_| anyhow::anyhow!("bad path {}", path.display()))?;
             (url, path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
         }
         Location::Url(url) => {
+            if !matches!(url.scheme(), "http" | "https" | "file") {
+                return Err(user(
+                    format!("{url}: {} URLs are not supported", url.scheme()),
+                    "point at a wheel or source archive over http(s), or at a local path",
+                ));
+            }
             let name = url
                 .path_segments()
                 .and_then(|mut s| s.next_back().map(String::from))
@@ -423,12 +476,6 @@ fn fetch_direct(location: &Location, hashes: &[(String, String)], index: &Index,
             (url.clone(), decoded)
         }
     };
-    let filename = WheelFilename::parse(&file_name).map_err(|e| {
-        user(
-            format!("{url} is not a wheel ({e}); building from source is not supported yet"),
-            "point at a .whl file",
-        )
-    })?;
     let mut hashes_from_url: Vec<(String, String)> = Vec::new();
     if let Some(fragment) = url.fragment() {
         for part in fragment.split('&') {
@@ -441,36 +488,85 @@ fn fetch_direct(location: &Location, hashes: &[(String, String)], index: &Index,
     }
     let mut clean_url = url.clone();
     clean_url.set_fragment(None);
+    let mut public_url = clean_url.clone();
+    let _ = public_url.set_username("");
+    let _ = public_url.set_password(None);
+    let wheel_name = file_name.ends_with(".whl").then(|| WheelFilename::parse(&file_name)).transpose().map_err(|e| {
+        user(format!("{url} is not a valid wheel name: {e}"), "point at a .whl file or a source archive")
+    })?;
     let artifact = Artifact {
-        filename: filename.clone(),
+        filename: file_name.clone(),
+        wheel: wheel_name,
         url: clean_url.clone(),
         hashes: hashes_from_url,
         required: hashes.to_vec(),
     };
-    let wheel = fetch::fetch(&artifact, &index.http, cache)?;
-    let meta = metadata::parse(&wheel.metadata_text()?)
-        .with_context(|| format!("bad metadata in {}", filename.filename))?;
-    let mut public_url = clean_url.clone();
-    let _ = public_url.set_username("");
-    let _ = public_url.set_password(None);
-    let direct_url = serde_json::json!({
-        "url": public_url.to_string(),
-        "archive_info": {
-            "hash": format!("sha256={}", wheel.info.sha256),
-            "hashes": {"sha256": wheel.info.sha256},
-        },
+    let archive_info = |sha: &str| {
+        serde_json::json!({
+            "url": public_url.to_string(),
+            "archive_info": {"hash": format!("sha256={sha}"), "hashes": {"sha256": sha}},
+        })
+    };
+    if artifact.wheel.is_some() {
+        let wheel = fetch::fetch(&artifact, &index.http, cache)?;
+        let meta = metadata::parse(&wheel.metadata_text()?)
+            .with_context(|| format!("bad metadata in {file_name}"))?;
+        return Ok(DirectDist {
+            key: normalize_name(&meta.name),
+            version: meta.version.parse().map_err(|e| anyhow::anyhow!("bad version in {file_name}: {e}"))?,
+            artifact: Artifact {
+                hashes: vec![("sha256".into(), wheel.info.sha256.clone())],
+                ..artifact
+            },
+            metadata: meta,
+            direct_url: archive_info(&wheel.info.sha256),
+            built_from: None,
+        });
+    }
+    let build = build.ok_or_else(no_build)?;
+    let (archive, sha, size) = fetch::fetch_sdist(&artifact, &index.http, cache)?;
+    let wheel_path = build.wheel_from_sdist(&archive, &sha, &file_name)?;
+    let mut dist = direct_from_built_wheel(&wheel_path, index, cache, archive_info(&sha))?;
+    dist.built_from = Some(BuiltFrom {
+        filename: file_name,
+        url: public_url.to_string(),
+        sha256: sha,
+        size,
     });
+    Ok(dist)
+}
+
+/// A local project directory, built into a wheel (every time: its contents may have changed).
+fn direct_from_directory(dir: &Path, index: &Index, cache: &Cache, build: &BuildContext) -> anyhow::Result<DirectDist> {
+    let out = cache.tempdir()?;
+    let label = dir.display().to_string();
+    let wheel_path = build.build_wheel(dir, out.path(), &label)?;
+    let url = url::Url::from_directory_path(dir).map_err(|_| anyhow::anyhow!("bad path {}", dir.display()))?;
+    let direct_url = serde_json::json!({"url": url.as_str().trim_end_matches('/'), "dir_info": {}});
+    direct_from_built_wheel(&wheel_path, index, cache, direct_url)
+}
+
+fn direct_from_built_wheel(
+    wheel_path: &Path,
+    index: &Index,
+    cache: &Cache,
+    direct_url: serde_json::Value,
+) -> anyhow::Result<DirectDist> {
+    let name = wheel_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let wheel_name = WheelFilename::parse(&name).map_err(|e| anyhow::anyhow!("the build produced a badly named wheel: {e}"))?;
+    let url = url::Url::from_file_path(wheel_path).map_err(|_| anyhow::anyhow!("bad path {}", wheel_path.display()))?;
+    let artifact = Artifact::for_wheel(wheel_name, url, Vec::new());
+    let wheel = fetch::fetch(&artifact, &index.http, cache)?;
+    let meta = metadata::parse(&wheel.metadata_text()?).with_context(|| format!("bad metadata in {name}"))?;
     Ok(DirectDist {
         key: normalize_name(&meta.name),
-        version: meta
-            .version
-            .parse()
-            .map_err(|e| anyhow::anyhow!("bad version in {}: {e}", filename.filename))?,
+        version: meta.version.parse().map_err(|e| anyhow::anyhow!("bad version in {name}: {e}"))?,
         artifact: Artifact {
             hashes: vec![("sha256".into(), wheel.info.sha256.clone())],
             ..artifact
         },
         metadata: meta,
         direct_url,
+        built_from: None,
     })
 }

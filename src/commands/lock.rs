@@ -68,7 +68,7 @@ pub fn lock(args: LockArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
 
 fn package_of(d: &crate::resolve::ResolvedDist) -> OutPackage {
     let chosen = OutFile {
-        name: d.artifact.filename.filename.clone(),
+        name: d.artifact.filename.clone(),
         url: d.artifact.url.to_string(),
         size: d.size,
         upload_time: d.upload_time.clone(),
@@ -91,7 +91,24 @@ fn package_of(d: &crate::resolve::ResolvedDist) -> OutPackage {
     }
     wheels.sort_by(|a, b| a.name.cmp(&b.name));
     let direct = d.direct_url.is_some();
+    let sdist = d
+        .files
+        .iter()
+        .find(|c| matches!(c.dist, crate::dist::DistFilename::Sdist(_)) && !c.file.hashes.is_empty())
+        .map(|c| OutFile {
+            name: c.file.filename.clone(),
+            url: c.file.url.to_string(),
+            size: c.file.size,
+            upload_time: c.file.upload_time.clone(),
+            hashes: c.file.hashes.iter().map(|(a, h)| (a.clone(), h.clone())).collect(),
+        });
+    let wheels: Vec<OutFile> = if d.artifact.wheel.is_none() {
+        wheels.into_iter().filter(|w| w.name.ends_with(".whl")).collect()
+    } else {
+        wheels
+    };
     OutPackage {
+        sdist: if direct { None } else { sdist },
         name: d.name.clone(),
         version: d.version.to_string(),
         index: if direct { None } else { d.index.as_ref().map(|u| u.to_string()) },

@@ -42,6 +42,7 @@ pub fn uninstall(args: UninstallArgs, cache: &Cache) -> anyhow::Result<ExitCode>
         compile: false,
         jobs: 1,
         required_hashes: Default::default(),
+        build: None,
     };
     apply_plan(&plan, &[], &layout, &options)?;
     output::info(&format!("Uninstalled {} package{}", plan.remove.len(), if plan.remove.len() == 1 { "" } else { "s" }));

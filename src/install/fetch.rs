@@ -16,10 +16,13 @@ use crate::dist::WheelFilename;
 use crate::error::user;
 use crate::index::http::HttpClient;
 
-/// A wheel to fetch: where it is, and what its content must hash to.
+/// A distribution file to fetch (a wheel, or a source distribution to build): where it is,
+/// and what its content must hash to.
 #[derive(Debug, Clone)]
 pub struct Artifact {
-    pub filename: WheelFilename,
+    pub filename: String,
+    /// The parsed wheel name; None for a source distribution.
+    pub wheel: Option<WheelFilename>,
     pub url: Url,
     /// Hashes the index (or a lock) publishes: algorithm -> lowercase hex.
     pub hashes: Vec<(String, String)>,
@@ -28,6 +31,16 @@ pub struct Artifact {
 }
 
 impl Artifact {
+    pub fn for_wheel(wheel: WheelFilename, url: Url, hashes: Vec<(String, String)>) -> Artifact {
+        Artifact {
+            filename: wheel.filename.clone(),
+            wheel: Some(wheel),
+            url,
+            hashes,
+            required: Vec::new(),
+        }
+    }
+
     fn known_sha256(&self) -> Option<&str> {
         self.hashes
             .iter()
@@ -95,7 +108,7 @@ fn verify(artifact: &Artifact, computed: &[(String, String)], source: &str) -> R
         if let Some(got) = actual(algo) {
             if &got != expected {
                 return Err(HashMismatch {
-                    filename: artifact.filename.filename.clone(),
+                    filename: artifact.filename.clone(),
                     source_desc: source.to_string(),
                     algo: algo.clone(),
                     expected: expected.clone(),
@@ -112,7 +125,7 @@ fn verify(artifact: &Artifact, computed: &[(String, String)], source: &str) -> R
         if !any {
             let (algo, expected) = &artifact.required[0];
             return Err(HashMismatch {
-                filename: artifact.filename.filename.clone(),
+                filename: artifact.filename.clone(),
                 source_desc: "the --hash you gave".into(),
                 algo: algo.clone(),
                 expected: expected.clone(),
@@ -148,8 +161,16 @@ fn copy_hashing(reader: &mut dyn Read, out: &mut dyn Write, digests: &mut Digest
     }
 }
 
+fn wheel_name(artifact: &Artifact) -> anyhow::Result<&WheelFilename> {
+    artifact
+        .wheel
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("{} is a source distribution and must be built first", artifact.filename))
+}
+
 /// Make sure the wheel is unpacked in the cache and return it.
 pub fn fetch(artifact: &Artifact, http: &HttpClient, cache: &Cache) -> anyhow::Result<CachedWheel> {
+    let wheel = wheel_name(artifact)?;
     if let Some(sha) = artifact.known_sha256() {
         if let Some(hit) = unpack::cached(cache, sha) {
             // The cache is keyed by sha256: a hit has exactly the published content.
@@ -164,18 +185,28 @@ pub fn fetch(artifact: &Artifact, http: &HttpClient, cache: &Cache) -> anyhow::R
             .map_err(|_| anyhow::anyhow!("invalid file URL {}", artifact.url))?;
         return fetch_local(artifact, &path, cache);
     }
+    let staging = cache.tempdir()?;
+    let (path, computed, size) = download(artifact, http, &staging)?;
+    unpack::unpack_into_cache(cache, &path, &computed[0].1, size, wheel)
+}
+
+/// Download into `staging`, verifying hashes; returns (path, digests, size).
+fn download(
+    artifact: &Artifact,
+    http: &HttpClient,
+    staging: &tempfile::TempDir,
+) -> anyhow::Result<(std::path::PathBuf, Vec<(String, String)>, u64)> {
     let (_, mut reader) = http.get_stream(&artifact.url).map_err(|e| {
         if crate::index::http::is_offline_miss(&e) {
             user(
-                format!("{} is not in the cache and --offline forbids downloading it", artifact.filename.filename),
+                format!("{} is not in the cache and --offline forbids downloading it", artifact.filename),
                 "run once without --offline (or ENVTOOL_OFFLINE) to fill the cache",
             )
         } else {
             e
         }
     })?;
-    let staging = cache.tempdir()?;
-    let path = staging.path().join(&artifact.filename.filename);
+    let path = staging.path().join(&artifact.filename);
     let mut out = std::io::BufWriter::new(fs_err::File::create(&path)?);
     let mut digests = Digests::for_artifact(artifact);
     let size = copy_hashing(&mut reader, &mut out, &mut digests)
@@ -184,10 +215,47 @@ pub fn fetch(artifact: &Artifact, http: &HttpClient, cache: &Cache) -> anyhow::R
     drop(out);
     let computed = digests.finish();
     verify(artifact, &computed, &artifact.url.to_string()).map_err(mismatch_error)?;
-    unpack::unpack_into_cache(cache, &path, &computed[0].1, size, &artifact.filename)
+    Ok((path, computed, size))
+}
+
+/// A source distribution in the cache (`sdists-v1/<sha256>/<file>`): (path, sha256, size).
+pub fn fetch_sdist(artifact: &Artifact, http: &HttpClient, cache: &Cache) -> anyhow::Result<(std::path::PathBuf, String, u64)> {
+    let bucket = cache.root().join("sdists-v1");
+    if let Some(sha) = artifact.known_sha256() {
+        let path = bucket.join(sha).join(&artifact.filename);
+        if let Ok(meta) = std::fs::metadata(&path) {
+            return Ok((path, sha.to_string(), meta.len()));
+        }
+    }
+    let staging = cache.tempdir()?;
+    let (path, computed, size) = if artifact.url.scheme() == "file" {
+        let local = artifact
+            .url
+            .to_file_path()
+            .map_err(|_| anyhow::anyhow!("invalid file URL {}", artifact.url))?;
+        let mut file = fs_err::File::open(&local)?;
+        let mut digests = Digests::for_artifact(artifact);
+        let copy = staging.path().join(&artifact.filename);
+        let mut out = fs_err::File::create(&copy)?;
+        let size = copy_hashing(&mut file, &mut out, &mut digests)?;
+        let computed = digests.finish();
+        verify(artifact, &computed, &local.display().to_string()).map_err(mismatch_error)?;
+        (copy, computed, size)
+    } else {
+        download(artifact, http, &staging)?
+    };
+    let sha = computed[0].1.clone();
+    let dir = bucket.join(&sha);
+    fs_err::create_dir_all(&dir)?;
+    let dest = dir.join(&artifact.filename);
+    if !dest.exists() {
+        fs_err::rename(&path, &dest)?;
+    }
+    Ok((dest, sha, size))
 }
 
 fn fetch_local(artifact: &Artifact, path: &Path, cache: &Cache) -> anyhow::Result<CachedWheel> {
+    let wheel = wheel_name(artifact)?;
     let mut file = fs_err::File::open(path).map_err(|e| {
         user(
             format!("cannot read {}: {e}", path.display()),
@@ -201,7 +269,7 @@ fn fetch_local(artifact: &Artifact, path: &Path, cache: &Cache) -> anyhow::Resul
     if let Some(hit) = unpack::cached(cache, &computed[0].1) {
         return Ok(hit);
     }
-    unpack::unpack_into_cache(cache, path, &computed[0].1, size, &artifact.filename)
+    unpack::unpack_into_cache(cache, path, &computed[0].1, size, wheel)
 }
 
 /// A cache hit still has to satisfy the user's `--hash` values.

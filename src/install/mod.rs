@@ -34,28 +34,81 @@ pub struct ApplyOptions {
     pub jobs: usize,
     /// Hashes the user demands per normalized name (`--hash`).
     pub required_hashes: std::collections::HashMap<String, Vec<(String, String)>>,
+    /// How to build source distributions in the plan.
+    pub build: Option<crate::build::BuildContext>,
 }
 
-/// Fetch every wheel the plan needs (in parallel), in plan order: installs, then replacements.
-pub fn fetch_plan(plan: &Plan, options: &ApplyOptions, http: &HttpClient, cache: &Cache) -> anyhow::Result<Vec<CachedWheel>> {
-    let artifacts: Vec<fetch::Artifact> = plan
+/// A wheel ready to install, and the file it was installed from (a wheel, or the source
+/// distribution it was built from) for the install record.
+pub struct Fetched {
+    pub wheel: CachedWheel,
+    pub origin: Origin,
+}
+
+/// Fetch (and build, for source distributions) every wheel the plan needs, in parallel, in
+/// plan order: installs, then replacements.
+pub fn fetch_plan(plan: &Plan, options: &ApplyOptions, http: &HttpClient, cache: &Cache) -> anyhow::Result<Vec<Fetched>> {
+    let dists: Vec<&crate::resolve::ResolvedDist> = plan
         .install
         .iter()
         .chain(plan.replace.iter().map(|(_, new)| new))
-        .map(|d| {
-            let mut a = d.artifact.clone();
-            if let Some(required) = options.required_hashes.get(&d.key) {
-                a.required = required.clone();
-            }
-            a
-        })
         .collect();
+    let mut artifacts = Vec::new();
+    let mut origins = Vec::new();
+    for d in &dists {
+        let mut a = d.artifact.clone();
+        if let Some(required) = options.required_hashes.get(&d.key) {
+            a.required = required.clone();
+        }
+        let built = d.built_from.as_ref().map(|b| (b.filename.clone(), b.sha256.clone(), b.size, b.url.clone()));
+        if a.wheel.is_none() {
+            // A source distribution: fetch it, build it (cached per interpreter), install the wheel.
+            let build = options.build.as_ref().ok_or_else(|| {
+                crate::error::user(
+                    format!("{} must be built from source, and --only-binary forbids it", a.filename),
+                    "drop --only-binary, or pick a version that has a wheel",
+                )
+            })?;
+            let (archive, sha, size) = fetch::fetch_sdist(&a, http, cache)?;
+            let wheel_path = build.wheel_from_sdist(&archive, &sha, &a.filename)?;
+            origins.push(Some((a.filename.clone(), sha, size, a.url.to_string())));
+            let name = wheel_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let url = url::Url::from_file_path(&wheel_path).map_err(|_| anyhow::anyhow!("bad path {}", wheel_path.display()))?;
+            artifacts.push(fetch::Artifact::for_wheel(crate::dist::WheelFilename::parse(&name)?, url, Vec::new()));
+        } else {
+            origins.push(built);
+            artifacts.push(a);
+        }
+    }
     let results = fetch::fetch_all(&artifacts, http, cache, options.jobs, &|_| {});
-    results.into_iter().collect()
+    let mut out = Vec::new();
+    for ((result, origin), dist) in results.into_iter().zip(origins).zip(&dists) {
+        let wheel = result?;
+        let origin = match origin {
+            Some((filename, sha256, size, url)) => Origin {
+                filename,
+                sha256,
+                size,
+                url,
+                index: dist.index.as_ref().map(|u| u.to_string()),
+                upload_time: dist.upload_time.clone(),
+            },
+            None => Origin {
+                filename: wheel.info.filename.clone(),
+                sha256: wheel.info.sha256.clone(),
+                size: wheel.info.size,
+                url: dist.artifact.url.to_string(),
+                index: dist.index.as_ref().map(|u| u.to_string()),
+                upload_time: dist.upload_time.clone(),
+            },
+        };
+        out.push(Fetched { wheel, origin });
+    }
+    Ok(out)
 }
 
 /// Apply the plan to the environment at `layout`, all or nothing.
-pub fn apply_plan(plan: &Plan, wheels: &[CachedWheel], layout: &Layout, options: &ApplyOptions) -> anyhow::Result<()> {
+pub fn apply_plan(plan: &Plan, wheels: &[Fetched], layout: &Layout, options: &ApplyOptions) -> anyhow::Result<()> {
     let _critical = crate::interrupt::Critical::enter();
     let mut txn = Txn::begin(&layout.root)?;
     let linker = Linker::new(options.link_mode);
@@ -66,20 +119,13 @@ pub fn apply_plan(plan: &Plan, wheels: &[CachedWheel], layout: &Layout, options:
         }
         let mut py_files = Vec::new();
         let new = plan.install.iter().chain(plan.replace.iter().map(|(_, new)| new));
-        for (dist, wheel) in new.zip(wheels) {
+        for (dist, fetched) in new.zip(wheels) {
             let extras = DistExtras {
                 requested: dist.requested,
                 direct_url: dist.direct_url.clone(),
-                origin: Some(Origin {
-                    filename: wheel.info.filename.clone(),
-                    sha256: wheel.info.sha256.clone(),
-                    size: wheel.info.size,
-                    url: dist.artifact.url.to_string(),
-                    index: dist.index.as_ref().map(|u| u.to_string()),
-                    upload_time: dist.upload_time.clone(),
-                }),
+                origin: Some(fetched.origin.clone()),
             };
-            let installed = apply::install_wheel(wheel, layout, &extras, &mut txn, &linker)
+            let installed = apply::install_wheel(&fetched.wheel, layout, &extras, &mut txn, &linker)
                 .with_context(|| format!("cannot install {} {}", dist.name, dist.version))?;
             py_files.extend(installed.py_files);
         }

@@ -215,7 +215,7 @@ impl PyLock {
                 .map(|(_, _, w)| w.clone());
             match best {
                 Some(w) => (w, false),
-                None if package.sdist.is_some() => return Err(unsupported("a source distribution only")),
+                None if package.sdist.is_some() => (package.sdist.clone().unwrap_or_default(), false),
                 None => {
                     return Err(user(
                         format!(
@@ -230,7 +230,11 @@ impl PyLock {
             }
         };
         let name = file_name(&file).ok_or_else(|| user(format!("{}: {} has a file without a name", lock_path.display(), package.name), "fix the lock file"))?;
-        let filename = WheelFilename::parse(&name).map_err(|e| user(format!("{}: {e}", lock_path.display()), "lock wheels only"))?;
+        let wheel = if name.ends_with(".whl") {
+            Some(WheelFilename::parse(&name).map_err(|e| user(format!("{}: {e}", lock_path.display()), "fix the lock file"))?)
+        } else {
+            None
+        };
         let url = match (&file.path, &file.url) {
             (Some(path), _) => Url::from_file_path(crate::install::layout::normalize(&lock_dir.join(path)))
                 .map_err(|_| anyhow::anyhow!("bad path {path} in {}", lock_path.display()))?,
@@ -246,7 +250,15 @@ impl PyLock {
         let hashes: Vec<(String, String)> = file.hashes.iter().map(|(a, h)| (a.to_ascii_lowercase(), h.to_ascii_lowercase())).collect();
         let version: Version = match &package.version {
             Some(v) => v.parse().map_err(|e| user(format!("{}: bad version {v}: {e}", lock_path.display()), "fix the lock file"))?,
-            None => filename.version.clone(),
+            None => match &wheel {
+                Some(w) => w.version.clone(),
+                None => {
+                    return Err(user(
+                        format!("{}: {} has no version", lock_path.display(), package.name),
+                        "fix the lock file",
+                    ))
+                }
+            },
         };
         let direct_url = direct.then(|| {
             let sha = file.hashes.get("sha256").cloned().unwrap_or_default();
@@ -257,11 +269,13 @@ impl PyLock {
             name: package.name.clone(),
             version,
             artifact: Artifact {
-                filename,
+                filename: name.clone(),
+                wheel,
                 url,
                 hashes: hashes.clone(),
                 required: hashes,
             },
+            built_from: None,
             index: package.index.as_ref().and_then(|i| Url::parse(i).ok()),
             size: file.size,
             upload_time: file.upload_time.map(|t| t.to_string()),
@@ -298,8 +312,9 @@ pub struct OutPackage {
     pub index: Option<String>,
     pub requires_python: Option<String>,
     pub dependencies: Vec<String>,
-    /// For direct references: the archive; otherwise `wheels`.
+    /// For direct references: the archive; otherwise `wheels` (and `sdist`).
     pub archive: Option<OutFile>,
+    pub sdist: Option<OutFile>,
     pub wheels: Vec<OutFile>,
     pub requested: bool,
 }
@@ -384,6 +399,9 @@ pub fn render(lock: &OutLock) -> String {
         if let Some(archive) = &p.archive {
             out.push_str(&format!("archive = {}\n", file_table(archive, false)));
         } else {
+            if let Some(sdist) = &p.sdist {
+                out.push_str(&format!("sdist = {}\n", file_table(sdist, true)));
+            }
             out.push_str("wheels = [\n");
             for w in &p.wheels {
                 out.push_str(&format!("    {},\n", file_table(w, true)));
@@ -411,6 +429,7 @@ mod tests {
                 requires_python: None,
                 dependencies: vec!["idna".into()],
                 archive: None,
+                sdist: None,
                 wheels: vec![OutFile {
                     name: "six-1.16.0-py2.py3-none-any.whl".into(),
                     url: "http://127.0.0.1:1/files/six-1.16.0-py2.py3-none-any.whl".into(),

@@ -22,8 +22,10 @@ pub struct VersionEntry {
 }
 
 impl VersionEntry {
-    pub fn best(&self, allow_sdist: bool) -> Option<&Candidate> {
-        self.wheel.as_ref().or(if allow_sdist { self.sdist.as_ref() } else { None })
+    /// The file to use: the best wheel, else the sdist, as the policy allows.
+    pub fn best(&self, (allow_wheel, allow_sdist): (bool, bool)) -> Option<&Candidate> {
+        let wheel = if allow_wheel { self.wheel.as_ref() } else { None };
+        wheel.or(if allow_sdist { self.sdist.as_ref() } else { None })
     }
 }
 

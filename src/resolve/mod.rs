@@ -33,8 +33,67 @@ pub struct ResolveOptions {
     pub upgrade: HashSet<String>,
     /// Installed versions, kept when they still satisfy.
     pub preferences: HashMap<String, Version>,
-    /// Whether source distributions may be used (they need building).
-    pub allow_sdist: bool,
+    /// Which packages may use wheels and which source distributions.
+    pub binary: BinaryPolicy,
+}
+
+/// `--only-binary` and `--no-binary`, as pip reads them (names or `:all:`, comma separated).
+#[derive(Debug, Clone, Default)]
+pub struct BinaryPolicy {
+    pub only_binary_all: bool,
+    pub only_binary: HashSet<String>,
+    pub no_binary_all: bool,
+    pub no_binary: HashSet<String>,
+}
+
+impl BinaryPolicy {
+    pub fn parse(only_binary: &[String], no_binary: &[String]) -> BinaryPolicy {
+        let mut policy = BinaryPolicy::default();
+        for (values, all, names) in [
+            (only_binary, &mut policy.only_binary_all, &mut policy.only_binary),
+            (no_binary, &mut policy.no_binary_all, &mut policy.no_binary),
+        ] {
+            for value in values.iter().flat_map(|v| v.split(',')) {
+                match value.trim() {
+                    ":all:" => *all = true,
+                    ":none:" => {
+                        *all = false;
+                        names.clear();
+                    }
+                    "" => {}
+                    name => {
+                        names.insert(normalize_name(name));
+                    }
+                }
+            }
+        }
+        policy
+    }
+
+    /// Wheels may be used for `key` (not `--no-binary`).
+    pub fn allow_wheel(&self, key: &str) -> bool {
+        if self.no_binary.contains(key) {
+            return false;
+        }
+        !self.no_binary_all || self.only_binary.contains(key)
+    }
+
+    /// Source distributions may be used for `key` (not `--only-binary`).
+    pub fn allow_sdist(&self, key: &str) -> bool {
+        if self.only_binary.contains(key) {
+            return false;
+        }
+        !self.only_binary_all || self.no_binary.contains(key)
+    }
+}
+
+/// The source distribution (or directory) a built wheel came from, for the install record.
+#[derive(Debug, Clone)]
+pub struct BuiltFrom {
+    pub filename: String,
+    pub url: String,
+    pub sha256: String,
+    pub size: u64,
 }
 
 /// A distribution given by URL or path rather than found on an index; it wins over index
@@ -47,6 +106,8 @@ pub struct DirectDist {
     pub metadata: CoreMetadata,
     /// PEP 610 `direct_url.json` for the installed distribution.
     pub direct_url: serde_json::Value,
+    /// When `artifact` is a wheel built here: what it was built from.
+    pub built_from: Option<BuiltFrom>,
 }
 
 /// One distribution of the answer.
@@ -67,6 +128,8 @@ pub struct ResolvedDist {
     pub dependencies: Vec<String>,
     /// Every file the index lists for this version (for locks usable on other platforms).
     pub files: Vec<Candidate>,
+    /// When `artifact` is a wheel built here: what it was built from.
+    pub built_from: Option<BuiltFrom>,
 }
 
 /// The exact set of distributions for one interpreter.
@@ -82,25 +145,34 @@ pub struct ResolveInput {
     pub overrides: Vec<Requirement>,
     pub direct: HashMap<String, DirectDist>,
     pub options: ResolveOptions,
+    /// How to build source distributions; None forbids them.
+    pub build: Option<crate::build::BuildContext>,
 }
 
-/// The wheel a candidate names, as something to fetch.
+/// The file a candidate names, as something to fetch.
 pub fn artifact_for(candidate: &Candidate) -> Option<Artifact> {
+    let hashes: Vec<(String, String)> = candidate
+        .file
+        .hashes
+        .iter()
+        .filter(|(a, _)| matches!(a.as_str(), "sha256" | "sha384" | "sha512"))
+        .map(|(a, h)| (a.clone(), h.clone()))
+        .collect();
     match &candidate.dist {
-        DistFilename::Wheel(w) => Some(Artifact {
-            filename: w.clone(),
-            url: candidate.file.url.clone(),
-            hashes: candidate
-                .file
-                .hashes
-                .iter()
-                .filter(|(a, _)| matches!(a.as_str(), "sha256" | "sha384" | "sha512"))
-                .map(|(a, h)| (a.clone(), h.clone()))
-                .collect(),
-            required: Vec::new(),
-        }),
+        DistFilename::Wheel(w) => Some(w.clone()),
         DistFilename::Sdist(_) => None,
     }
+    .map_or_else(
+        || Artifact {
+            filename: candidate.file.filename.clone(),
+            wheel: None,
+            url: candidate.file.url.clone(),
+            hashes: hashes.clone(),
+            required: Vec::new(),
+        },
+        |w| Artifact::for_wheel(w, candidate.file.url.clone(), hashes.clone()),
+    )
+    .into()
 }
 
 /// Resolve for the interpreter described by `tags`, `python` and `markers`.
@@ -125,6 +197,7 @@ pub fn resolve(
         input.root,
         input.constraints,
         input.overrides,
+        input.build,
     );
     let provider = Provider::new(state, 16);
     let result = pubgrub::resolve(&provider, Pkg::Root, Version::new([0]));
@@ -172,17 +245,14 @@ pub fn resolve(
                 direct_url: Some(direct.direct_url.clone()),
                 dependencies,
                 files: Vec::new(),
+                built_from: direct.built_from.clone(),
             }
         } else {
             let candidate = state
                 .candidate(key, version)
                 .ok_or_else(|| anyhow::anyhow!("{key} {version} was chosen but has no file"))?;
-            let artifact = artifact_for(&candidate).ok_or_else(|| {
-                user(
-                    format!("{key} {version} is available only as a source distribution ({})", candidate.file.filename),
-                    "building from source is not supported yet; pin a version that has a wheel for this interpreter",
-                )
-            })?;
+            let artifact = artifact_for(&candidate)
+                .ok_or_else(|| anyhow::anyhow!("{} cannot be fetched", candidate.file.filename))?;
             let name = state
                 .metadata(key, version)
                 .map(|m| m.name.clone())
@@ -210,6 +280,7 @@ pub fn resolve(
                             .collect()
                     })
                     .unwrap_or_default(),
+                built_from: None,
             }
         };
         dists.push(dist);

@@ -89,6 +89,7 @@ pub struct State {
     metadata: Memo<(String, Version), Shared<CoreMetadata>>,
     /// Names whose requirements mention a pre-release (so pre-releases are allowed for them).
     pre_named: HashSet<String>,
+    pub build: Option<crate::build::BuildContext>,
 }
 
 impl State {
@@ -104,6 +105,7 @@ impl State {
         root: Vec<Requirement>,
         constraints: Vec<Requirement>,
         overrides: Vec<Requirement>,
+        build: Option<crate::build::BuildContext>,
     ) -> State {
         let mut pre_named = HashSet::new();
         let mut constraint_map: HashMap<String, Range> = HashMap::new();
@@ -146,6 +148,7 @@ impl State {
             versions: Memo::new(),
             metadata: Memo::new(),
             pre_named,
+            build,
         }
     }
 
@@ -157,10 +160,16 @@ impl State {
         })
     }
 
+    /// Which kinds of file `key` may use: (wheels, source distributions).
+    pub fn allow(&self, key: &str) -> (bool, bool) {
+        let policy = &self.options.binary;
+        (policy.allow_wheel(key), policy.allow_sdist(key) && self.build.is_some())
+    }
+
     /// The file the resolver would use for `key` at `version`.
     pub fn candidate(&self, key: &str, version: &Version) -> Option<Candidate> {
         let map = self.versions(key).ok()?;
-        map.entries.get(version)?.best(self.options.allow_sdist).cloned()
+        map.entries.get(version)?.best(self.allow(key)).cloned()
     }
 
     /// Core metadata of `key` at `version` (PEP 658 file, or the wheel itself).
@@ -274,9 +283,52 @@ fn metadata_text(state: &State, candidate: &Candidate) -> anyhow::Result<String>
         }
     }
     let artifact = super::artifact_for(candidate)
-        .ok_or_else(|| anyhow::anyhow!("{} is not a wheel", candidate.file.filename))?;
+        .ok_or_else(|| anyhow::anyhow!("{} cannot be fetched", candidate.file.filename))?;
+    if artifact.wheel.is_none() {
+        return sdist_metadata(state, &artifact);
+    }
     let wheel = fetch::fetch(&artifact, &state.index.http, &state.cache)?;
     wheel.metadata_text()
+}
+
+/// Metadata of a source distribution: its PKG-INFO when PEP 643 makes it trustworthy, else the
+/// backend's `prepare_metadata_for_build_wheel`, else the METADATA of the wheel it builds.
+fn sdist_metadata(state: &State, artifact: &fetch::Artifact) -> anyhow::Result<String> {
+    let build = state
+        .build
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("{} needs building, and builds are disabled", artifact.filename))?;
+    let (archive, sha, _) = fetch::fetch_sdist(artifact, &state.index.http, &state.cache)?;
+    let cached = state.cache.bucket(crate::cache::Bucket::Metadata)?.join(format!("{sha}.sdist.METADATA"));
+    if let Ok(text) = std::fs::read_to_string(&cached) {
+        return Ok(text);
+    }
+    let project = build.unpacked_sdist(&archive, &sha)?;
+    let text = match std::fs::read_to_string(project.join("PKG-INFO")).ok().filter(|t| static_metadata(t)) {
+        Some(text) => text,
+        None => match build.prepare_metadata(&project, &artifact.filename)? {
+            Some(text) => text,
+            None => {
+                let wheel_path = build.wheel_from_sdist(&archive, &sha, &artifact.filename)?;
+                let name = wheel_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let wheel_name = crate::dist::WheelFilename::parse(&name)?;
+                let url = url::Url::from_file_path(&wheel_path).map_err(|_| anyhow::anyhow!("bad path {}", wheel_path.display()))?;
+                let built = fetch::fetch(&fetch::Artifact::for_wheel(wheel_name, url, Vec::new()), &state.index.http, &state.cache)?;
+                built.metadata_text()?
+            }
+        },
+    };
+    crate::cache::write_atomic(&cached, text.as_bytes())?;
+    Ok(text)
+}
+
+/// PEP 643: metadata 2.2+ whose dependencies are not marked dynamic can be trusted unbuilt.
+fn static_metadata(text: &str) -> bool {
+    let Ok(meta) = metadata::parse(text) else {
+        return false;
+    };
+    let version: Vec<u32> = meta.metadata_version.split('.').filter_map(|p| p.parse().ok()).collect();
+    version >= vec![2, 2] && !meta.dynamic.iter().any(|d| d == "requires-dist" || d == "requires-python")
 }
 
 /// GET `<file-url>.metadata` (PEP 658), checked against its published hash; None if offline.
@@ -362,7 +414,7 @@ impl Provider {
         if let Some(installed) = state.options.preferences.get(key) {
             if range.contains(installed) && !state.options.upgrade_all && !state.options.upgrade.contains(key) {
                 if let Some(entry) = map.entries.get(installed) {
-                    if entry.best(state.options.allow_sdist).is_some() {
+                    if entry.best(state.allow(key)).is_some() {
                         return Ok(Some(installed.clone()));
                     }
                 }
@@ -374,7 +426,7 @@ impl Provider {
                 if !range.contains(v) || (v.any_prerelease() && !allow_pre) {
                     return None;
                 }
-                entry.best(state.options.allow_sdist)?;
+                entry.best(state.allow(key))?;
                 if entry.yanked && exact.as_ref() != Some(v) {
                     return None;
                 }
@@ -388,7 +440,7 @@ impl Provider {
 fn prefetch_one(state: &State, key: &str, range: &Range) {
     let Ok(map) = state.versions(key) else { return };
     let version = map.entries.iter().rev().find_map(|(v, e)| {
-        (range.contains(v) && !v.any_prerelease() && !e.yanked && e.best(state.options.allow_sdist).is_some())
+        (range.contains(v) && !v.any_prerelease() && !e.yanked && e.best(state.allow(key)).is_some())
             .then(|| v.clone())
     });
     if let Some(v) = version {

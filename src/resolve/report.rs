@@ -73,8 +73,8 @@ impl Formatter<'_> {
                 );
             }
         }
-        if entry.wheel.is_none() && entry.sdist.is_some() && !self.state.options.allow_sdist {
-            return format!(" ({key} {newest} has only a source distribution, and source builds are disabled)");
+        if entry.wheel.is_none() && entry.sdist.is_some() && !self.state.allow(key).1 {
+            return format!(" ({key} {newest} has only a source distribution, and --only-binary forbids building it)");
         }
         if entry.wheel.is_none() && !entry.incompatible_wheels.is_empty() {
             let tags = self.state.tags.platform_tags();

@@ -1,0 +1,398 @@
+//! Building wheels from source (PEP 517/518): source distributions from an index and local
+//! project directories. Each build runs its backend in an isolated build environment made by
+//! envtool itself (from the same cache and resolver), through `shims/pep517_hook.py`.
+//!
+//! Cache buckets used here:
+//! ```text
+//! sdists-v1/<sha256>/<file>            a downloaded source distribution
+//! sdists-v1/<sha256>/src/              it, unpacked (renamed into place when complete)
+//! built-v1/<sha256>-<tags key>/<wheel> the wheel built from it for one interpreter's tags
+//! build-envs-v1/<key>/                 a build environment, reused for the same requirement set
+//! ```
+
+pub mod extract;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::Context;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::cache::{self, Cache};
+use crate::error::user;
+use crate::python::Interpreter;
+use crate::settings::Settings;
+
+const HOOK_RUNNER: &str = include_str!("../../shims/pep517_hook.py");
+const LEGACY_BACKEND: &str = "setuptools.build_meta:__legacy__";
+const MAX_DEPTH: usize = 4;
+
+/// `[build-system]` of a project, with pip's defaults when it is absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSystem {
+    pub requires: Vec<String>,
+    pub backend: String,
+    pub backend_path: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct PyProject {
+    #[serde(rename = "build-system")]
+    build_system: Option<RawBuildSystem>,
+}
+
+#[derive(Deserialize)]
+struct RawBuildSystem {
+    requires: Option<Vec<String>>,
+    #[serde(rename = "build-backend")]
+    build_backend: Option<String>,
+    #[serde(rename = "backend-path", default)]
+    backend_path: Vec<String>,
+}
+
+pub fn read_build_system(project: &Path) -> anyhow::Result<BuildSystem> {
+    let pyproject = project.join("pyproject.toml");
+    let legacy = BuildSystem {
+        requires: vec!["setuptools>=40.8.0".into()],
+        backend: LEGACY_BACKEND.into(),
+        backend_path: Vec::new(),
+    };
+    if !pyproject.is_file() {
+        if project.join("setup.py").is_file() || project.join("setup.cfg").is_file() {
+            return Ok(legacy);
+        }
+        return Err(user(
+            format!("{} has neither pyproject.toml nor setup.py, so it cannot be built", project.display()),
+            "point at a Python project directory (one with pyproject.toml or setup.py)",
+        ));
+    }
+    let text = fs_err::read_to_string(&pyproject)?;
+    let parsed: PyProject = toml::from_str(&text).map_err(|e| {
+        user(format!("{} is not valid TOML: {e}", pyproject.display()), "fix pyproject.toml")
+    })?;
+    let Some(raw) = parsed.build_system else {
+        return Ok(legacy);
+    };
+    let requires = raw.requires.ok_or_else(|| {
+        user(
+            format!("{}: [build-system] has no `requires`", pyproject.display()),
+            "add `requires = [...]` to [build-system] (PEP 518)",
+        )
+    })?;
+    for entry in &raw.backend_path {
+        let inside = crate::install::layout::normalize(&project.join(entry));
+        if !inside.starts_with(crate::install::layout::normalize(project)) {
+            return Err(user(
+                format!("{}: backend-path {entry:?} leaves the project", pyproject.display()),
+                "backend-path entries must stay inside the source tree",
+            ));
+        }
+    }
+    Ok(match raw.build_backend {
+        Some(backend) => BuildSystem {
+            requires,
+            backend,
+            backend_path: raw.backend_path,
+        },
+        None => BuildSystem { requires, ..legacy },
+    })
+}
+
+/// What a build needs: where packages come from, the cache, the target interpreter.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    pub settings: Settings,
+    pub cache: Cache,
+    pub interpreter: Interpreter,
+}
+
+#[derive(Deserialize)]
+struct HookAnswer {
+    result: Option<serde_json::Value>,
+    #[serde(default)]
+    missing_hook: bool,
+    error: Option<String>,
+    #[serde(default)]
+    backend_missing: bool,
+}
+
+fn short_hash(parts: &[&str]) -> String {
+    let digest = Sha256::digest(parts.join("\n").as_bytes());
+    data_encoding::HEXLOWER.encode(&digest)[..24].to_string()
+}
+
+/// The last lines of a build's output, for error messages.
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+impl BuildContext {
+    fn tags_key(&self) -> String {
+        let tags = crate::python::tags::Tags::from_facts(&self.interpreter.facts);
+        let text: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+        short_hash(&[&text.join(" ")])
+    }
+
+    /// A build environment with `requires` installed, shared by builds with the same set.
+    fn build_env(&self, requires: &[String], label: &str) -> anyhow::Result<PathBuf> {
+        let mut sorted = requires.to_vec();
+        sorted.sort();
+        let mut key_parts = vec![self.interpreter.executable.to_string_lossy().into_owned()];
+        key_parts.extend(sorted.iter().cloned());
+        let key_refs: Vec<&str> = key_parts.iter().map(String::as_str).collect();
+        let bucket = self.cache.root().join("build-envs-v1");
+        fs_err::create_dir_all(&bucket)?;
+        let dir = bucket.join(short_hash(&key_refs));
+        let _lock = cache::lock_entry(&bucket.join(format!("{}.lock", short_hash(&key_refs))))?;
+        if dir.join("pyvenv.cfg").is_file() && dir.join(".envtool-complete").is_file() {
+            return Ok(dir);
+        }
+        crate::output::debug(&format!("creating a build environment for {label}: {}", sorted.join(", ")));
+        let spec = crate::venv::CreateSpec {
+            dir: dir.clone(),
+            interpreter: &self.interpreter,
+            prompt: Some("build".into()),
+            system_site_packages: false,
+            clear: true,
+            command: format!("envtool build environment for {label}"),
+        };
+        if dir.exists() && !crate::venv::is_environment(&dir) {
+            fs_err::remove_dir_all(&dir)?;
+        }
+        crate::venv::create(&spec, |staging| {
+            if !sorted.is_empty() {
+                let target = crate::commands::install::Target {
+                    root: staging.to_path_buf(),
+                    python: dir.join("bin").join("python"),
+                    facts: &self.interpreter.facts,
+                };
+                let reqs = crate::cli::ReqArgs {
+                    reqs: sorted.clone(),
+                    ..Default::default()
+                };
+                let mut settings = self.settings.clone();
+                settings.build_depth += 1;
+                let quiet = crate::output::Quiet::enter();
+                let result = crate::commands::install::run_install(&target, &reqs, &Default::default(), &[], &settings, &self.cache);
+                drop(quiet);
+                result.map_err(|e| {
+                    user(
+                        format!("cannot install the build requirements of {label} ({}): {e:#}", sorted.join(", ")),
+                        "check [build-system] requires of the project, or install a wheel of it instead",
+                    )
+                })?;
+            }
+            fs_err::write(staging.join(".envtool-complete"), "")?;
+            Ok(())
+        })?;
+        Ok(dir)
+    }
+
+    /// Run one hook; Ok(None) when the backend lacks it (optional hooks).
+    fn call_hook(
+        &self,
+        env: &Path,
+        project: &Path,
+        system: &BuildSystem,
+        hook: &str,
+        kwargs: serde_json::Value,
+        label: &str,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        let work = self.cache.tempdir()?;
+        let runner = work.path().join("pep517_hook.py");
+        fs_err::write(&runner, HOOK_RUNNER)?;
+        let input = work.path().join("input.json");
+        let output = work.path().join("output.json");
+        fs_err::write(
+            &input,
+            serde_json::to_vec(&serde_json::json!({
+                "build_backend": system.backend,
+                "backend_path": system.backend_path,
+                "kwargs": kwargs,
+            }))?,
+        )?;
+        let verbose = crate::output::verbosity() >= 1;
+        let mut cmd = Command::new(env.join("bin").join("python"));
+        cmd.arg(&runner)
+            .arg(hook)
+            .arg(&input)
+            .arg(&output)
+            .current_dir(project)
+            .env_remove("PYTHONHOME")
+            .env_remove("PYTHONPATH")
+            .env("PYTHONHASHSEED", "0")
+            .stdin(Stdio::null());
+        let log = if verbose {
+            let status = cmd.status().with_context(|| format!("cannot run the build of {label}"))?;
+            crate::output::debug(&format!("{hook} for {label}: {status}"));
+            String::new()
+        } else {
+            let out = cmd.output().with_context(|| format!("cannot run the build of {label}"))?;
+            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&out.stderr));
+            text
+        };
+        let answer: HookAnswer = match std::fs::read(&output) {
+            Ok(bytes) => serde_json::from_slice(&bytes)?,
+            Err(_) => {
+                return Err(user(
+                    format!("the build of {label} crashed in {hook} (backend {}):\n{}", system.backend, tail(&log, 20)),
+                    "run with -v to see the whole build output",
+                ))
+            }
+        };
+        if answer.missing_hook {
+            return Ok(None);
+        }
+        if let Some(error) = answer.error {
+            if answer.backend_missing {
+                return Err(user(
+                    format!("the build backend {} of {label} cannot be imported: {error}", system.backend),
+                    "the project's [build-system] requires must install its build-backend",
+                ));
+            }
+            return Err(user(
+                format!(
+                    "building {label} failed in {hook} (backend {}): {error}\n{}",
+                    system.backend,
+                    tail(&log, 20)
+                ),
+                "run with -v to see the whole build output; fix the project, or use a version that has a wheel",
+            ));
+        }
+        Ok(answer.result)
+    }
+
+    /// Build requirements: `requires` plus what `get_requires_for_build_wheel` asks for.
+    fn prepared_env(&self, project: &Path, system: &BuildSystem, label: &str) -> anyhow::Result<PathBuf> {
+        guard_depth(self.settings.build_depth, label)?;
+        let env = self.build_env(&system.requires, label)?;
+        let extra = self.call_hook(&env, project, system, "get_requires_for_build_wheel", serde_json::json!({}), label)?;
+        let extra: Vec<String> = extra
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        let missing: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
+        if missing.is_empty() {
+            return Ok(env);
+        }
+        let mut all = system.requires.clone();
+        all.extend(missing);
+        self.build_env(&all, label)
+    }
+
+    /// Build a wheel of the project into `out_dir`; returns its path.
+    pub fn build_wheel(&self, project: &Path, out_dir: &Path, label: &str) -> anyhow::Result<PathBuf> {
+        let system = read_build_system(project)?;
+        let env = self.prepared_env(project, &system, label)?;
+        fs_err::create_dir_all(out_dir)?;
+        crate::output::info(&format!("Building {label}"));
+        let result = self.call_hook(
+            &env,
+            project,
+            &system,
+            "build_wheel",
+            serde_json::json!({"wheel_directory": out_dir, "config_settings": null, "metadata_directory": null}),
+            label,
+        )?;
+        let name = result
+            .and_then(|v| v.as_str().map(String::from))
+            .ok_or_else(|| user(format!("the backend of {label} has no build_wheel hook"), "the project cannot be built by PEP 517"))?;
+        let wheel = out_dir.join(&name);
+        if !wheel.is_file() {
+            return Err(user(
+                format!("the backend of {label} said it built {name}, but there is no such file"),
+                "the build backend is broken; report it to the project",
+            ));
+        }
+        Ok(wheel)
+    }
+
+    /// Core metadata without building, via `prepare_metadata_for_build_wheel` when the backend
+    /// has it; otherwise None.
+    pub fn prepare_metadata(&self, project: &Path, label: &str) -> anyhow::Result<Option<String>> {
+        let system = read_build_system(project)?;
+        let env = self.prepared_env(project, &system, label)?;
+        let out = self.cache.tempdir()?;
+        let result = self.call_hook(
+            &env,
+            project,
+            &system,
+            "prepare_metadata_for_build_wheel",
+            serde_json::json!({"metadata_directory": out.path(), "config_settings": null}),
+            label,
+        )?;
+        let Some(name) = result.and_then(|v| v.as_str().map(String::from)) else {
+            return Ok(None);
+        };
+        Ok(Some(fs_err::read_to_string(out.path().join(name).join("METADATA"))?))
+    }
+
+    /// A source distribution's unpacked tree, cached by its sha256.
+    pub fn unpacked_sdist(&self, archive: &Path, sha256: &str) -> anyhow::Result<PathBuf> {
+        let dir = self.cache.root().join("sdists-v1").join(sha256);
+        let src = dir.join("src");
+        if src.is_dir() {
+            return project_root(&src);
+        }
+        fs_err::create_dir_all(&dir)?;
+        let _lock = cache::lock_entry(&dir.join(".lock"))?;
+        if src.is_dir() {
+            return project_root(&src);
+        }
+        let staging = self.cache.tempdir()?;
+        extract::extract(archive, staging.path())?;
+        fs_err::rename(staging.path(), &src)?;
+        let _ = staging.keep();
+        project_root(&src)
+    }
+
+    /// The wheel built from a source distribution for this interpreter (built once, cached).
+    pub fn wheel_from_sdist(&self, archive: &Path, sha256: &str, label: &str) -> anyhow::Result<PathBuf> {
+        let dir = self.cache.root().join("built-v1").join(format!("{sha256}-{}", self.tags_key()));
+        if let Some(found) = find_wheel(&dir) {
+            return Ok(found);
+        }
+        let project = self.unpacked_sdist(archive, sha256)?;
+        let staging = self.cache.tempdir()?;
+        let wheel = self.build_wheel(&project, staging.path(), label)?;
+        fs_err::create_dir_all(dir.parent().unwrap_or(&dir))?;
+        if !dir.exists() {
+            let out = staging.path().join(".done");
+            fs_err::create_dir(&out)?;
+            fs_err::rename(&wheel, out.join(wheel.file_name().unwrap_or_default()))?;
+            if fs_err::rename(&out, &dir).is_err() && find_wheel(&dir).is_none() {
+                anyhow::bail!("cannot store the built wheel in {}", dir.display());
+            }
+        }
+        find_wheel(&dir).ok_or_else(|| anyhow::anyhow!("the built wheel is missing from {}", dir.display()))
+    }
+}
+
+fn find_wheel(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+}
+
+/// The project inside an unpacked tree: its single top directory, else the tree itself.
+fn project_root(src: &Path) -> anyhow::Result<PathBuf> {
+    let entries: Vec<PathBuf> = fs_err::read_dir(src)?.flatten().map(|e| e.path()).collect();
+    match entries.as_slice() {
+        [only] if only.is_dir() => Ok(only.clone()),
+        _ => Ok(src.to_path_buf()),
+    }
+}
+
+fn guard_depth(depth: usize, label: &str) -> anyhow::Result<()> {
+    if depth >= MAX_DEPTH {
+        return Err(user(
+            format!("building {label} needs builds nested {MAX_DEPTH} deep; its build requirements probably form a cycle"),
+            "install wheels of the build requirements first, or use --only-binary for them",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,917 @@
+//! `envtool freeze`, `lock` and `sync` (and `create --lock`, `install -r pylock.toml`):
+//! freeze output byte-for-byte against real pip, lock files read back by envtool and by
+//! pip, round trips that reproduce an environment file for file, and refusals that leave
+//! the environment untouched.
+
+mod common;
+mod fixture;
+mod support;
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{assert_success, assert_user_error, pyenv_pythons};
+use fixture::{stderr, stdout, wheel, Fixture};
+use sha2::{Digest, Sha256};
+use support::{sha256_hex, WheelBuilder};
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// `envtool ARGS` where every argument may be a path.
+fn run(f: &Fixture, args: &[&OsStr]) -> Output {
+    f.t.cmd(args).output().unwrap()
+}
+
+fn ok(f: &Fixture, args: &[&OsStr]) -> String {
+    let out = run(f, args);
+    assert_success(&out);
+    stdout(&out)
+}
+
+fn os<S: AsRef<OsStr> + ?Sized>(s: &S) -> &OsStr {
+    s.as_ref()
+}
+
+/// `envtool freeze ENV EXTRA...` (stdout).
+fn freeze(f: &Fixture, env: &Path, extra: &[&str]) -> String {
+    let mut args: Vec<&OsStr> = vec![os("freeze"), env.as_os_str()];
+    args.extend(extra.iter().map(os));
+    ok(f, &args)
+}
+
+/// Real `pip --python ENV/bin/python freeze EXTRA...` (stdout), run by the newest pyenv pip.
+fn pip_freeze(env: &Path, extra: &[&str]) -> String {
+    let out = support::pip_command(&common::python())
+        .arg("--python")
+        .arg(env.join("bin/python"))
+        .arg("freeze")
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pip freeze failed:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// `envtool create DIR --python PY [ARGS...]` with the fixture's index.
+fn create(f: &Fixture, dir: &Path, python: &Path, extra: &[&OsStr]) -> Output {
+    let mut args: Vec<&OsStr> = vec![
+        os("--index-url"),
+        os(f.url()),
+        os("create"),
+        dir.as_os_str(),
+        os("--python"),
+        python.as_os_str(),
+    ];
+    args.extend_from_slice(extra);
+    run(f, &args)
+}
+
+fn file_url(path: &Path) -> String {
+    url::Url::from_file_path(path).unwrap().to_string()
+}
+
+/// What a directory holds: relative path -> kind, mode and sha256 of the contents (or the
+/// link target), for "nothing changed" and "identical environments" checks.
+fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir).min_depth(1).follow_links(false) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        let ft = entry.file_type();
+        let value = if ft.is_symlink() {
+            format!("link -> {}", std::fs::read_link(entry.path()).unwrap().display())
+        } else if ft.is_dir() {
+            "dir".to_string()
+        } else {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o7777;
+            format!("file {mode:o} {}", data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes)))
+        };
+        out.insert(rel, value);
+    }
+    out
+}
+
+/// Asserts two directories hold the same files with the same bytes, leaving out paths for
+/// which `skip` is true; on a difference, names every differing path (and shows small
+/// text files on both sides).
+fn assert_same_files(a: &Path, b: &Path, skip: &dyn Fn(&str) -> bool) {
+    let load = |dir: &Path| -> BTreeMap<String, Vec<u8>> {
+        snapshot(dir)
+            .into_iter()
+            .filter(|(k, _)| !skip(k))
+            .map(|(k, v)| {
+                let bytes = if v.starts_with("file") { std::fs::read(dir.join(&k)).unwrap() } else { Vec::new() };
+                (k, [v.into_bytes(), b"\n".to_vec(), bytes].concat())
+            })
+            .collect()
+    };
+    assert_same_maps(&a.display().to_string(), &load(a), &b.display().to_string(), &load(b));
+}
+
+fn assert_same_maps(a: &str, left: &BTreeMap<String, Vec<u8>>, b: &str, right: &BTreeMap<String, Vec<u8>>) {
+    if left == right {
+        return;
+    }
+    let mut report = String::new();
+    for (k, v) in left {
+        match right.get(k) {
+            None => report.push_str(&format!("only in {a}: {k}\n")),
+            Some(w) if w != v => {
+                report.push_str(&format!("differs: {k}\n"));
+                if v.len() < 3000 && w.len() < 3000 {
+                    report.push_str(&format!(
+                        "  left:  {:?}\n  right: {:?}\n",
+                        String::from_utf8_lossy(v),
+                        String::from_utf8_lossy(w)
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    for k in right.keys() {
+        if !left.contains_key(k) {
+            report.push_str(&format!("only in {b}: {k}\n"));
+        }
+    }
+    panic!("{a} and {b} differ:\n{report}");
+}
+
+fn replace_bytes(hay: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    while i < hay.len() {
+        if !needle.is_empty() && hay[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+        } else {
+            out.push(hay[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// site-packages and the installed scripts of an environment, comparable across
+/// environments: the environment's own path in file contents becomes `<ENV>`, and the RECORD
+/// rows of scripts (whose bytes name the interpreter, so differ with the path) keep only
+/// their path. Everything else is compared byte for byte (with the file mode).
+fn env_files(env: &Path, skip: &dyn Fn(&str) -> bool) -> BTreeMap<String, Vec<u8>> {
+    let env_bytes = env.to_string_lossy().into_owned().into_bytes();
+    let mut out = BTreeMap::new();
+    let site = site_packages(env);
+    for (prefix, dir) in [("site-packages", site.clone()), ("bin", env.join("bin"))] {
+        for (rel, kind) in snapshot(&dir) {
+            if skip(&rel) || (prefix == "bin" && (rel.starts_with("python") || rel.to_lowercase().starts_with("activate"))) {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            if kind.starts_with("file") {
+                bytes = replace_bytes(&std::fs::read(dir.join(&rel)).unwrap(), &env_bytes, b"<ENV>");
+                if rel.ends_with(".dist-info/RECORD") {
+                    let text = String::from_utf8(bytes).unwrap();
+                    bytes = text
+                        .lines()
+                        .map(|l| if l.starts_with("../../../bin/") { l.rsplitn(3, ',').last().unwrap().to_string() + ",<script>" } else { l.to_string() })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                        .into_bytes();
+                }
+                let mode = kind.split(' ').nth(1).unwrap().to_string();
+                bytes = [mode.into_bytes(), b"\n".to_vec(), bytes].concat();
+            } else {
+                bytes.extend_from_slice(kind.as_bytes());
+            }
+            out.insert(format!("{prefix}/{rel}"), bytes);
+        }
+    }
+    out
+}
+
+/// Two environments hold the same distributions, file for file (see [`env_files`]).
+fn assert_same_env(a: &Path, b: &Path, skip: &dyn Fn(&str) -> bool) {
+    assert_same_maps(&a.display().to_string(), &env_files(a, skip), &b.display().to_string(), &env_files(b, skip));
+}
+
+fn site_packages(env: &Path) -> PathBuf {
+    let lib = env.join("lib");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(found.len(), 1, "one lib/pythonX.Y/site-packages in {}", env.display());
+    found.pop().unwrap()
+}
+
+/// `python3.11` etc. from pyenv: (minor, path).
+fn pythons_by_minor() -> Vec<(u32, PathBuf)> {
+    pyenv_pythons()
+        .into_iter()
+        .map(|(name, exe)| (name.split('.').nth(1).unwrap().parse::<u32>().unwrap(), exe))
+        .collect()
+}
+
+/// A small world: `top` needs `mid>=1` (1.0 and 2.0 published) and `My.Pkg_Name`; `leaf`
+/// stands alone; `tool` has a console script and a data file.
+fn world() -> Fixture {
+    let f = Fixture::new();
+    f.publish(wheel("top", "1.0").requires_dist("mid>=1").requires_dist("My.Pkg_Name"));
+    f.publish(wheel("mid", "1.0"));
+    f.publish(wheel("mid", "2.0"));
+    f.publish(wheel("My.Pkg_Name", "0.5"));
+    f.publish(wheel("leaf", "1.0"));
+    f.publish(wheel("leaf", "1.1"));
+    f.publish(
+        WheelBuilder::new("tool", "3.0")
+            .file("tool/__init__.py", "def main():\n    print('tool ran')\n")
+            .entry_point("console_scripts", "tool-cli", "tool:main")
+            .data("data", "share/tool/notes.txt", "notes\n")
+            .data("scripts", "tool-sh", "#!python\nprint('sh')\n"),
+    );
+    f
+}
+
+/// Writes `text` to `path` (creating parents).
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn parse_toml(path: &Path) -> toml::Table {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.parse::<toml::Table>()
+        .unwrap_or_else(|e| panic!("{} is not valid TOML ({e}):\n{text}", path.display()))
+}
+
+/// One wheel entry of a hand-written lock: `{ name, url, size, hashes }`.
+fn lock_wheel(f: &Fixture, whl: &Path) -> String {
+    let name = whl.file_name().unwrap().to_string_lossy();
+    format!(
+        "{{ name = \"{name}\", url = \"{}/files/{name}\", size = {}, hashes = {{ sha256 = \"{}\" }} }}",
+        f.server().base(),
+        std::fs::metadata(whl).unwrap().len(),
+        sha256_hex(whl)
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. freeze is pip freeze
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn freeze_matches_pip_for_index_installs() {
+    let f = Fixture::new();
+    // Names whose order differs between "lowercased as spelled" (pip's sort) and normalized.
+    f.publish(wheel("My.Pkg_Name", "1.0").requires_dist("a_c>=2"));
+    f.publish(wheel("a-b", "1.0"));
+    f.publish(wheel("a_c", "2.0"));
+    f.publish(wheel("A.d", "3.0"));
+    f.publish(wheel("Zope.Interface", "5.0"));
+    f.publish(wheel("beta", "0.1"));
+    let env = f.env("e");
+
+    // An empty environment freezes to nothing, as with pip.
+    assert_eq!(freeze(&f, &env, &[]), "");
+    assert_eq!(pip_freeze(&env, &[]), "");
+
+    f.install_ok(&env, &["My.Pkg_Name", "a-b", "A.d", "zope-interface", "beta"]);
+    let ours = freeze(&f, &env, &[]);
+    assert_eq!(ours, pip_freeze(&env, &[]), "envtool freeze vs pip freeze");
+    assert_eq!(
+        ours,
+        "a-b==1.0\nA.d==3.0\na_c==2.0\nbeta==0.1\nMy.Pkg_Name==1.0\nZope.Interface==5.0\n"
+    );
+    assert_eq!(freeze(&f, &env, &["--all"]), pip_freeze(&env, &["--all"]));
+
+    // -o writes the same text to a file and nothing to stdout.
+    let out_file = f.t.path("frozen.txt");
+    let printed = freeze(&f, &env, &["-o", out_file.to_str().unwrap()]);
+    assert_eq!(printed, "");
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), ours);
+}
+
+#[test]
+fn freeze_prints_versions_as_pip_does() {
+    // pip prints the version parsed and normalized (`01.0` -> `1.0`, `1.0.POST1` -> `1.0.post1`).
+    let f = Fixture::new();
+    f.publish(wheel("zeroed", "01.0"));
+    f.publish(wheel("Shouty", "1.0.POST1"));
+    let env = f.env("e");
+    f.install_ok(&env, &["zeroed", "shouty"]);
+    let pips = pip_freeze(&env, &[]);
+    assert_eq!(pips, "Shouty==1.0.post1\nzeroed==1.0\n", "pip's own output changed?");
+    assert_eq!(freeze(&f, &env, &[]), pips);
+}
+
+#[test]
+fn freeze_matches_pip_for_direct_wheel_installs() {
+    let f = Fixture::new();
+    f.publish(wheel("dep", "1.0"));
+    // Not on the index; in a directory whose name needs percent-encoding in a URL.
+    let whl = WheelBuilder::new("Local.Pkg", "1.0")
+        .file("local_pkg/__init__.py", "")
+        .requires_dist("dep")
+        .build(f.t.path("my dist"));
+    let other = wheel("by-url", "2.0").build(f.t.path("dist2"));
+    let env = f.env("e");
+    let by_url = format!("by-url @ {}", file_url(&other));
+    f.install_ok(&env, &[whl.to_str().unwrap(), &by_url]);
+
+    let ours = freeze(&f, &env, &[]);
+    assert_eq!(ours, pip_freeze(&env, &[]), "envtool freeze vs pip freeze");
+    let expected = format!(
+        "by-url @ {}#sha256={}\ndep==1.0\nLocal.Pkg @ {}#sha256={}\n",
+        file_url(&other),
+        sha256_hex(&other),
+        file_url(&whl),
+        sha256_hex(&whl)
+    );
+    assert_eq!(ours, expected);
+    assert!(ours.contains("/my%20dist/"), "{ours}");
+
+    // The lines pip prints when pip itself installed the same files.
+    let penv = f.env("p");
+    f.pip_ok(&penv, &["install", "--no-index", "--no-deps", whl.to_str().unwrap(), &by_url]);
+    let pips = pip_freeze(&penv, &[]);
+    let ours_lines: Vec<&str> = ours.lines().filter(|l| l.contains(" @ ")).collect();
+    let pip_lines: Vec<&str> = pips.lines().collect();
+    assert_eq!(ours_lines, pip_lines, "the direct-reference lines pip writes for the same wheels");
+    assert_eq!(freeze(&f, &penv, &[]), pips);
+}
+
+#[test]
+fn freeze_matches_pip_when_pip_installed_packages() {
+    let f = Fixture::new();
+    f.publish(wheel("from-envtool", "1.0"));
+    let links = f.t.path("links");
+    wheel("Pip.Installed", "1.0").requires_dist("dep_two>=2").build(&links);
+    wheel("dep_two", "2.0").build(&links);
+    wheel("Solo", "0.9").build(&links);
+    let env = f.env("e");
+    f.install_ok(&env, &["from-envtool"]);
+    f.pip_ok(
+        &env,
+        &["install", "--no-index", "--find-links", links.to_str().unwrap(), "Pip.Installed", "solo"],
+    );
+
+    let ours = freeze(&f, &env, &[]);
+    assert_eq!(ours, pip_freeze(&env, &[]), "envtool freeze vs pip freeze");
+    assert_eq!(ours, "dep_two==2.0\nfrom-envtool==1.0\nPip.Installed==1.0\nSolo==0.9\n");
+    assert_eq!(freeze(&f, &env, &["--all"]), pip_freeze(&env, &["--all"]));
+
+    // The hash of a file pip installed is unknown: --hashes refuses instead of guessing.
+    let before = snapshot(&env);
+    let out = run(&f, &[os("freeze"), env.as_os_str(), os("--hashes")]);
+    assert_user_error(&out, "not installed by envtool");
+    assert_eq!(stdout(&out), "", "nothing printed on failure");
+    assert_eq!(snapshot(&env), before);
+
+    // An environment made entirely by pip (pip-only installs, no envtool metadata at all).
+    let penv = f.env("p");
+    f.pip_ok(&penv, &["install", "--no-index", "--find-links", links.to_str().unwrap(), "pip-installed"]);
+    assert_eq!(freeze(&f, &penv, &[]), pip_freeze(&penv, &[]));
+}
+
+#[test]
+fn default_exclusions_match_pip_before_and_after_312() {
+    let f = Fixture::new();
+    // Stand-ins carrying only the names; their modules are harmless.
+    for (name, version) in [("pip", "99.0"), ("setuptools", "99.0"), ("wheel", "99.0"), ("distribute", "0.7.3")] {
+        f.publish(WheelBuilder::new(name, version).file(&format!("_fake_{name}.py"), ""));
+    }
+    f.publish(wheel("keepme", "1.0"));
+    let pythons = pythons_by_minor();
+    assert!(pythons.iter().any(|(m, _)| *m == 11), "these tests need a CPython 3.11 under pyenv");
+    assert!(pythons.iter().any(|(m, _)| *m >= 12), "these tests need a CPython 3.12+ under pyenv");
+    for (minor, exe) in pythons.iter().filter(|(m, _)| *m >= 8) {
+        let env = f.t.path(&format!("env-3.{minor}"));
+        let out = create(&f, &env, exe, &[os("pip"), os("setuptools"), os("wheel"), os("distribute"), os("keepme")]);
+        assert_success(&out);
+        let ours = freeze(&f, &env, &[]);
+        let pips = pip_freeze(&env, &[]);
+        assert_eq!(ours, pips, "freeze on Python 3.{minor}");
+        let expected = if *minor < 12 {
+            "keepme==1.0\n".to_string()
+        } else {
+            "distribute==0.7.3\nkeepme==1.0\nsetuptools==99.0\nwheel==99.0\n".to_string()
+        };
+        assert_eq!(ours, expected, "freeze on Python 3.{minor}");
+        let all = freeze(&f, &env, &["--all"]);
+        assert_eq!(all, pip_freeze(&env, &["--all"]), "freeze --all on Python 3.{minor}");
+        assert_eq!(
+            all,
+            "distribute==0.7.3\nkeepme==1.0\npip==99.0\nsetuptools==99.0\nwheel==99.0\n",
+            "freeze --all on Python 3.{minor}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Round trips
+// ---------------------------------------------------------------------------------------
+
+/// An environment with index installs (some requested, some dependencies), a console
+/// script, data files, and a direct wheel install.
+fn source_env(f: &Fixture) -> (PathBuf, PathBuf) {
+    let env = f.env("src");
+    let direct = WheelBuilder::new("Direct_Pkg", "4.2")
+        .file("direct_pkg/__init__.py", "X = 42\n")
+        .requires_dist("leaf")
+        .build(f.t.path("local wheels"));
+    f.install_ok(&env, &["top", "tool", "leaf==1.0", direct.to_str().unwrap()]);
+    (env, direct)
+}
+
+fn is_requested_or_record(rel: &str) -> bool {
+    rel.contains(".dist-info/") && (rel.ends_with("/REQUESTED") || rel.ends_with("/RECORD"))
+}
+
+#[test]
+fn freeze_hashes_then_create_reproduces_site_packages() {
+    let f = world();
+    let (env, direct) = source_env(&f);
+    let reqs = freeze(&f, &env, &["--hashes"]);
+    // Every pin carries the sha256 of the file it was installed from.
+    let pins: Vec<&str> = reqs.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(pins.len(), 6, "{reqs}");
+    for pin in &pins {
+        assert!(pin.ends_with(" \\"), "a hash continuation follows {pin:?} in:\n{reqs}");
+    }
+    assert_eq!(reqs.matches("    --hash=sha256:").count(), 6, "{reqs}");
+    assert!(
+        reqs.contains(&format!("Direct_Pkg @ {}#sha256={} \\\n    --hash=sha256:{}\n", file_url(&direct), sha256_hex(&direct), sha256_hex(&direct))),
+        "{reqs}"
+    );
+    let leaf = f.files.join("leaf-1.0-py3-none-any.whl");
+    assert!(reqs.contains(&format!("leaf==1.0 \\\n    --hash=sha256:{}\n", sha256_hex(&leaf))), "{reqs}");
+    // Without --hashes: the plain pins (= pip freeze).
+    assert_eq!(freeze(&f, &env, &[]), pip_freeze(&env, &[]));
+
+    let req_file = f.t.path("requirements.lock");
+    std::fs::write(&req_file, &reqs).unwrap();
+    let new = f.t.path("new");
+    assert_success(&create(&f, &new, &f.python, &[os("-r"), req_file.as_os_str()]));
+    assert_eq!(pip_freeze(&new, &[]), pip_freeze(&env, &[]));
+    assert_same_env(&env, &new, &is_requested_or_record);
+    f.assert_pip_check_clean(&new);
+}
+
+#[test]
+fn freeze_pylock_then_sync_reproduces_site_packages_exactly() {
+    let f = world();
+    let (env, direct) = source_env(&f);
+    let lock = f.t.path("out/pylock.toml");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    assert_eq!(freeze(&f, &env, &["--format", "pylock", "-o", lock.to_str().unwrap()]), "");
+    let doc = parse_toml(&lock);
+    assert_eq!(doc["lock-version"].as_str(), Some("1.0"));
+    assert_eq!(doc["created-by"].as_str(), Some("envtool"));
+    let packages = doc["packages"].as_array().unwrap();
+    let names: Vec<&str> = packages.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    let direct_pkg = packages.iter().find(|p| p["name"].as_str() == Some("direct-pkg")).unwrap();
+    assert_eq!(direct_pkg["archive"]["url"].as_str(), Some(file_url(&direct).as_str()));
+    assert_eq!(direct_pkg["archive"]["hashes"]["sha256"].as_str(), Some(sha256_hex(&direct).as_str()));
+
+    let new = f.t.path("new2");
+    assert_success(&create(&f, &new, &f.python, &[]));
+    // No --index-url: a lock names its files itself.
+    let out = run(&f, &[os("sync"), new.as_os_str(), lock.as_os_str()]);
+    assert_success(&out);
+    assert!(stderr(&out).contains("+ 6 ~ 0 - 0"), "{}", stderr(&out));
+    assert_eq!(pip_freeze(&new, &[]), pip_freeze(&env, &[]));
+    assert_same_env(&env, &new, &|_| false);
+    f.assert_pip_check_clean(&new);
+
+    // Syncing again changes nothing.
+    let before = snapshot(&new);
+    let out = run(&f, &[os("sync"), new.as_os_str(), lock.as_os_str()]);
+    assert_success(&out);
+    assert_eq!(snapshot(&new), before);
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. lock
+// ---------------------------------------------------------------------------------------
+
+/// The dist-info directories of the interpreter's own site-packages.
+fn base_dists(python: &Path) -> String {
+    common::py(
+        python,
+        "import sysconfig, os; p = sysconfig.get_paths()['purelib']; print(sorted(os.listdir(p)))",
+    )
+}
+
+#[test]
+fn lock_writes_a_valid_pylock_and_installs_nothing() {
+    let f = world();
+    write(&f.t.path("requirements.in"), "top\nleaf==1.0\n");
+    let py = f.python.clone();
+    let before_tree = common::tree(f.t.tmp.path());
+    let before_base = base_dists(&py);
+
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("lock"),
+            os("-r"),
+            os("requirements.in"),
+            os("-o"),
+            os("pylock.toml"),
+            os("--python"),
+            py.as_os_str(),
+        ],
+    );
+    assert_success(&out);
+
+    let doc = parse_toml(&f.t.path("pylock.toml"));
+    assert_eq!(doc["lock-version"].as_str(), Some("1.0"));
+    assert_eq!(doc["created-by"].as_str(), Some("envtool"));
+    let minor = common::py(&py, "import sys; print('%d.%d' % sys.version_info[:2])");
+    let rp = doc["requires-python"].as_str().expect("requires-python");
+    assert!(rp.contains(&minor), "requires-python {rp:?} for Python {minor}");
+    let packages = doc["packages"].as_array().expect("[[packages]]");
+    let mut got: Vec<(String, String)> = Vec::new();
+    for p in packages {
+        let name = p["name"].as_str().unwrap().to_string();
+        let version = p["version"].as_str().unwrap().to_string();
+        let index = p["index"].as_str().unwrap_or_else(|| panic!("{name} has no index"));
+        assert!(index.starts_with(&f.url()), "{name}: index {index}");
+        let wheels = p["wheels"].as_array().unwrap_or_else(|| panic!("{name} has no wheels"));
+        assert!(!wheels.is_empty(), "{name}");
+        for w in wheels {
+            let url = w["url"].as_str().unwrap();
+            let file_name = url.rsplit('/').next().unwrap();
+            let local = f.files.join(file_name);
+            assert!(url.starts_with(&f.server().base()), "{url}");
+            assert!(local.is_file(), "{url} names no published file");
+            assert_eq!(w["size"].as_integer(), Some(std::fs::metadata(&local).unwrap().len() as i64), "{url}");
+            assert_eq!(w["hashes"]["sha256"].as_str(), Some(sha256_hex(&local).as_str()), "{url}");
+        }
+        got.push((name, version));
+    }
+    got.sort();
+    let want: Vec<(String, String)> = [("leaf", "1.0"), ("mid", "2.0"), ("my-pkg-name", "0.5"), ("top", "1.0")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(got, want);
+
+    // Nothing installed anywhere: the only new file in the tree is the lock (the cache aside).
+    let after: Vec<String> = common::tree(f.t.tmp.path())
+        .into_iter()
+        .filter(|p| !p.starts_with("cache"))
+        .collect();
+    let mut expected: Vec<String> = before_tree.into_iter().filter(|p| !p.starts_with("cache")).collect();
+    expected.push("pylock.toml".into());
+    expected.sort();
+    assert_eq!(after, expected);
+    assert_eq!(base_dists(&py), before_base);
+}
+
+#[test]
+fn lock_to_requirements_txt_is_accepted_by_pip_require_hashes() {
+    let f = world();
+    let py = f.python.clone();
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("lock"),
+            os("top"),
+            os("tool"),
+            os("-o"),
+            os("requirements.txt"),
+            os("--python"),
+            py.as_os_str(),
+        ],
+    );
+    assert_success(&out);
+    let text = std::fs::read_to_string(f.t.path("requirements.txt")).unwrap();
+    let mut pins = Vec::new();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with(' ') {
+            assert!(line.trim_start().starts_with("--hash=sha256:"), "{line:?} in:\n{text}");
+            continue;
+        }
+        assert!(line.ends_with(" \\"), "{line:?} is not followed by a hash in:\n{text}");
+        assert!(lines[i + 1].trim_start().starts_with("--hash=sha256:"), "{text}");
+        pins.push(line.trim_end_matches(" \\").to_string());
+    }
+    pins.sort();
+    assert_eq!(pins, ["My.Pkg_Name==0.5", "mid==2.0", "tool==3.0", "top==1.0"].map(String::from).to_vec().tap_sort(), "{text}");
+
+    // Real pip, into a venv made by envtool, in hash-checking mode.
+    let env = f.env("scratch");
+    f.pip_ok(
+        &env,
+        &["install", "--require-hashes", "--index-url", f.url(), "-r", f.t.path("requirements.txt").to_str().unwrap()],
+    );
+    f.assert_installed(&env, &[("my-pkg-name", "0.5"), ("mid", "2.0"), ("tool", "3.0"), ("top", "1.0")]);
+    f.assert_pip_check_clean(&env);
+}
+
+trait TapSort {
+    fn tap_sort(self) -> Self;
+}
+impl TapSort for Vec<String> {
+    fn tap_sort(mut self) -> Self {
+        self.sort();
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Reading locks
+// ---------------------------------------------------------------------------------------
+
+fn lock_for(f: &Fixture, reqs: &[&str], out: &Path) {
+    let mut args: Vec<&OsStr> = vec![os("--index-url"), os(f.url()), os("lock")];
+    args.extend(reqs.iter().map(os));
+    args.extend([os("-o"), out.as_os_str(), os("--python"), f.python.as_os_str()]);
+    let o = run(f, &args);
+    assert_success(&o);
+}
+
+#[test]
+fn create_lock_and_install_r_pylock_work() {
+    let f = world();
+    let lock = f.t.path("pylock.toml");
+    lock_for(&f, &["top", "leaf==1.0"], &lock);
+    let want = [("leaf", "1.0"), ("mid", "2.0"), ("my-pkg-name", "0.5"), ("top", "1.0")];
+
+    let x = f.t.path("x");
+    assert_success(&run(&f, &[os("create"), x.as_os_str(), os("--python"), f.python.as_os_str(), os("--lock"), lock.as_os_str()]));
+    f.assert_installed(&x, &want);
+    f.assert_pip_check_clean(&x);
+    // Only what was asked for is marked as requested.
+    let requested: Vec<String> = std::fs::read_dir(site_packages(&x))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("REQUESTED").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .tap_sort();
+    assert_eq!(requested, vec!["leaf-1.0.dist-info".to_string(), "top-1.0.dist-info".to_string()]);
+
+    let y = f.env("y");
+    f.install_ok(&y, &["-r", lock.to_str().unwrap()]);
+    f.assert_installed(&y, &want);
+    assert_same_files(&site_packages(&x), &site_packages(&y), &|_| false);
+
+    // The same lock is refused with other requirements next to it.
+    let out = f.install(&y, &["-r", lock.to_str().unwrap(), "six"]);
+    assert_user_error(&out, "pylock.toml");
+}
+
+#[test]
+fn hand_written_lock_markers_wheels_and_unknown_keys() {
+    let f = Fixture::new();
+    let never = f.publish(wheel("never", "1.0"));
+    let always = f.publish(wheel("always", "1.0"));
+    let win = f.publish(
+        WheelBuilder::new("multi", "1.0")
+            .tag("cp39-cp39-win_amd64")
+            .file("multi/__init__.py", "WHICH = 'win'\n"),
+    );
+    let any = f.publish(WheelBuilder::new("multi", "1.0").file("multi/__init__.py", "WHICH = 'any'\n"));
+    // A wheel next to the lock, named by a relative path.
+    let lock_dir = f.t.path("locks");
+    let local = wheel("nearby", "0.1").build(lock_dir.join("wheels"));
+    let lock = lock_dir.join("pylock.toml");
+    let text = format!(
+        r#"lock-version = "1.0"
+requires-python = ">=3.8"
+created-by = "a hand"
+some-future-key = {{ a = 1 }}
+
+[[packages]]
+name = "never"
+version = "1.0"
+marker = "python_version < '3'"
+wheels = [{never}]
+
+[[packages]]
+name = "always"
+version = "1.0"
+marker = "python_version >= '3' and sys_platform == 'linux'"
+new-package-key = [1, 2]
+wheels = [{always}]
+
+[[packages]]
+name = "multi"
+version = "1.0"
+wheels = [
+    {win},
+    {any},
+]
+
+[[packages]]
+name = "nearby"
+version = "0.1"
+wheels = [{{ name = "nearby-0.1-py3-none-any.whl", path = "wheels/nearby-0.1-py3-none-any.whl", hashes = {{ sha256 = "{local_sha}" }}, new-file-key = "x" }}]
+
+[packages.tool.someone-else]
+anything = true
+
+[tool.other]
+x = 1
+"#,
+        never = lock_wheel(&f, &never),
+        always = lock_wheel(&f, &always),
+        win = lock_wheel(&f, &win),
+        any = lock_wheel(&f, &any),
+        local_sha = sha256_hex(&local),
+    );
+    write(&lock, &text);
+    parse_toml(&lock);
+
+    let x = f.t.path("x");
+    let out = run(&f, &[os("create"), x.as_os_str(), os("--python"), f.python.as_os_str(), os("--lock"), lock.as_os_str()]);
+    assert_success(&out);
+    f.assert_installed(&x, &[("always", "1.0"), ("multi", "1.0"), ("nearby", "0.1")]);
+    assert_eq!(common::py(&x.join("bin/python"), "import multi; print(multi.WHICH)"), "any");
+
+    // The same through install -r and sync.
+    let y = f.env("y");
+    f.install_ok(&y, &["-r", lock.to_str().unwrap()]);
+    f.assert_installed(&y, &[("always", "1.0"), ("multi", "1.0"), ("nearby", "0.1")]);
+    let z = f.env("z");
+    assert_success(&run(&f, &[os("sync"), z.as_os_str(), lock.as_os_str()]));
+    f.assert_installed(&z, &[("always", "1.0"), ("multi", "1.0"), ("nearby", "0.1")]);
+    assert_same_files(&site_packages(&x), &site_packages(&z), &|_| false);
+}
+
+#[test]
+fn sync_adds_changes_and_removes() {
+    let f = Fixture::new();
+    for (n, v) in [("keep", "1.0"), ("bump", "1.0"), ("bump", "2.0"), ("gone", "1.0"), ("gone2", "1.0"), ("fresh", "1.0"), ("down", "1.0"), ("down", "2.0")] {
+        f.publish(
+            WheelBuilder::new(n, v)
+                .file(&format!("{n}/__init__.py"), format!("V = {v:?}\n"))
+                .entry_point("console_scripts", &format!("{n}-cli"), &format!("{n}:V")),
+        );
+    }
+    let env = f.env("e");
+    f.install_ok(&env, &["keep==1.0", "bump==1.0", "gone", "gone2", "down==2.0"]);
+    let lock = f.t.path("pylock.toml");
+    lock_for(&f, &["keep==1.0", "bump==2.0", "fresh", "down==1.0"], &lock);
+    let keep_before = snapshot(&site_packages(&env).join("keep-1.0.dist-info"));
+
+    // --dry-run prints the plan and changes nothing.
+    let before = snapshot(&env);
+    let out = run(&f, &[os("sync"), env.as_os_str(), lock.as_os_str(), os("--dry-run")]);
+    assert_success(&out);
+    assert!(stderr(&out).contains("+ 1 ~ 2 - 2"), "{}", stderr(&out));
+    assert_eq!(snapshot(&env), before);
+
+    let out = run(&f, &[os("sync"), env.as_os_str(), lock.as_os_str()]);
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(err.contains("+ 1 ~ 2 - 2"), "{err}");
+    for line in [" + fresh==1.0", " ~ bump 1.0 -> 2.0", " ~ down 2.0 -> 1.0", " - gone==1.0", " - gone2==1.0"] {
+        assert!(err.lines().any(|l| l == line), "no {line:?} in:\n{err}");
+    }
+    f.assert_installed(&env, &[("bump", "2.0"), ("down", "1.0"), ("fresh", "1.0"), ("keep", "1.0")]);
+    f.assert_pip_check_clean(&env);
+    assert!(!env.join("bin/gone-cli").exists(), "a removed package's script stays");
+    assert!(env.join("bin/fresh-cli").exists());
+    assert!(!site_packages(&env).join("gone").exists());
+    // An unchanged package is left alone.
+    assert_eq!(snapshot(&site_packages(&env).join("keep-1.0.dist-info")), keep_before);
+
+    // One argument: the lock, for $VIRTUAL_ENV.
+    let lock2 = f.t.path("pylock2.toml");
+    lock_for(&f, &["keep==1.0"], &lock2);
+    let out = f.t.cmd([os("sync"), lock2.as_os_str()]).env("VIRTUAL_ENV", &env).output().unwrap();
+    assert_success(&out);
+    assert!(stderr(&out).contains("+ 0 ~ 0 - 3"), "{}", stderr(&out));
+    f.assert_installed(&env, &[("keep", "1.0")]);
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Bad input
+// ---------------------------------------------------------------------------------------
+
+/// An environment with `leaf 1.0` and a lock for `leaf 1.1` plus `mid 2.0`.
+fn env_and_lock(f: &Fixture) -> (PathBuf, PathBuf, String) {
+    let env = f.env("e");
+    f.install_ok(&env, &["leaf==1.0"]);
+    let lock = f.t.path("pylock.toml");
+    lock_for(f, &["leaf==1.1", "mid==2.0"], &lock);
+    let text = std::fs::read_to_string(&lock).unwrap();
+    (env, lock, text)
+}
+
+/// Every way of reading the lock fails with `needle` and changes nothing.
+fn assert_lock_refused(f: &Fixture, env: &Path, lock: &Path, needle: &str) {
+    let before = snapshot(env);
+    let tree_before = common::tree(env);
+    let out = run(f, &[os("sync"), env.as_os_str(), lock.as_os_str()]);
+    eprintln!("sync: {}", assert_user_error(&out, needle));
+    let out = f.install(env, &["-r", lock.to_str().unwrap()]);
+    eprintln!("install: {}", assert_user_error(&out, needle));
+    assert_eq!(common::tree(env), tree_before);
+    assert_eq!(snapshot(env), before, "file contents changed");
+    let x = f.t.path("never-created");
+    let out = run(f, &[os("create"), x.as_os_str(), os("--python"), f.python.as_os_str(), os("--lock"), lock.as_os_str()]);
+    assert_user_error(&out, needle);
+    assert!(!x.exists(), "a failed create left {}", x.display());
+}
+
+#[test]
+fn lock_with_a_wrong_hash_changes_nothing() {
+    let f = world();
+    let (env, lock, text) = env_and_lock(&f);
+    let mid = sha256_hex(f.files.join("mid-2.0-py3-none-any.whl"));
+    assert!(text.contains(&mid), "{text}");
+    write(&lock, &text.replace(&mid, &"0".repeat(64)));
+    assert_lock_refused(&f, &env, &lock, "hash");
+}
+
+#[test]
+fn lock_for_another_python_is_refused() {
+    let f = world();
+    let (env, lock, text) = env_and_lock(&f);
+    let doc: toml::Table = text.parse().unwrap();
+    let rp = doc["requires-python"].as_str().unwrap();
+    write(&lock, &text.replace(&format!("requires-python = \"{rp}\""), "requires-python = \"==2.7.*\""));
+    assert!(std::fs::read_to_string(&lock).unwrap().contains("==2.7.*"));
+    assert_lock_refused(&f, &env, &lock, "2.7");
+}
+
+#[test]
+fn invalid_toml_names_the_line() {
+    let f = world();
+    let (env, lock, text) = env_and_lock(&f);
+    // Cut in the middle of the first wheel table.
+    let cut = text.find("url = ").unwrap() + 10;
+    write(&lock, &text[..cut]);
+    assert_lock_refused(&f, &env, &lock, "line");
+}
+
+#[test]
+fn lock_version_2_is_refused() {
+    let f = world();
+    let (env, lock, text) = env_and_lock(&f);
+    write(&lock, &text.replace("lock-version = \"1.0\"", "lock-version = \"2.0\""));
+    assert_lock_refused(&f, &env, &lock, "lock-version");
+}
+
+#[test]
+fn damaged_dist_info_fails_freeze_unless_ignore_broken() {
+    let f = world();
+    let env = f.env("e");
+    f.install_ok(&env, &["leaf", "mid", "tool"]);
+    let damaged = site_packages(&env).join("mid-2.0.dist-info");
+    std::fs::remove_file(damaged.join("METADATA")).unwrap();
+    let before = snapshot(&env);
+
+    let out = run(&f, &[os("freeze"), env.as_os_str()]);
+    let err = assert_user_error(&out, "mid-2.0.dist-info");
+    assert!(err.contains("--ignore-broken"), "{err}");
+    assert_eq!(stdout(&out), "");
+
+    let out = run(&f, &[os("freeze"), env.as_os_str(), os("--ignore-broken")]);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "leaf==1.1\ntool==3.0\n");
+    assert!(stderr(&out).contains("mid-2.0.dist-info"), "{}", stderr(&out));
+    assert_eq!(snapshot(&env), before);
+}
+
+#[test]
+fn freeze_finds_the_environment_or_says_what_was_tried() {
+    let f = world();
+    let out = f.t.run(["freeze"]);
+    let err = assert_user_error(&out, "VIRTUAL_ENV");
+    assert!(err.contains(".venv"), "{err}");
+    let out = f.t.run(["freeze", "does-not-exist"]);
+    assert_user_error(&out, "does-not-exist");
+
+    // $VIRTUAL_ENV, then ./.venv.
+    let env = f.env("e");
+    f.install_ok(&env, &["leaf==1.0"]);
+    let out = f.t.cmd(["freeze"]).env("VIRTUAL_ENV", &env).output().unwrap();
+    assert_success(&out);
+    assert_eq!(stdout(&out), "leaf==1.0\n");
+    let dot = f.env(".venv");
+    f.install_ok(&dot, &["mid==1.0"]);
+    assert_eq!(f.t.ok(["freeze"]), "mid==1.0\n");
+}
