@@ -7,6 +7,6 @@ if exist "%py%" if exist "%script%" (
     "%py%" "%script%" %*
     exit /b %ERRORLEVEL%
 )
-echo envtool: cannot run __COMMAND__: the environment of __WHAT__ is broken 1>&2
-echo hint: repair it with: __REPAIR__ 1>&2
+echo __ERROR__ 1>&2
+echo __HINT__ 1>&2
 exit /b 1

@@ -6,6 +6,6 @@ script=__SCRIPT__
 if [ -f "$script" ] && [ -x "$py" ]; then
     exec "$py" "$script" "$@"
 fi
-echo "envtool: cannot run __COMMAND__: the environment of __WHAT__ is broken (its interpreter or files are gone)" >&2
-echo "hint: repair it with: __REPAIR__" >&2
+echo __ERROR__ >&2
+echo __HINT__ >&2
 exit 1

@@ -1016,7 +1016,11 @@ fn a_broken_environment_shim_prints_its_path_without_shell_expansion() {
     let out = w.shim("greet").current_dir(&cwd).output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(entries(&cwd).is_empty(), "the shim ran commands from the path: {:?}", entries(&cwd));
+    assert!(
+        entries(&cwd).is_empty(),
+        "the shim ran commands from the path: {:?}; stderr:\n{err}",
+        entries(&cwd)
+    );
     assert!(err.contains(&env.display().to_string()), "the message does not name {}:\n{err}", env.display());
 }
 

@@ -49,9 +49,7 @@ pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
         Some(d) => std::path::absolute(d)?,
         None => crate::tool::bin_dir(),
     };
-    fs_err::create_dir_all(&bin).map_err(|e| {
-        user(format!("cannot create {}: {e}", bin.display()), "choose a writable --bin-dir")
-    })?;
+    shim::ensure_bin_dir(&bin)?;
     let owner = Owner::Env(venv.root.clone());
     for command in &chosen {
         shim::check_free(&bin, command, &owner, args.force)?;

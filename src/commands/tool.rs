@@ -183,12 +183,7 @@ fn build(
 /// Write the receipt's shims and remove the ones an older receipt had that are gone now.
 fn expose(receipt: &Receipt, old: Option<&Receipt>, dir: &Path) -> anyhow::Result<()> {
     let bin = tools::bin_dir();
-    fs_err::create_dir_all(&bin).map_err(|e| {
-        user(
-            format!("cannot create the bin directory {}: {e}", bin.display()),
-            "choose a writable directory with ENVTOOL_BIN_DIR",
-        )
-    })?;
+    shim::ensure_bin_dir(&bin)?;
     let owner = Owner::Tool(receipt.name.clone());
     let repair = format!(
         "envtool tool install --force {}   (or: envtool tool upgrade {})",
@@ -239,6 +234,7 @@ fn install(args: ToolInstallArgs, settings: &Settings, cache: &Cache) -> anyhow:
         pre: args.pre,
     };
     let owner = Owner::Tool(normalize_name(&name));
+    shim::ensure_bin_dir(&tools::bin_dir())?;
     fs_err::create_dir_all(tools::tool_dir())?;
     let receipt = build(&spec, &dir, &interpreter, Some((&owner, args.force)), settings, cache)?;
     expose(&receipt, old.as_ref(), &dir)?;
@@ -394,9 +390,13 @@ fn upgrade(
             pre: false,
         };
         let owner = Owner::Tool(old.name.clone());
+        let was_broken = tools::broken_reason(&dir).is_some();
+        shim::ensure_bin_dir(&tools::bin_dir())?;
         let receipt = build(&spec, &dir, &interpreter, Some((&owner, false)), settings, cache)?;
         expose(&receipt, Some(&old), &dir)?;
-        if receipt.locked == old.locked && !reinstall && tools::broken_reason(&dir).is_none() {
+        if was_broken {
+            output::info(&format!("Repaired {} ({})", receipt.name, version_of(&receipt).unwrap_or_default()));
+        } else if receipt.locked == old.locked && !reinstall {
             output::info(&format!("{} is up to date ({})", receipt.name, version_of(&receipt).unwrap_or_default()));
         } else {
             output::info(&format!(

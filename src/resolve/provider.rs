@@ -504,10 +504,8 @@ impl DependencyProvider for Provider {
                     }
                     return Ok(Dependencies::Available(d));
                 }
-                let meta = match state.metadata(key, version) {
-                    Ok(m) => m,
-                    Err(e) => return Ok(Dependencies::Unavailable(format!("cannot be used: {e}"))),
-                };
+                // A file that cannot be read is an error, not a reason to pick another version.
+                let meta = state.metadata(key, version)?;
                 let mut parsed = Vec::new();
                 for text in &meta.requires_dist {
                     match text.parse::<Requirement>() {

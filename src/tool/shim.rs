@@ -46,7 +46,7 @@ impl Owner {
 
 /// The owner recorded in an existing file, or None if envtool did not write it.
 pub fn owner_of(path: &Path) -> Option<Owner> {
-    let mut head = vec![0u8; 256];
+    let mut head = vec![0u8; 8192];
     let n = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
         .ok()?;
@@ -62,9 +62,15 @@ pub fn render(owner: &Owner, command: &str, env_dir: &Path, repair: &str, remove
     TEMPLATE
         .replace("__OWNER__", &owner.marker())
         .replace("__COMMAND__", command)
-        .replace("__WHAT__", &owner.describe())
         .replace("__REMOVE__", remove)
-        .replace("__REPAIR__", repair)
+        .replace(
+            "__ERROR__",
+            &quote_sh(&format!(
+                "envtool: cannot run {command}: the environment of {} is broken (its interpreter or files are gone)",
+                owner.describe()
+            )),
+        )
+        .replace("__HINT__", &quote_sh(&format!("hint: repair it with: {repair}")))
         .replace("__PYTHON__", &quote_sh(&python.to_string_lossy()))
         .replace("__SCRIPT__", &quote_sh(&script.to_string_lossy()))
 }
@@ -93,6 +99,23 @@ pub fn check_free(bin_dir: &Path, command: &str, owner: &Owner, force: bool) -> 
             "remove or rename it, or pass --force to replace it",
         )),
         _ => Ok(()),
+    }
+}
+
+/// Make sure the bin directory exists and can take new files, before anything else changes.
+pub fn ensure_bin_dir(bin_dir: &Path) -> anyhow::Result<()> {
+    let problem = std::fs::create_dir_all(bin_dir).err().or_else(|| {
+        tempfile::Builder::new()
+            .prefix(".envtool-probe-")
+            .tempfile_in(bin_dir)
+            .err()
+    });
+    match problem {
+        None => Ok(()),
+        Some(e) => Err(user(
+            format!("cannot write shims into {}: {e}", bin_dir.display()),
+            "make it writable, or choose another with ENVTOOL_BIN_DIR (or --bin-dir)",
+        )),
     }
 }
 
