@@ -74,6 +74,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Run a command inside an environment.
     Run(RunArgs),
+    /// Pack an environment into one self-contained executable file (or --inspect one).
+    Pack(PackArgs),
     /// Command-line tools, each in its own environment, exposed by shims on PATH.
     #[command(subcommand)]
     Tool(ToolCommand),
@@ -399,4 +401,34 @@ pub struct ShimArgs {
     /// Replace files in the bin dir that envtool did not create.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// What to run: `module` (python -m module), `module:function`, or a console script's name.
+    #[arg(long, required_unless_present = "inspect")]
+    pub entry: Option<String>,
+    /// The file to write.
+    #[arg(short = 'o', long, value_name = "OUT", required_unless_present = "inspect")]
+    pub output: Option<PathBuf>,
+    /// Pack this environment's distributions.
+    #[arg(long, value_name = "DIR", conflicts_with = "lock")]
+    pub env: Option<PathBuf>,
+    /// Pack what this lock file (pylock.toml) pins.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    #[command(flatten)]
+    pub reqs: ReqArgs,
+    /// The interpreter to resolve for, with --lock or requirements (default: python3 on PATH).
+    #[arg(long, short = 'p', value_name = "PY")]
+    pub python: Option<String>,
+    /// The interpreter command the pack runs (default: `/usr/bin/env python3.X`).
+    #[arg(long, value_name = "STR")]
+    pub python_shebang: Option<String>,
+    /// Byte-compile the files when the pack is first extracted.
+    #[arg(long)]
+    pub compile: bool,
+    /// Print what a pack holds: entry, Python requirement, platform tags, the embedded lock.
+    #[arg(long, value_name = "PACK", conflicts_with_all = ["entry", "output"])]
+    pub inspect: Option<PathBuf>,
 }

@@ -12,6 +12,7 @@ mod install;
 mod lockfile;
 mod interrupt;
 mod output;
+mod pack;
 mod pip_conf;
 mod python;
 mod resolve;

@@ -123,7 +123,8 @@ fn pin_of(d: &InstalledDist) -> Pin {
     }
 }
 
-fn lock_of(dists: &[InstalledDist], python: (u32, u32), _site: &Path) -> OutLock {
+/// A single-environment lock of installed distributions.
+pub fn lock_of(dists: &[InstalledDist], python: (u32, u32), _site: &Path) -> OutLock {
     let keys: Vec<&str> = dists.iter().map(|d| d.key.as_str()).collect();
     let mut packages = Vec::new();
     for d in dists {

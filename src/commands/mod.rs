@@ -2,10 +2,11 @@
 
 mod cache;
 mod create;
-mod freeze;
+pub mod freeze;
 pub mod install;
 mod list;
 mod lock;
+mod pack;
 mod python;
 mod run;
 mod shim;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lock(args) => lock::lock(args, &settings, &cache),
         Command::Sync(args) => sync::sync(args, &settings, &cache),
         Command::Run(args) => run::run(args),
+        Command::Pack(args) => pack::pack(args, &settings, &cache),
         Command::Tool(cmd) => tool::tool(cmd, &settings, &cache),
         Command::Shim(args) => shim::shim(args, &cache),
         Command::Python(cmd) => python::python(cmd, &cache),

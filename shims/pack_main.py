@@ -1,0 +1,131 @@
+"""envtool pack bootstrap: the zip application's __main__.
+
+Checks that this interpreter is the one the pack was built for, verifies the payload against
+the content hash in the manifest, extracts it once into the pack root (atomically, so many
+copies may start at once), then runs the extracted copy with `python -I -S`, so the user's
+environment (PYTHONPATH, user site, an active venv, the interpreter's own site-packages)
+does not leak into the pack's imports.
+"""
+import hashlib
+import json
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+import zipfile
+
+PAYLOAD = "site-packages/"
+
+
+def fail(message, hint):
+    sys.stderr.write("error: %s\nhint: %s\n" % (message, hint))
+    sys.exit(1)
+
+
+def pack_path():
+    # Run as `python PACK`: __file__ is PACK/__main__.py.
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def check_interpreter(manifest):
+    need = manifest["python"]
+    have_version = "%d.%d" % sys.version_info[:2]
+    have_impl = sys.implementation.name
+    problems = []
+    if have_version != need["version"] or have_impl != need["implementation"]:
+        problems.append("%s %s" % (need["implementation"], need["version"]))
+    platform = need.get("platform")
+    if platform and sysconfig.get_platform() != platform:
+        problems.append("on %s" % platform)
+    if problems:
+        fail(
+            "this pack needs %s %s%s, and this is %s %s on %s (%s)"
+            % (
+                need["implementation"],
+                need["version"],
+                " on %s" % platform if platform else "",
+                have_impl,
+                ".".join(map(str, sys.version_info[:3])),
+                sysconfig.get_platform(),
+                sys.executable,
+            ),
+            "run it with a matching interpreter, e.g. python%s %s" % (need["version"], pack_path()),
+        )
+
+
+def payload_hash(archive):
+    digest = hashlib.sha256()
+    for name in sorted(n for n in archive.namelist() if n.startswith(PAYLOAD)):
+        data = archive.read(name)
+        digest.update(name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)
+    return digest.hexdigest()
+
+
+def pack_root():
+    root = os.environ.get("ENVTOOL_PACK_ROOT")
+    if root:
+        return root
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "envtool", "pack-v1")
+
+
+def extract(archive, manifest, root):
+    """Extract into root/<hash>, atomically; returns the directory."""
+    target = os.path.join(root, manifest["content_hash"])
+    if os.path.exists(os.path.join(target, ".complete")):
+        return target
+    os.makedirs(root, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".extract-", dir=root)
+    try:
+        for info in archive.infolist():
+            name = info.filename
+            if not (name.startswith(PAYLOAD) or name.startswith(".envtool/")) or name.endswith("/"):
+                continue
+            dest = os.path.join(staging, *name.split("/"))
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with archive.open(info) as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out)
+            mode = (info.external_attr >> 16) & 0o777
+            os.chmod(dest, 0o755 if mode & 0o111 else 0o644)
+        if manifest.get("compile"):
+            import compileall
+
+            compileall.compile_dir(os.path.join(staging, "site-packages"), quiet=2)
+        with open(os.path.join(staging, ".complete"), "w") as f:
+            f.write(manifest["content_hash"] + "\n")
+        try:
+            os.rename(staging, target)
+        except OSError:
+            # Another copy finished first: use its extraction.
+            if not os.path.exists(os.path.join(target, ".complete")):
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def main():
+    path = pack_path()
+    try:
+        archive = zipfile.ZipFile(path)
+        manifest = json.loads(archive.read(".envtool/manifest.json").decode("utf-8"))
+    except Exception as e:  # a damaged file: say so, without a traceback
+        fail("%s is not a readable envtool pack (%s)" % (path, e), "get a fresh copy of the file")
+    check_interpreter(manifest)
+    root = pack_root()
+    target = os.path.join(root, manifest["content_hash"])
+    if not os.path.exists(os.path.join(target, ".complete")):
+        if payload_hash(archive) != manifest["content_hash"]:
+            fail("%s is damaged: its contents do not match its content hash" % path, "get a fresh copy of the file")
+        try:
+            target = extract(archive, manifest, root)
+        except OSError as e:
+            fallback = tempfile.mkdtemp(prefix="envtool-pack-")
+            sys.stderr.write("warning: cannot extract into %s (%s); using %s for this run\n" % (root, e, fallback))
+            target = extract(archive, manifest, fallback)
+    run = os.path.join(target, ".envtool", "run.py")
+    os.execv(sys.executable, [sys.executable, "-I", "-S", run, path] + sys.argv[1:])
+
+
+main()
