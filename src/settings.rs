@@ -102,7 +102,7 @@ impl Settings {
                 }
             }
         }
-        let cert = non_empty_var("SSL_CERT_FILE").map(PathBuf::from).or(pip.cert.clone());
+        let cert = non_empty_var(env_vars::SSL_CERT_FILE).map(PathBuf::from).or(pip.cert.clone());
         Ok(IndexSettings {
             index_urls,
             find_links,

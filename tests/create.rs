@@ -298,9 +298,7 @@ fn unwritable_parent_is_refused() {
             eprintln!("skipped: running as root without setpriv or /usr/bin/python3");
             return;
         }
-        for dir in [t.tmp.path()] {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        std::fs::set_permissions(t.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::create_dir_all(&t.cache_dir).unwrap();
         std::fs::set_permissions(&t.cache_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let mut cmd = Command::new("/usr/bin/setpriv");

@@ -47,10 +47,6 @@ impl Target<'_> {
     }
 }
 
-/// What happened.
-pub struct Outcome {
-    pub plan: Plan,
-}
 
 pub fn install(args: InstallArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<ExitCode> {
     crate::interrupt::install_handlers();
@@ -126,7 +122,7 @@ pub fn run_install(
     extra_reqs: &[String],
     settings: &Settings,
     cache: &Cache,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<Plan> {
     let layout = target.layout();
     let (installed, broken) = installed::scan(&layout.purelib);
     for b in &broken {
@@ -323,16 +319,16 @@ pub fn apply_resolution(
     plan_options: PlanOptions,
     opts: &InstallOpts,
     cache: &Cache,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<Plan> {
     let layout = target.layout();
     let the_plan = plan::plan(&resolved.resolution, installed, plan_options);
     if opts.dry_run {
         print_plan(&the_plan, true);
-        return Ok(Outcome { plan: the_plan });
+        return Ok(the_plan);
     }
     if the_plan.is_empty() {
         output::info("Nothing to change: every requirement is already satisfied");
-        return Ok(Outcome { plan: the_plan });
+        return Ok(the_plan);
     }
     let apply_options = ApplyOptions {
         link_mode: link_mode(opts)?,
@@ -357,7 +353,7 @@ pub fn apply_resolution(
         ));
     }
     print_plan(&the_plan, false);
-    Ok(Outcome { plan: the_plan })
+    Ok(the_plan)
 }
 
 pub fn print_plan(plan: &Plan, dry_run: bool) {

@@ -39,8 +39,11 @@ pub fn env_facts(venv: &Venv, cache: &Cache) -> anyhow::Result<Facts> {
                 venv.root.display()
             ),
             format!(
-                "recreate the environment: envtool create --clear {} --python PY",
-                venv.root.display()
+                "recreate the environment: envtool create --clear {} --python {}",
+                venv.root.display(),
+                venv.recorded_version()
+                    .and_then(|v| v.rsplit_once('.').map(|(minor, _)| minor.to_string()))
+                    .unwrap_or_else(|| "PY".into())
             ),
         )
     })?;

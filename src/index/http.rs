@@ -153,7 +153,7 @@ impl HttpClient {
                 let line = bytes.split(|b| *b == b'\n').next()?;
                 let meta: PageMeta = serde_json::from_slice(line).ok()?;
                 let url = Url::parse(&meta.url).ok()?;
-                url.path_segments()?.filter(|s| !s.is_empty()).last().map(String::from)
+                url.path_segments()?.rfind(|s| !s.is_empty()).map(String::from)
             })
             .collect()
     }

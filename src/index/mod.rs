@@ -37,12 +37,15 @@ pub struct ProjectFiles {
     pub warnings: Vec<String>,
 }
 
+/// Every find-links file with the normalized project it belongs to.
+type LinkFiles = Arc<Vec<(DistFile, String)>>;
+
 #[derive(Clone)]
 pub struct Index {
     pub http: HttpClient,
     pub settings: IndexSettings,
     pages: Arc<Mutex<HashMap<String, Arc<ProjectFiles>>>>,
-    links: Arc<Mutex<Option<Arc<Vec<(DistFile, String)>>>>>,
+    links: Arc<Mutex<Option<LinkFiles>>>,
 }
 
 impl Index {
@@ -128,7 +131,7 @@ impl Index {
     }
 
     /// All find-links files with the normalized project each belongs to (read once per run).
-    fn find_links(&self) -> anyhow::Result<Arc<Vec<(DistFile, String)>>> {
+    fn find_links(&self) -> anyhow::Result<LinkFiles> {
         if let Some(hit) = self.links.lock().unwrap().as_ref() {
             return Ok(hit.clone());
         }

@@ -190,12 +190,15 @@ pub fn fetch(artifact: &Artifact, http: &HttpClient, cache: &Cache) -> anyhow::R
     unpack::unpack_into_cache(cache, &path, &computed[0].1, size, wheel)
 }
 
+/// A downloaded file: (path, digests as (algorithm, hex), size).
+type Downloaded = (std::path::PathBuf, Vec<(String, String)>, u64);
+
 /// Download into `staging`, verifying hashes; returns (path, digests, size).
 fn download(
     artifact: &Artifact,
     http: &HttpClient,
     staging: &tempfile::TempDir,
-) -> anyhow::Result<(std::path::PathBuf, Vec<(String, String)>, u64)> {
+) -> anyhow::Result<Downloaded> {
     let (_, mut reader) = http.get_stream(&artifact.url).map_err(|e| {
         if crate::index::http::is_offline_miss(&e) {
             user(
@@ -214,7 +217,7 @@ fn download(
     out.flush()?;
     drop(out);
     let computed = digests.finish();
-    verify(artifact, &computed, &artifact.url.to_string()).map_err(mismatch_error)?;
+    verify(artifact, &computed, artifact.url.as_str()).map_err(mismatch_error)?;
     Ok((path, computed, size))
 }
 

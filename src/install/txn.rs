@@ -21,7 +21,6 @@ enum Step {
 }
 
 pub struct Txn {
-    root: PathBuf,
     dir: PathBuf,
     journal: std::fs::File,
     steps: Vec<Step>,
@@ -42,7 +41,6 @@ impl Txn {
         let journal = std::fs::File::create(dir.join("journal"))
             .with_context(|| format!("cannot write {}", dir.display()))?;
         Ok(Txn {
-            root: root.to_path_buf(),
             dir,
             journal,
             steps: Vec::new(),
@@ -115,10 +113,6 @@ impl Txn {
         self.done = true;
         undo(&self.steps);
         remove_tree(&self.dir);
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 }
 

@@ -26,7 +26,6 @@ pub struct LockFile {
     pub upload_time: Option<toml::value::Datetime>,
     #[serde(default)]
     pub hashes: BTreeMap<String, String>,
-    pub subdirectory: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -64,12 +63,6 @@ pub struct PyLock {
     pub lock_version: String,
     pub environments: Option<Vec<String>>,
     pub requires_python: Option<String>,
-    #[serde(default)]
-    pub extras: Vec<String>,
-    #[serde(default)]
-    pub dependency_groups: Vec<String>,
-    #[serde(default)]
-    pub default_groups: Vec<String>,
     pub created_by: String,
     #[serde(default)]
     pub packages: Vec<LockPackage>,
@@ -99,6 +92,7 @@ impl PyLock {
                 "write the lock again with a tool that produces lock-version 1.0",
             ));
         }
+        crate::output::debug(&format!("{} was written by {}", path.display(), lock.created_by));
         if lock.lock_version != "1.0" {
             crate::output::warn(&format!(
                 "{} has lock-version {}; keys newer than 1.0 are ignored",

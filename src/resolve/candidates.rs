@@ -52,8 +52,9 @@ pub fn python_ok(requires_python: Option<&str>, python: &Version) -> bool {
 impl VersionMap {
     pub fn build(files: &ProjectFiles, tags: &Tags, python: &Version) -> VersionMap {
         let mut entries: BTreeMap<Version, VersionEntry> = BTreeMap::new();
-        // (rank, build, yanked) of the wheel chosen so far per version
-        let mut chosen: BTreeMap<Version, (bool, usize, Option<(u64, String)>)> = BTreeMap::new();
+        // (yanked, rank, build tag) of the wheel chosen so far per version: lower is better.
+        type WheelKey = (bool, usize, Option<(u64, String)>);
+        let mut chosen: BTreeMap<Version, WheelKey> = BTreeMap::new();
         for candidate in &files.candidates {
             let version = candidate.dist.version().clone();
             let entry = entries.entry(version.clone()).or_default();

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
-use pep440_rs::{Version, VersionSpecifiers};
+use pep440_rs::Version;
 use pep508_rs::{ExtraName, MarkerEnvironment, Requirement, VersionOrUrl};
 use pubgrub::{Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics};
 use version_ranges::Ranges;
@@ -558,9 +558,4 @@ impl DependencyProvider for Provider {
     fn should_cancel(&self) -> Result<(), ProviderError> {
         crate::interrupt::check().map_err(|e| ProviderError(Arc::new(e.into())))
     }
-}
-
-/// Whether `specs` names a pre-release (pip allows pre-releases for such a requirement).
-pub fn names_prerelease(specs: &VersionSpecifiers) -> bool {
-    specs.iter().any(|s| s.version().any_prerelease())
 }

@@ -146,7 +146,7 @@ pub fn path_advice(dir: &Path) -> Option<String> {
     if std::env::split_paths(&path).any(|p| p == dir) {
         return None;
     }
-    let shell = std::env::var("SHELL").unwrap_or_default();
+    let shell = std::env::var(crate::env_vars::SHELL).unwrap_or_default();
     let shell = shell.rsplit('/').next().unwrap_or("");
     let quoted = quote_sh(&dir.to_string_lossy());
     let line = match shell {

@@ -43,6 +43,13 @@ pub struct Venv {
 }
 
 impl Venv {
+    /// The Python version pyvenv.cfg records (`version_info`, else `version`).
+    pub fn recorded_version(&self) -> Option<&str> {
+        self.cfg.get("version_info").or_else(|| self.cfg.get("version"))
+    }
+}
+
+impl Venv {
     /// Open `dir` as an environment, or explain why it is not one.
     pub fn open(dir: &Path) -> anyhow::Result<Venv> {
         let root = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
