@@ -99,3 +99,29 @@ pub fn debug(message: &str) {
         emit(format!("{} {message}", paint("2", "debug:")));
     }
 }
+
+/// A progress bar on a terminal (hidden when stderr is not one, or with -q).
+pub fn progress(len: usize, what: &str) -> indicatif::ProgressBar {
+    if verbosity() < 0 || QUIET.load(Ordering::Relaxed) > 0 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    let style = indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}
+
+/// A spinner on a terminal while something of unknown length runs (hidden otherwise).
+pub fn spinner(what: &str) -> indicatif::ProgressBar {
+    if verbosity() < 0 || QUIET.load(Ordering::Relaxed) > 0 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}

@@ -80,7 +80,9 @@ pub fn fetch_plan(plan: &Plan, options: &ApplyOptions, http: &HttpClient, cache:
             artifacts.push(a);
         }
     }
-    let results = fetch::fetch_all(&artifacts, http, cache, options.jobs, &|_| {});
+    let bar = crate::output::progress(artifacts.len(), "Fetching");
+    let results = fetch::fetch_all(&artifacts, http, cache, options.jobs, &|_| bar.inc(1));
+    bar.finish_and_clear();
     let mut out = Vec::new();
     for ((result, origin), dist) in results.into_iter().zip(origins).zip(&dists) {
         let wheel = result?;

@@ -200,7 +200,9 @@ pub fn resolve(
         input.build,
     );
     let provider = Provider::new(state, 16);
+    let spinner = crate::output::spinner("Resolving");
     let result = pubgrub::resolve(&provider, Pkg::Root, Version::new([0]));
+    spinner.finish_and_clear();
     provider.finish();
     let state = &provider.state;
     let solution = match result {
