@@ -409,7 +409,12 @@ pub struct PackArgs {
     #[arg(long, required_unless_present = "inspect")]
     pub entry: Option<String>,
     /// The file to write.
-    #[arg(short = 'o', long, value_name = "OUT", required_unless_present = "inspect")]
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "OUT",
+        required_unless_present = "inspect"
+    )]
     pub output: Option<PathBuf>,
     /// Pack this environment's distributions.
     #[arg(long, value_name = "DIR", conflicts_with = "lock")]

@@ -51,9 +51,14 @@ mod tests {
         let readme = include_str!("../README.md");
         let source = include_str!("env_vars.rs");
         for line in source.lines() {
-            let Some(rest) = line.strip_prefix("pub const ") else { continue };
+            let Some(rest) = line.strip_prefix("pub const ") else {
+                continue;
+            };
             let name = rest.split(':').next().unwrap().trim();
-            assert!(readme.contains(&format!("`{name}`")), "README does not document {name}");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "README does not document {name}"
+            );
         }
     }
 }

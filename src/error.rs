@@ -57,7 +57,10 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     if let Some(hint) = find_hint(err) {
         crate::output::hint_line(&hint);
     }
-    ExitCode::from(1)
+    let interrupted = err
+        .chain()
+        .any(|c| c.downcast_ref::<crate::interrupt::Interrupted>().is_some());
+    ExitCode::from(if interrupted { 130 } else { 1 })
 }
 
 fn find_hint(err: &anyhow::Error) -> Option<String> {
@@ -68,15 +71,38 @@ fn find_hint(err: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<std::io::Error>() {
             return io_hint(e);
         }
+        if let Some(e) = cause.downcast_ref::<crate::index::http::HttpError>() {
+            return Some(e.hint());
+        }
+        if let Some(e) = cause.downcast_ref::<crate::index::simple::SimpleError>() {
+            return Some(simple_hint(e));
+        }
+        if let Some(e) = cause.downcast_ref::<crate::install::unpack::WheelError>() {
+            return Some(e.hint());
+        }
+        if cause
+            .downcast_ref::<crate::interrupt::Interrupted>()
+            .is_some()
+        {
+            return Some("nothing was changed; run the command again to finish".into());
+        }
         None
     })
 }
 
+fn simple_hint(e: &crate::index::simple::SimpleError) -> String {
+    use crate::index::simple::SimpleError;
+    match e {
+        SimpleError::UnsupportedVersion { .. } => "use a newer envtool, or another index".into(),
+        _ => "check that --index-url (or ENVTOOL_INDEX_URL / PIP_INDEX_URL) points at a Simple API root, e.g. https://host/simple".into(),
+    }
+}
+
 fn io_hint(e: &std::io::Error) -> Option<String> {
     match e.kind() {
-        std::io::ErrorKind::PermissionDenied => {
-            Some("check the permissions of that path, or choose a directory you can write to".into())
-        }
+        std::io::ErrorKind::PermissionDenied => Some(
+            "check the permissions of that path, or choose a directory you can write to".into(),
+        ),
         std::io::ErrorKind::StorageFull => Some("free some disk space and try again".into()),
         _ => None,
     }

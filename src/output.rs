@@ -50,7 +50,8 @@ pub fn init(globals: &GlobalArgs) {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::env::var_os(crate::env_vars::NO_COLOR).is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+            std::env::var_os(crate::env_vars::NO_COLOR).is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
         }
     };
     COLOR.store(color, Ordering::Relaxed);

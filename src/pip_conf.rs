@@ -84,7 +84,10 @@ fn parse_ini(text: &str) -> BTreeMap<(String, String), String> {
 }
 
 fn truthy(v: &str) -> bool {
-    matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
 }
 
 fn split_list(v: &str) -> Vec<String> {
@@ -149,7 +152,10 @@ mod tests {
         for ((_, k), v) in &values {
             config.apply(k, v);
         }
-        assert_eq!(config.index_url.as_deref(), Some("https://example.invalid/simple"));
+        assert_eq!(
+            config.index_url.as_deref(),
+            Some("https://example.invalid/simple")
+        );
         assert_eq!(config.extra_index_urls.len(), 2);
         assert!(config.no_index);
     }

@@ -41,7 +41,9 @@ pub struct FileIndexOptions {
 impl Settings {
     pub fn from_globals(globals: &GlobalArgs) -> anyhow::Result<Self> {
         let (cache_dir, temp) = if globals.no_cache {
-            let dir = tempfile::Builder::new().prefix("envtool-cache-").tempdir()?;
+            let dir = tempfile::Builder::new()
+                .prefix("envtool-cache-")
+                .tempdir()?;
             (dir.path().to_path_buf(), Some(std::sync::Arc::new(dir)))
         } else if let Some(dir) = &globals.cache_dir {
             (absolute(dir), None)
@@ -51,8 +53,9 @@ impl Settings {
             (default_cache_dir(), None)
         };
         let offline = globals.offline
-            || non_empty_var(env_vars::ENVTOOL_OFFLINE)
-                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
+            || non_empty_var(env_vars::ENVTOOL_OFFLINE).is_some_and(|v| {
+                matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+            });
         Ok(Settings {
             cache_dir,
             _temp_cache: temp,
@@ -76,7 +79,12 @@ impl Settings {
                 .map(|v| v.split_whitespace().map(String::from).collect())
                 .unwrap_or_default()
         };
-        let first_list = |layers: Vec<Vec<String>>| layers.into_iter().find(|l| !l.is_empty()).unwrap_or_default();
+        let first_list = |layers: Vec<Vec<String>>| {
+            layers
+                .into_iter()
+                .find(|l| !l.is_empty())
+                .unwrap_or_default()
+        };
 
         let no_index = g.no_index || file.no_index || (pip.no_index && g.index_url.is_none());
         let primary = g
@@ -88,10 +96,18 @@ impl Settings {
             .or_else(|| pip_default.map(String::from));
         let mut extras = g.extra_index_url.clone();
         extras.extend(file.extra_index_urls.iter().cloned());
-        let extras = first_list(vec![extras, env_list(env_vars::ENVTOOL_EXTRA_INDEX_URL), pip.extra_index_urls.clone()]);
+        let extras = first_list(vec![
+            extras,
+            env_list(env_vars::ENVTOOL_EXTRA_INDEX_URL),
+            pip.extra_index_urls.clone(),
+        ]);
         let mut links = g.find_links.clone();
         links.extend(file.find_links.iter().cloned());
-        let find_links = first_list(vec![links, env_list(env_vars::ENVTOOL_FIND_LINKS), pip.find_links.clone()]);
+        let find_links = first_list(vec![
+            links,
+            env_list(env_vars::ENVTOOL_FIND_LINKS),
+            pip.find_links.clone(),
+        ]);
 
         let mut index_urls = Vec::new();
         if !no_index {
@@ -102,7 +118,9 @@ impl Settings {
                 }
             }
         }
-        let cert = non_empty_var(env_vars::SSL_CERT_FILE).map(PathBuf::from).or(pip.cert.clone());
+        let cert = non_empty_var(env_vars::SSL_CERT_FILE)
+            .map(PathBuf::from)
+            .or(pip.cert.clone());
         Ok(IndexSettings {
             index_urls,
             find_links,
@@ -113,7 +131,11 @@ impl Settings {
 
 /// An index base URL, with a trailing slash so project names join under it.
 fn parse_index_url(text: &str) -> anyhow::Result<url::Url> {
-    let with_slash = if text.ends_with('/') { text.to_string() } else { format!("{text}/") };
+    let with_slash = if text.ends_with('/') {
+        text.to_string()
+    } else {
+        format!("{text}/")
+    };
     url::Url::parse(&with_slash).map_err(|e| {
         crate::error::user(
             format!("invalid index URL {text:?}: {e}"),

@@ -23,7 +23,10 @@ fn default_python3_from_path_gives_a_venv() {
     assert_success(&out);
     assert_is_venv(&t.path(".venv"));
     let cfg = std::fs::read_to_string(t.path(".venv/pyvenv.cfg")).unwrap();
-    assert!(cfg.contains("include-system-site-packages = false"), "{cfg}");
+    assert!(
+        cfg.contains("include-system-site-packages = false"),
+        "{cfg}"
+    );
 }
 
 #[test]
@@ -33,16 +36,35 @@ fn every_pyenv_cpython_gets_an_environment() {
     let t = TestEnv::new();
     for (version, exe) in pythons {
         let minor: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
-        for (label, request) in [("path", exe.to_string_lossy().into_owned()), ("version", minor.clone())] {
+        for (label, request) in [
+            ("path", exe.to_string_lossy().into_owned()),
+            ("version", minor.clone()),
+        ] {
             let dir = t.path(&format!("env-{version}-{label}"));
-            t.ok(["create".as_ref(), dir.as_os_str(), "--python".as_ref(), request.as_ref() as &std::ffi::OsStr]);
+            t.ok([
+                "create".as_ref(),
+                dir.as_os_str(),
+                "--python".as_ref(),
+                request.as_ref() as &std::ffi::OsStr,
+            ]);
             assert_is_venv(&dir);
-            let got = py(&dir.join("bin/python"), "import sys; print('%d.%d' % sys.version_info[:2])");
+            let got = py(
+                &dir.join("bin/python"),
+                "import sys; print('%d.%d' % sys.version_info[:2])",
+            );
             assert_eq!(got, minor);
             assert!(dir.join(format!("bin/python{minor}")).exists());
-            assert!(dir.join(format!("lib/python{minor}/site-packages")).is_dir());
-            let site = py(&dir.join("bin/python"), "import site; print(site.getsitepackages()[0])");
-            assert_eq!(Path::new(&site), dir.join(format!("lib/python{minor}/site-packages")));
+            assert!(dir
+                .join(format!("lib/python{minor}/site-packages"))
+                .is_dir());
+            let site = py(
+                &dir.join("bin/python"),
+                "import site; print(site.getsitepackages()[0])",
+            );
+            assert_eq!(
+                Path::new(&site),
+                dir.join(format!("lib/python{minor}/site-packages"))
+            );
         }
     }
 }
@@ -63,12 +85,23 @@ fn debian_system_python_gets_an_environment() {
 fn pyvenv_cfg_and_layout() {
     let t = TestEnv::new();
     let py = python();
-    t.ok(["create".as_ref(), "e".as_ref(), "--python".as_ref(), py.as_os_str(), "--prompt".as_ref(), "tools".as_ref()]);
+    t.ok([
+        "create".as_ref(),
+        "e".as_ref(),
+        "--python".as_ref(),
+        py.as_os_str(),
+        "--prompt".as_ref(),
+        "tools".as_ref(),
+    ]);
     let dir = t.path("e");
     let cfg = std::fs::read_to_string(dir.join("pyvenv.cfg")).unwrap();
     let get = |key: &str| {
         cfg.lines()
-            .find_map(|l| l.split_once(" = ").filter(|(k, _)| *k == key).map(|(_, v)| v.to_string()))
+            .find_map(|l| {
+                l.split_once(" = ")
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, v)| v.to_string())
+            })
             .unwrap_or_else(|| panic!("no {key} in:\n{cfg}"))
     };
     assert_eq!(Path::new(&get("home")), py.parent().unwrap());
@@ -79,21 +112,42 @@ fn pyvenv_cfg_and_layout() {
     let version = common::py(&py, "import platform; print(platform.python_version())");
     assert_eq!(get("version"), version);
     assert!(get("command").contains(" create "), "{cfg}");
-    assert!(get("command").contains(&dir.to_string_lossy().into_owned()), "{cfg}");
+    assert!(
+        get("command").contains(&dir.to_string_lossy().into_owned()),
+        "{cfg}"
+    );
     // bin/python is the real interpreter, never a shim; the other names point at it.
     assert_eq!(std::fs::read_link(dir.join("bin/python")).unwrap(), py);
-    assert_eq!(std::fs::read_link(dir.join("bin/python3")).unwrap(), Path::new("python"));
-    assert_eq!(std::fs::read_link(dir.join("lib64")).unwrap(), Path::new("lib"));
-    assert_eq!(std::fs::read_to_string(dir.join(".gitignore")).unwrap(), "*\n");
+    assert_eq!(
+        std::fs::read_link(dir.join("bin/python3")).unwrap(),
+        Path::new("python")
+    );
+    assert_eq!(
+        std::fs::read_link(dir.join("lib64")).unwrap(),
+        Path::new("lib")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".gitignore")).unwrap(),
+        "*\n"
+    );
     for script in ["activate", "activate.fish", "activate.csh", "activate.nu"] {
         let text = std::fs::read_to_string(dir.join("bin").join(script)).unwrap();
-        assert!(text.contains(&*dir.to_string_lossy()), "{script} does not name the env");
-        assert!(!text.contains("__VIRTUAL_"), "{script} has an unfilled placeholder");
+        assert!(
+            text.contains(&*dir.to_string_lossy()),
+            "{script} does not name the env"
+        );
+        assert!(
+            !text.contains("__VIRTUAL_"),
+            "{script} has an unfilled placeholder"
+        );
     }
     // The prompt name reaches the shell.
     let out = Command::new("bash")
         .arg("-c")
-        .arg(format!(". '{}/bin/activate' && printf '%s' \"$VIRTUAL_ENV_PROMPT\"", dir.display()))
+        .arg(format!(
+            ". '{}/bin/activate' && printf '%s' \"$VIRTUAL_ENV_PROMPT\"",
+            dir.display()
+        ))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "tools");
@@ -103,19 +157,39 @@ fn pyvenv_cfg_and_layout() {
 fn system_site_packages_is_visible() {
     let t = TestEnv::new();
     let py = python();
-    t.ok(["create".as_ref(), "e".as_ref(), "--python".as_ref(), py.as_os_str(), "--system-site-packages".as_ref()]);
+    t.ok([
+        "create".as_ref(),
+        "e".as_ref(),
+        "--python".as_ref(),
+        py.as_os_str(),
+        "--system-site-packages".as_ref(),
+    ]);
     let cfg = std::fs::read_to_string(t.path("e/pyvenv.cfg")).unwrap();
     assert!(cfg.contains("include-system-site-packages = true"));
-    let base_site = common::py(&py, "import sysconfig; print(sysconfig.get_paths()['purelib'])");
-    let path = common::py(&t.path("e/bin/python"), "import sys; print('\\n'.join(sys.path))");
-    assert!(path.lines().any(|l| l == base_site), "{base_site} not in\n{path}");
+    let base_site = common::py(
+        &py,
+        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+    );
+    let path = common::py(
+        &t.path("e/bin/python"),
+        "import sys; print('\\n'.join(sys.path))",
+    );
+    assert!(
+        path.lines().any(|l| l == base_site),
+        "{base_site} not in\n{path}"
+    );
 }
 
 #[test]
 fn bash_activate_and_deactivate_with_spaces_and_unicode() {
     let t = TestEnv::new();
     let dir = t.path("my env/ünï's");
-    t.ok(["create".as_ref(), dir.as_os_str(), "--python".as_ref(), python().as_os_str()]);
+    t.ok([
+        "create".as_ref(),
+        dir.as_os_str(),
+        "--python".as_ref(),
+        python().as_os_str(),
+    ]);
     assert_is_venv(&dir);
     let script = r#"
         set -u
@@ -133,7 +207,13 @@ fn bash_activate_and_deactivate_with_spaces_and_unicode() {
         ! declare -F deactivate >/dev/null || exit 17
         echo ok
     "#;
-    let out = Command::new("bash").arg("-c").arg(script).arg("bash").arg(&dir).output().unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg("bash")
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert_success(&out);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }
@@ -142,7 +222,12 @@ fn bash_activate_and_deactivate_with_spaces_and_unicode() {
 fn pip_installs_into_the_environment() {
     let t = TestEnv::new();
     let py = python();
-    t.ok(["create".as_ref(), "e".as_ref(), "--python".as_ref(), py.as_os_str()]);
+    t.ok([
+        "create".as_ref(),
+        "e".as_ref(),
+        "--python".as_ref(),
+        py.as_os_str(),
+    ]);
     // A wheel built on the spot with the interpreter's own zipfile module.
     let wheels = t.path("wheels");
     std::fs::create_dir_all(&wheels).unwrap();
@@ -162,7 +247,11 @@ with zipfile.ZipFile(sys.argv[1] + "/hello_envtool-1.0-py3-none-any.whl", "w") a
     record.append("hello_envtool-1.0.dist-info/RECORD,,")
     z.writestr("hello_envtool-1.0.dist-info/RECORD", "\n".join(record) + "\n")
 "#;
-    let out = Command::new(&py).args(["-c", build]).arg(&wheels).output().unwrap();
+    let out = Command::new(&py)
+        .args(["-c", build])
+        .arg(&wheels)
+        .output()
+        .unwrap();
     assert_success(&out);
     let out = Command::new(&py)
         .args(["-m", "pip", "--python"])
@@ -179,7 +268,10 @@ with zipfile.ZipFile(sys.argv[1] + "/hello_envtool-1.0-py3-none-any.whl", "w") a
     let got = common::py(&t.path("e/bin/python"), "import hello_envtool, sys; print(hello_envtool.GREETING, hello_envtool.__file__.startswith(sys.prefix))");
     assert_eq!(got, "hi True");
     // The base interpreter does not see it.
-    let out = Command::new(&py).args(["-c", "import hello_envtool"]).output().unwrap();
+    let out = Command::new(&py)
+        .args(["-c", "import hello_envtool"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
 }
 
@@ -187,26 +279,52 @@ with zipfile.ZipFile(sys.argv[1] + "/hello_envtool-1.0-py3-none-any.whl", "w") a
 fn clear_replaces_an_environment_whose_interpreter_is_gone() {
     let t = TestEnv::new();
     let py = python();
-    t.ok(["create".as_ref(), "e".as_ref(), "--python".as_ref(), py.as_os_str()]);
+    t.ok([
+        "create".as_ref(),
+        "e".as_ref(),
+        "--python".as_ref(),
+        py.as_os_str(),
+    ]);
     let dir = t.path("e");
     std::fs::write(dir.join("marker"), "old").unwrap();
     // Point the old environment at an interpreter that no longer exists.
     std::fs::remove_file(dir.join("bin/python")).unwrap();
     std::os::unix::fs::symlink("/nonexistent/python3.99", dir.join("bin/python")).unwrap();
     let cfg = std::fs::read_to_string(dir.join("pyvenv.cfg")).unwrap();
-    std::fs::write(dir.join("pyvenv.cfg"), cfg.replace(&*py.parent().unwrap().to_string_lossy(), "/nonexistent")).unwrap();
-    t.ok(["create".as_ref(), "e".as_ref(), "--python".as_ref(), py.as_os_str(), "--clear".as_ref()]);
+    std::fs::write(
+        dir.join("pyvenv.cfg"),
+        cfg.replace(&*py.parent().unwrap().to_string_lossy(), "/nonexistent"),
+    )
+    .unwrap();
+    t.ok([
+        "create".as_ref(),
+        "e".as_ref(),
+        "--python".as_ref(),
+        py.as_os_str(),
+        "--clear".as_ref(),
+    ]);
     assert!(!dir.join("marker").exists());
     assert_is_venv(&dir);
     // No staging or trash directory is left next to it.
-    assert_eq!(tree(t.tmp.path()).iter().filter(|p| p.starts_with(".envtool")).count(), 0);
+    assert_eq!(
+        tree(t.tmp.path())
+            .iter()
+            .filter(|p| p.starts_with(".envtool"))
+            .count(),
+        0
+    );
 }
 
 #[test]
 fn an_empty_existing_directory_is_used() {
     let t = TestEnv::new();
     std::fs::create_dir(t.path("empty")).unwrap();
-    t.ok(["create".as_ref(), "empty".as_ref(), "--python".as_ref(), python().as_os_str()]);
+    t.ok([
+        "create".as_ref(),
+        "empty".as_ref(),
+        "--python".as_ref(),
+        python().as_os_str(),
+    ]);
     assert_is_venv(&t.path("empty"));
 }
 
@@ -221,14 +339,22 @@ fn refuses_a_non_empty_directory_that_is_not_an_environment() {
         let out = t.run(&args);
         assert_user_error(&out, "not empty");
         assert_eq!(tree(&t.path("proj")), vec!["important.txt"]);
-        assert_eq!(std::fs::read_to_string(t.path("proj/important.txt")).unwrap(), "keep me");
+        assert_eq!(
+            std::fs::read_to_string(t.path("proj/important.txt")).unwrap(),
+            "keep me"
+        );
     }
 }
 
 #[test]
 fn refuses_an_existing_environment_without_clear() {
     let t = TestEnv::new();
-    t.ok(["create".as_ref(), "e".as_ref(), "--python".as_ref(), python().as_os_str()]);
+    t.ok([
+        "create".as_ref(),
+        "e".as_ref(),
+        "--python".as_ref(),
+        python().as_os_str(),
+    ]);
     let before = tree(&t.path("e"));
     let cfg = std::fs::read(t.path("e/pyvenv.cfg")).unwrap();
     let out = t.run(["create", "e"]);
@@ -243,7 +369,10 @@ fn no_matching_interpreter_lists_what_was_found() {
     let out = t.run(["create", "e", "--python", "3.99"]);
     let stderr = assert_user_error(&out, "3.99");
     let (version, _) = pyenv_pythons().pop().unwrap();
-    assert!(stderr.contains(&version), "the hint should list {version}:\n{stderr}");
+    assert!(
+        stderr.contains(&version),
+        "the hint should list {version}:\n{stderr}"
+    );
     assert!(!t.path("e").exists());
     let out = t.run(["create", "e", "--python", "/nonexistent/python3"]);
     assert_user_error(&out, "/nonexistent/python3");
@@ -253,7 +382,11 @@ fn no_matching_interpreter_lists_what_was_found() {
 /// A stand-in interpreter: a script answering the probe with fixed facts.
 fn fake_python(t: &TestEnv, name: &str, facts_json: &str) -> std::path::PathBuf {
     let path = t.path(name);
-    std::fs::write(&path, format!("#!/bin/sh\ncat <<'EOF'\n{facts_json}\nEOF\n")).unwrap();
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\ncat <<'EOF'\n{facts_json}\nEOF\n"),
+    )
+    .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
@@ -261,8 +394,17 @@ fn fake_python(t: &TestEnv, name: &str, facts_json: &str) -> std::path::PathBuf 
 #[test]
 fn too_old_interpreter_names_the_minimum() {
     let t = TestEnv::with_private_cache();
-    let fake = fake_python(&t, "python3.7", r#"{"too_old": true, "version": [3, 7, 16], "executable": "/opt/py37/bin/python3.7"}"#);
-    let out = t.run(["create".as_ref(), "e".as_ref(), "--python".as_ref(), fake.as_os_str()]);
+    let fake = fake_python(
+        &t,
+        "python3.7",
+        r#"{"too_old": true, "version": [3, 7, 16], "executable": "/opt/py37/bin/python3.7"}"#,
+    );
+    let out = t.run([
+        "create".as_ref(),
+        "e".as_ref(),
+        "--python".as_ref(),
+        fake.as_os_str(),
+    ]);
     let stderr = assert_user_error(&out, "3.8 or newer");
     assert!(stderr.contains("3.7.16"), "{stderr}");
     assert!(!t.path("e").exists());
@@ -278,11 +420,27 @@ fn a_create_that_fails_halfway_leaves_nothing() {
         real.display()
     );
     let fake = fake_python(&t, "broken-python", &facts);
-    let out = t.run(["create".as_ref(), "sub/dir/e".as_ref(), "--python".as_ref(), fake.as_os_str()]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = t.run([
+        "create".as_ref(),
+        "sub/dir/e".as_ref(),
+        "--python".as_ref(),
+        fake.as_os_str(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("error:"));
-    assert!(!t.path("sub").exists(), "left behind: {:?}", tree(t.tmp.path()));
-    assert!(tree(t.tmp.path()).iter().all(|p| !p.contains(".envtool-create")));
+    assert!(
+        !t.path("sub").exists(),
+        "left behind: {:?}",
+        tree(t.tmp.path())
+    );
+    assert!(tree(t.tmp.path())
+        .iter()
+        .all(|p| !p.contains(".envtool-create")));
 }
 
 #[test]
@@ -310,7 +468,9 @@ fn unwritable_parent_is_refused() {
             .env("NO_COLOR", "1");
         let bin = common::envtool_bin();
         let readable = bin.ancestors().skip(1).all(|a| {
-            std::fs::metadata(a).map(|m| m.permissions().mode() & 0o005 == 0o005).unwrap_or(false)
+            std::fs::metadata(a)
+                .map(|m| m.permissions().mode() & 0o005 == 0o005)
+                .unwrap_or(false)
         });
         if !readable {
             eprintln!("skipped: the envtool binary is not reachable by nobody");
@@ -318,7 +478,12 @@ fn unwritable_parent_is_refused() {
         }
         cmd.output().unwrap()
     } else {
-        t.run(["create".as_ref(), ro.join("e").as_os_str(), "--python".as_ref(), python().as_os_str()])
+        t.run([
+            "create".as_ref(),
+            ro.join("e").as_os_str(),
+            "--python".as_ref(),
+            python().as_os_str(),
+        ])
     };
     assert_user_error(&out, &ro.display().to_string());
     assert!(tree(&ro).is_empty());

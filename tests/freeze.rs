@@ -86,16 +86,27 @@ fn snapshot(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for entry in walkdir::WalkDir::new(dir).min_depth(1).follow_links(false) {
         let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let ft = entry.file_type();
         let value = if ft.is_symlink() {
-            format!("link -> {}", std::fs::read_link(entry.path()).unwrap().display())
+            format!(
+                "link -> {}",
+                std::fs::read_link(entry.path()).unwrap().display()
+            )
         } else if ft.is_dir() {
             "dir".to_string()
         } else {
             let bytes = std::fs::read(entry.path()).unwrap();
             let mode = entry.metadata().unwrap().permissions().mode() & 0o7777;
-            format!("file {mode:o} {}", data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes)))
+            format!(
+                "file {mode:o} {}",
+                data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes))
+            )
         };
         out.insert(rel, value);
     }
@@ -111,15 +122,29 @@ fn assert_same_files(a: &Path, b: &Path, skip: &dyn Fn(&str) -> bool) {
             .into_iter()
             .filter(|(k, _)| !skip(k))
             .map(|(k, v)| {
-                let bytes = if v.starts_with("file") { std::fs::read(dir.join(&k)).unwrap() } else { Vec::new() };
+                let bytes = if v.starts_with("file") {
+                    std::fs::read(dir.join(&k)).unwrap()
+                } else {
+                    Vec::new()
+                };
                 (k, [v.into_bytes(), b"\n".to_vec(), bytes].concat())
             })
             .collect()
     };
-    assert_same_maps(&a.display().to_string(), &load(a), &b.display().to_string(), &load(b));
+    assert_same_maps(
+        &a.display().to_string(),
+        &load(a),
+        &b.display().to_string(),
+        &load(b),
+    );
 }
 
-fn assert_same_maps(a: &str, left: &BTreeMap<String, Vec<u8>>, b: &str, right: &BTreeMap<String, Vec<u8>>) {
+fn assert_same_maps(
+    a: &str,
+    left: &BTreeMap<String, Vec<u8>>,
+    b: &str,
+    right: &BTreeMap<String, Vec<u8>>,
+) {
     if left == right {
         return;
     }
@@ -173,17 +198,30 @@ fn env_files(env: &Path, skip: &dyn Fn(&str) -> bool) -> BTreeMap<String, Vec<u8
     let site = site_packages(env);
     for (prefix, dir) in [("site-packages", site.clone()), ("bin", env.join("bin"))] {
         for (rel, kind) in snapshot(&dir) {
-            if skip(&rel) || (prefix == "bin" && (rel.starts_with("python") || rel.to_lowercase().starts_with("activate"))) {
+            if skip(&rel)
+                || (prefix == "bin"
+                    && (rel.starts_with("python") || rel.to_lowercase().starts_with("activate")))
+            {
                 continue;
             }
             let mut bytes = Vec::new();
             if kind.starts_with("file") {
-                bytes = replace_bytes(&std::fs::read(dir.join(&rel)).unwrap(), &env_bytes, b"<ENV>");
+                bytes = replace_bytes(
+                    &std::fs::read(dir.join(&rel)).unwrap(),
+                    &env_bytes,
+                    b"<ENV>",
+                );
                 if rel.ends_with(".dist-info/RECORD") {
                     let text = String::from_utf8(bytes).unwrap();
                     bytes = text
                         .lines()
-                        .map(|l| if l.starts_with("../../../bin/") { l.rsplitn(3, ',').last().unwrap().to_string() + ",<script>" } else { l.to_string() })
+                        .map(|l| {
+                            if l.starts_with("../../../bin/") {
+                                l.rsplitn(3, ',').last().unwrap().to_string() + ",<script>"
+                            } else {
+                                l.to_string()
+                            }
+                        })
                         .collect::<Vec<_>>()
                         .join("\n")
                         .into_bytes();
@@ -201,7 +239,12 @@ fn env_files(env: &Path, skip: &dyn Fn(&str) -> bool) -> BTreeMap<String, Vec<u8
 
 /// Two environments hold the same distributions, file for file (see [`env_files`]).
 fn assert_same_env(a: &Path, b: &Path, skip: &dyn Fn(&str) -> bool) {
-    assert_same_maps(&a.display().to_string(), &env_files(a, skip), &b.display().to_string(), &env_files(b, skip));
+    assert_same_maps(
+        &a.display().to_string(),
+        &env_files(a, skip),
+        &b.display().to_string(),
+        &env_files(b, skip),
+    );
 }
 
 fn site_packages(env: &Path) -> PathBuf {
@@ -212,7 +255,12 @@ fn site_packages(env: &Path) -> PathBuf {
         .map(|e| e.path().join("site-packages"))
         .filter(|p| p.is_dir())
         .collect();
-    assert_eq!(found.len(), 1, "one lib/pythonX.Y/site-packages in {}", env.display());
+    assert_eq!(
+        found.len(),
+        1,
+        "one lib/pythonX.Y/site-packages in {}",
+        env.display()
+    );
     found.pop().unwrap()
 }
 
@@ -228,7 +276,11 @@ fn pythons_by_minor() -> Vec<(u32, PathBuf)> {
 /// stands alone; `tool` has a console script and a data file.
 fn world() -> Fixture {
     let f = Fixture::new();
-    f.publish(wheel("top", "1.0").requires_dist("mid>=1").requires_dist("My.Pkg_Name"));
+    f.publish(
+        wheel("top", "1.0")
+            .requires_dist("mid>=1")
+            .requires_dist("My.Pkg_Name"),
+    );
     f.publish(wheel("mid", "1.0"));
     f.publish(wheel("mid", "2.0"));
     f.publish(wheel("My.Pkg_Name", "0.5"));
@@ -287,7 +339,10 @@ fn freeze_matches_pip_for_index_installs() {
     assert_eq!(freeze(&f, &env, &[]), "");
     assert_eq!(pip_freeze(&env, &[]), "");
 
-    f.install_ok(&env, &["My.Pkg_Name", "a-b", "A.d", "zope-interface", "beta"]);
+    f.install_ok(
+        &env,
+        &["My.Pkg_Name", "a-b", "A.d", "zope-interface", "beta"],
+    );
     let ours = freeze(&f, &env, &[]);
     assert_eq!(ours, pip_freeze(&env, &[]), "envtool freeze vs pip freeze");
     assert_eq!(
@@ -312,7 +367,10 @@ fn freeze_prints_versions_as_pip_does() {
     let env = f.env("e");
     f.install_ok(&env, &["zeroed", "shouty"]);
     let pips = pip_freeze(&env, &[]);
-    assert_eq!(pips, "Shouty==1.0.post1\nzeroed==1.0\n", "pip's own output changed?");
+    assert_eq!(
+        pips, "Shouty==1.0.post1\nzeroed==1.0\n",
+        "pip's own output changed?"
+    );
     assert_eq!(freeze(&f, &env, &[]), pips);
 }
 
@@ -326,29 +384,47 @@ fn freeze_matches_pip_for_direct_wheel_installs() {
         .requires_dist("dep")
         .build(f.t.path("my dist"));
     let other = wheel("by-url", "2.0").build(f.t.path("dist2"));
+    // Named by its HTTP URL (a direct reference, not a lookup on the index pages).
+    let remote = f.publish(wheel("Remote", "3.0"));
+    let remote_url = format!("{}/files/remote-3.0-py3-none-any.whl", f.server().base());
     let env = f.env("e");
     let by_url = format!("by-url @ {}", file_url(&other));
-    f.install_ok(&env, &[whl.to_str().unwrap(), &by_url]);
+    let by_http = format!("Remote @ {remote_url}");
+    f.install_ok(&env, &[whl.to_str().unwrap(), &by_url, &by_http]);
 
     let ours = freeze(&f, &env, &[]);
     assert_eq!(ours, pip_freeze(&env, &[]), "envtool freeze vs pip freeze");
     let expected = format!(
-        "by-url @ {}#sha256={}\ndep==1.0\nLocal.Pkg @ {}#sha256={}\n",
+        "by-url @ {}#sha256={}\ndep==1.0\nLocal.Pkg @ {}#sha256={}\nRemote @ {remote_url}#sha256={}\n",
         file_url(&other),
         sha256_hex(&other),
         file_url(&whl),
-        sha256_hex(&whl)
+        sha256_hex(&whl),
+        sha256_hex(&remote),
     );
     assert_eq!(ours, expected);
     assert!(ours.contains("/my%20dist/"), "{ours}");
 
     // The lines pip prints when pip itself installed the same files.
     let penv = f.env("p");
-    f.pip_ok(&penv, &["install", "--no-index", "--no-deps", whl.to_str().unwrap(), &by_url]);
+    f.pip_ok(
+        &penv,
+        &[
+            "install",
+            "--no-index",
+            "--no-deps",
+            whl.to_str().unwrap(),
+            &by_url,
+            &by_http,
+        ],
+    );
     let pips = pip_freeze(&penv, &[]);
     let ours_lines: Vec<&str> = ours.lines().filter(|l| l.contains(" @ ")).collect();
     let pip_lines: Vec<&str> = pips.lines().collect();
-    assert_eq!(ours_lines, pip_lines, "the direct-reference lines pip writes for the same wheels");
+    assert_eq!(
+        ours_lines, pip_lines,
+        "the direct-reference lines pip writes for the same wheels"
+    );
     assert_eq!(freeze(&f, &penv, &[]), pips);
 }
 
@@ -357,19 +433,31 @@ fn freeze_matches_pip_when_pip_installed_packages() {
     let f = Fixture::new();
     f.publish(wheel("from-envtool", "1.0"));
     let links = f.t.path("links");
-    wheel("Pip.Installed", "1.0").requires_dist("dep_two>=2").build(&links);
+    wheel("Pip.Installed", "1.0")
+        .requires_dist("dep_two>=2")
+        .build(&links);
     wheel("dep_two", "2.0").build(&links);
     wheel("Solo", "0.9").build(&links);
     let env = f.env("e");
     f.install_ok(&env, &["from-envtool"]);
     f.pip_ok(
         &env,
-        &["install", "--no-index", "--find-links", links.to_str().unwrap(), "Pip.Installed", "solo"],
+        &[
+            "install",
+            "--no-index",
+            "--find-links",
+            links.to_str().unwrap(),
+            "Pip.Installed",
+            "solo",
+        ],
     );
 
     let ours = freeze(&f, &env, &[]);
     assert_eq!(ours, pip_freeze(&env, &[]), "envtool freeze vs pip freeze");
-    assert_eq!(ours, "dep_two==2.0\nfrom-envtool==1.0\nPip.Installed==1.0\nSolo==0.9\n");
+    assert_eq!(
+        ours,
+        "dep_two==2.0\nfrom-envtool==1.0\nPip.Installed==1.0\nSolo==0.9\n"
+    );
     assert_eq!(freeze(&f, &env, &["--all"]), pip_freeze(&env, &["--all"]));
 
     // The hash of a file pip installed is unknown: --hashes refuses instead of guessing.
@@ -381,24 +469,82 @@ fn freeze_matches_pip_when_pip_installed_packages() {
 
     // An environment made entirely by pip (pip-only installs, no envtool metadata at all).
     let penv = f.env("p");
-    f.pip_ok(&penv, &["install", "--no-index", "--find-links", links.to_str().unwrap(), "pip-installed"]);
+    f.pip_ok(
+        &penv,
+        &[
+            "install",
+            "--no-index",
+            "--find-links",
+            links.to_str().unwrap(),
+            "pip-installed",
+        ],
+    );
     assert_eq!(freeze(&f, &penv, &[]), pip_freeze(&penv, &[]));
+}
+
+#[test]
+fn freeze_lists_legacy_egg_info_distributions_like_pip() {
+    // `setup.py install` and old pips left `.egg-info` directories; pip freeze lists them.
+    let f = Fixture::new();
+    f.publish(wheel("modern", "1.0"));
+    let env = f.env("e");
+    f.install_ok(&env, &["modern"]);
+    let site = site_packages(&env);
+    let minor = common::py(
+        &env.join("bin/python"),
+        "import sys; print('%d.%d' % sys.version_info[:2])",
+    );
+    let egg = site.join(format!("Legacy_Pkg-2.0-py{minor}.egg-info"));
+    write(
+        &egg.join("PKG-INFO"),
+        "Metadata-Version: 1.1\nName: Legacy-Pkg\nVersion: 2.0\nSummary: old\n",
+    );
+    write(&egg.join("top_level.txt"), "legacy_pkg\n");
+    write(&site.join("legacy_pkg/__init__.py"), "");
+    let pips = pip_freeze(&env, &[]);
+    assert_eq!(
+        pips, "Legacy-Pkg==2.0\nmodern==1.0\n",
+        "pip's own output changed?"
+    );
+    assert_eq!(freeze(&f, &env, &[]), pips);
 }
 
 #[test]
 fn default_exclusions_match_pip_before_and_after_312() {
     let f = Fixture::new();
     // Stand-ins carrying only the names; their modules are harmless.
-    for (name, version) in [("pip", "99.0"), ("setuptools", "99.0"), ("wheel", "99.0"), ("distribute", "0.7.3")] {
+    for (name, version) in [
+        ("pip", "99.0"),
+        ("setuptools", "99.0"),
+        ("wheel", "99.0"),
+        ("distribute", "0.7.3"),
+    ] {
         f.publish(WheelBuilder::new(name, version).file(&format!("_fake_{name}.py"), ""));
     }
     f.publish(wheel("keepme", "1.0"));
     let pythons = pythons_by_minor();
-    assert!(pythons.iter().any(|(m, _)| *m == 11), "these tests need a CPython 3.11 under pyenv");
-    assert!(pythons.iter().any(|(m, _)| *m >= 12), "these tests need a CPython 3.12+ under pyenv");
+    assert!(
+        pythons.iter().any(|(m, _)| *m == 11),
+        "these tests need a CPython 3.11 under pyenv"
+    );
+    assert!(
+        pythons.iter().any(|(m, _)| *m >= 12),
+        "these tests need a CPython 3.12+ under pyenv"
+    );
     for (minor, exe) in pythons.iter().filter(|(m, _)| *m >= 8) {
         let env = f.t.path(&format!("env-3.{minor}"));
-        let out = create(&f, &env, exe, &[os("pip"), os("setuptools"), os("wheel"), os("distribute"), os("keepme")]);
+        let out = create(
+            &f,
+            &env,
+            exe,
+            &[
+                os("pip"),
+                os("setuptools"),
+                os("wheel"),
+                os("distribute"),
+                os("keepme"),
+            ],
+        );
         assert_success(&out);
         let ours = freeze(&f, &env, &[]);
         let pips = pip_freeze(&env, &[]);
@@ -410,10 +556,13 @@ fn default_exclusions_match_pip_before_and_after_312() {
         };
         assert_eq!(ours, expected, "freeze on Python 3.{minor}");
         let all = freeze(&f, &env, &["--all"]);
-        assert_eq!(all, pip_freeze(&env, &["--all"]), "freeze --all on Python 3.{minor}");
         assert_eq!(
             all,
-            "distribute==0.7.3\nkeepme==1.0\npip==99.0\nsetuptools==99.0\nwheel==99.0\n",
+            pip_freeze(&env, &["--all"]),
+            "freeze --all on Python 3.{minor}"
+        );
+        assert_eq!(
+            all, "distribute==0.7.3\nkeepme==1.0\npip==99.0\nsetuptools==99.0\nwheel==99.0\n",
             "freeze --all on Python 3.{minor}"
         );
     }
@@ -431,7 +580,10 @@ fn source_env(f: &Fixture) -> (PathBuf, PathBuf) {
         .file("direct_pkg/__init__.py", "X = 42\n")
         .requires_dist("leaf")
         .build(f.t.path("local wheels"));
-    f.install_ok(&env, &["top", "tool", "leaf==1.0", direct.to_str().unwrap()]);
+    f.install_ok(
+        &env,
+        &["top", "tool", "leaf==1.0", direct.to_str().unwrap()],
+    );
     (env, direct)
 }
 
@@ -448,22 +600,41 @@ fn freeze_hashes_then_create_reproduces_site_packages() {
     let pins: Vec<&str> = reqs.lines().filter(|l| !l.starts_with(' ')).collect();
     assert_eq!(pins.len(), 6, "{reqs}");
     for pin in &pins {
-        assert!(pin.ends_with(" \\"), "a hash continuation follows {pin:?} in:\n{reqs}");
+        assert!(
+            pin.ends_with(" \\"),
+            "a hash continuation follows {pin:?} in:\n{reqs}"
+        );
     }
     assert_eq!(reqs.matches("    --hash=sha256:").count(), 6, "{reqs}");
     assert!(
-        reqs.contains(&format!("Direct_Pkg @ {}#sha256={} \\\n    --hash=sha256:{}\n", file_url(&direct), sha256_hex(&direct), sha256_hex(&direct))),
+        reqs.contains(&format!(
+            "Direct_Pkg @ {}#sha256={} \\\n    --hash=sha256:{}\n",
+            file_url(&direct),
+            sha256_hex(&direct),
+            sha256_hex(&direct)
+        )),
         "{reqs}"
     );
     let leaf = f.files.join("leaf-1.0-py3-none-any.whl");
-    assert!(reqs.contains(&format!("leaf==1.0 \\\n    --hash=sha256:{}\n", sha256_hex(&leaf))), "{reqs}");
+    assert!(
+        reqs.contains(&format!(
+            "leaf==1.0 \\\n    --hash=sha256:{}\n",
+            sha256_hex(&leaf)
+        )),
+        "{reqs}"
+    );
     // Without --hashes: the plain pins (= pip freeze).
     assert_eq!(freeze(&f, &env, &[]), pip_freeze(&env, &[]));
 
     let req_file = f.t.path("requirements.lock");
     std::fs::write(&req_file, &reqs).unwrap();
     let new = f.t.path("new");
-    assert_success(&create(&f, &new, &f.python, &[os("-r"), req_file.as_os_str()]));
+    assert_success(&create(
+        &f,
+        &new,
+        &f.python,
+        &[os("-r"), req_file.as_os_str()],
+    ));
     assert_eq!(pip_freeze(&new, &[]), pip_freeze(&env, &[]));
     assert_same_env(&env, &new, &is_requested_or_record);
     f.assert_pip_check_clean(&new);
@@ -475,16 +646,35 @@ fn freeze_pylock_then_sync_reproduces_site_packages_exactly() {
     let (env, direct) = source_env(&f);
     let lock = f.t.path("out/pylock.toml");
     std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
-    assert_eq!(freeze(&f, &env, &["--format", "pylock", "-o", lock.to_str().unwrap()]), "");
+    assert_eq!(
+        freeze(
+            &f,
+            &env,
+            &["--format", "pylock", "-o", lock.to_str().unwrap()]
+        ),
+        ""
+    );
     let doc = parse_toml(&lock);
     assert_eq!(doc["lock-version"].as_str(), Some("1.0"));
     assert_eq!(doc["created-by"].as_str(), Some("envtool"));
     let packages = doc["packages"].as_array().unwrap();
-    let names: Vec<&str> = packages.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = packages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names.len(), 6, "{names:?}");
-    let direct_pkg = packages.iter().find(|p| p["name"].as_str() == Some("direct-pkg")).unwrap();
-    assert_eq!(direct_pkg["archive"]["url"].as_str(), Some(file_url(&direct).as_str()));
-    assert_eq!(direct_pkg["archive"]["hashes"]["sha256"].as_str(), Some(sha256_hex(&direct).as_str()));
+    let direct_pkg = packages
+        .iter()
+        .find(|p| p["name"].as_str() == Some("direct-pkg"))
+        .unwrap();
+    assert_eq!(
+        direct_pkg["archive"]["url"].as_str(),
+        Some(file_url(&direct).as_str())
+    );
+    assert_eq!(
+        direct_pkg["archive"]["hashes"]["sha256"].as_str(),
+        Some(sha256_hex(&direct).as_str())
+    );
 
     let new = f.t.path("new2");
     assert_success(&create(&f, &new, &f.python, &[]));
@@ -544,15 +734,22 @@ fn lock_writes_a_valid_pylock_and_installs_nothing() {
     assert_eq!(doc["created-by"].as_str(), Some("envtool"));
     let minor = common::py(&py, "import sys; print('%d.%d' % sys.version_info[:2])");
     let rp = doc["requires-python"].as_str().expect("requires-python");
-    assert!(rp.contains(&minor), "requires-python {rp:?} for Python {minor}");
+    assert!(
+        rp.contains(&minor),
+        "requires-python {rp:?} for Python {minor}"
+    );
     let packages = doc["packages"].as_array().expect("[[packages]]");
     let mut got: Vec<(String, String)> = Vec::new();
     for p in packages {
         let name = p["name"].as_str().unwrap().to_string();
         let version = p["version"].as_str().unwrap().to_string();
-        let index = p["index"].as_str().unwrap_or_else(|| panic!("{name} has no index"));
+        let index = p["index"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no index"));
         assert!(index.starts_with(&f.url()), "{name}: index {index}");
-        let wheels = p["wheels"].as_array().unwrap_or_else(|| panic!("{name} has no wheels"));
+        let wheels = p["wheels"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} has no wheels"));
         assert!(!wheels.is_empty(), "{name}");
         for w in wheels {
             let url = w["url"].as_str().unwrap();
@@ -560,16 +757,29 @@ fn lock_writes_a_valid_pylock_and_installs_nothing() {
             let local = f.files.join(file_name);
             assert!(url.starts_with(&f.server().base()), "{url}");
             assert!(local.is_file(), "{url} names no published file");
-            assert_eq!(w["size"].as_integer(), Some(std::fs::metadata(&local).unwrap().len() as i64), "{url}");
-            assert_eq!(w["hashes"]["sha256"].as_str(), Some(sha256_hex(&local).as_str()), "{url}");
+            assert_eq!(
+                w["size"].as_integer(),
+                Some(std::fs::metadata(&local).unwrap().len() as i64),
+                "{url}"
+            );
+            assert_eq!(
+                w["hashes"]["sha256"].as_str(),
+                Some(sha256_hex(&local).as_str()),
+                "{url}"
+            );
         }
         got.push((name, version));
     }
     got.sort();
-    let want: Vec<(String, String)> = [("leaf", "1.0"), ("mid", "2.0"), ("my-pkg-name", "0.5"), ("top", "1.0")]
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
+    let want: Vec<(String, String)> = [
+        ("leaf", "1.0"),
+        ("mid", "2.0"),
+        ("my-pkg-name", "0.5"),
+        ("top", "1.0"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
     assert_eq!(got, want);
 
     // Nothing installed anywhere: the only new file in the tree is the lock (the cache aside).
@@ -577,7 +787,10 @@ fn lock_writes_a_valid_pylock_and_installs_nothing() {
         .into_iter()
         .filter(|p| !p.starts_with("cache"))
         .collect();
-    let mut expected: Vec<String> = before_tree.into_iter().filter(|p| !p.starts_with("cache")).collect();
+    let mut expected: Vec<String> = before_tree
+        .into_iter()
+        .filter(|p| !p.starts_with("cache"))
+        .collect();
     expected.push("pylock.toml".into());
     expected.sort();
     assert_eq!(after, expected);
@@ -588,6 +801,7 @@ fn lock_writes_a_valid_pylock_and_installs_nothing() {
 fn lock_to_requirements_txt_is_accepted_by_pip_require_hashes() {
     let f = world();
     let py = f.python.clone();
+    let direct = wheel("Direct_Pkg", "4.2").build(f.t.path("local wheels"));
     let out = run(
         &f,
         &[
@@ -596,6 +810,7 @@ fn lock_to_requirements_txt_is_accepted_by_pip_require_hashes() {
             os("lock"),
             os("top"),
             os("tool"),
+            direct.as_os_str(),
             os("-o"),
             os("requirements.txt"),
             os("--python"),
@@ -605,27 +820,134 @@ fn lock_to_requirements_txt_is_accepted_by_pip_require_hashes() {
     assert_success(&out);
     let text = std::fs::read_to_string(f.t.path("requirements.txt")).unwrap();
     let mut pins = Vec::new();
-    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
     for (i, line) in lines.iter().enumerate() {
         if line.starts_with(' ') {
-            assert!(line.trim_start().starts_with("--hash=sha256:"), "{line:?} in:\n{text}");
+            assert!(
+                line.trim_start().starts_with("--hash=sha256:"),
+                "{line:?} in:\n{text}"
+            );
             continue;
         }
-        assert!(line.ends_with(" \\"), "{line:?} is not followed by a hash in:\n{text}");
-        assert!(lines[i + 1].trim_start().starts_with("--hash=sha256:"), "{text}");
+        assert!(
+            line.ends_with(" \\"),
+            "{line:?} is not followed by a hash in:\n{text}"
+        );
+        assert!(
+            lines[i + 1].trim_start().starts_with("--hash=sha256:"),
+            "{text}"
+        );
         pins.push(line.trim_end_matches(" \\").to_string());
     }
     pins.sort();
-    assert_eq!(pins, ["My.Pkg_Name==0.5", "mid==2.0", "tool==3.0", "top==1.0"].map(String::from).to_vec().tap_sort(), "{text}");
+    let direct_pin = format!(
+        "Direct_Pkg @ {}#sha256={}",
+        file_url(&direct),
+        sha256_hex(&direct)
+    );
+    assert_eq!(
+        pins,
+        [
+            direct_pin.as_str(),
+            "My.Pkg_Name==0.5",
+            "mid==2.0",
+            "tool==3.0",
+            "top==1.0"
+        ]
+        .map(String::from)
+        .to_vec()
+        .tap_sort(),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{direct_pin} \\\n    --hash=sha256:{}\n",
+            sha256_hex(&direct)
+        )),
+        "{text}"
+    );
 
     // Real pip, into a venv made by envtool, in hash-checking mode.
     let env = f.env("scratch");
     f.pip_ok(
         &env,
-        &["install", "--require-hashes", "--index-url", f.url(), "-r", f.t.path("requirements.txt").to_str().unwrap()],
+        &[
+            "install",
+            "--require-hashes",
+            "--index-url",
+            f.url(),
+            "-r",
+            f.t.path("requirements.txt").to_str().unwrap(),
+        ],
     );
-    f.assert_installed(&env, &[("my-pkg-name", "0.5"), ("mid", "2.0"), ("tool", "3.0"), ("top", "1.0")]);
+    f.assert_installed(
+        &env,
+        &[
+            ("direct-pkg", "4.2"),
+            ("my-pkg-name", "0.5"),
+            ("mid", "2.0"),
+            ("tool", "3.0"),
+            ("top", "1.0"),
+        ],
+    );
     f.assert_pip_check_clean(&env);
+}
+
+#[test]
+fn lock_for_an_older_python_pins_for_it() {
+    let f = Fixture::new();
+    f.publish(wheel("modern", "1.0"));
+    f.publish(wheel("modern", "2.0").requires_python(">=3.12"));
+    let Some((_, py311)) = pythons_by_minor().into_iter().find(|(m, _)| *m == 11) else {
+        panic!("these tests need a CPython 3.11 under pyenv");
+    };
+    let lock = f.t.path("pylock.toml");
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("lock"),
+            os("modern"),
+            os("-o"),
+            lock.as_os_str(),
+            os("--python"),
+            py311.as_os_str(),
+        ],
+    );
+    assert_success(&out);
+    let doc = parse_toml(&lock);
+    assert_eq!(doc["requires-python"].as_str(), Some("==3.11.*"));
+    let packages = doc["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 1);
+    assert_eq!(packages[0]["version"].as_str(), Some("1.0"));
+
+    // It installs on 3.11 and is refused on the newest Python.
+    let old = f.t.path("old");
+    assert_success(&create(&f, &old, &py311, &[os("--lock"), lock.as_os_str()]));
+    f.assert_installed(&old, &[("modern", "1.0")]);
+    let new = f.env("new");
+    let before = snapshot(&new);
+    let out = run(&f, &[os("sync"), new.as_os_str(), lock.as_os_str()]);
+    assert_user_error(&out, "3.11");
+    assert_eq!(snapshot(&new), before);
+
+    // Nothing to lock is an error, not an empty lock.
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("lock"),
+            os("-o"),
+            os("empty.toml"),
+        ],
+    );
+    assert_user_error(&out, "nothing to lock");
+    assert!(!f.t.path("empty.toml").exists());
 }
 
 trait TapSort {
@@ -645,7 +967,12 @@ impl TapSort for Vec<String> {
 fn lock_for(f: &Fixture, reqs: &[&str], out: &Path) {
     let mut args: Vec<&OsStr> = vec![os("--index-url"), os(f.url()), os("lock")];
     args.extend(reqs.iter().map(os));
-    args.extend([os("-o"), out.as_os_str(), os("--python"), f.python.as_os_str()]);
+    args.extend([
+        os("-o"),
+        out.as_os_str(),
+        os("--python"),
+        f.python.as_os_str(),
+    ]);
     let o = run(f, &args);
     assert_success(&o);
 }
@@ -655,10 +982,25 @@ fn create_lock_and_install_r_pylock_work() {
     let f = world();
     let lock = f.t.path("pylock.toml");
     lock_for(&f, &["top", "leaf==1.0"], &lock);
-    let want = [("leaf", "1.0"), ("mid", "2.0"), ("my-pkg-name", "0.5"), ("top", "1.0")];
+    let want = [
+        ("leaf", "1.0"),
+        ("mid", "2.0"),
+        ("my-pkg-name", "0.5"),
+        ("top", "1.0"),
+    ];
 
     let x = f.t.path("x");
-    assert_success(&run(&f, &[os("create"), x.as_os_str(), os("--python"), f.python.as_os_str(), os("--lock"), lock.as_os_str()]));
+    assert_success(&run(
+        &f,
+        &[
+            os("create"),
+            x.as_os_str(),
+            os("--python"),
+            f.python.as_os_str(),
+            os("--lock"),
+            lock.as_os_str(),
+        ],
+    ));
     f.assert_installed(&x, &want);
     f.assert_pip_check_clean(&x);
     // Only what was asked for is marked as requested.
@@ -669,12 +1011,32 @@ fn create_lock_and_install_r_pylock_work() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .tap_sort();
-    assert_eq!(requested, vec!["leaf-1.0.dist-info".to_string(), "top-1.0.dist-info".to_string()]);
+    assert_eq!(
+        requested,
+        vec![
+            "leaf-1.0.dist-info".to_string(),
+            "top-1.0.dist-info".to_string()
+        ]
+    );
 
     let y = f.env("y");
     f.install_ok(&y, &["-r", lock.to_str().unwrap()]);
     f.assert_installed(&y, &want);
     assert_same_files(&site_packages(&x), &site_packages(&y), &|_| false);
+    // create -r takes a pylock.toml too.
+    let w = f.t.path("w");
+    assert_success(&run(
+        &f,
+        &[
+            os("create"),
+            w.as_os_str(),
+            os("--python"),
+            f.python.as_os_str(),
+            os("-r"),
+            lock.as_os_str(),
+        ],
+    ));
+    assert_same_files(&site_packages(&x), &site_packages(&w), &|_| false);
 
     // The same lock is refused with other requirements next to it.
     let out = f.install(&y, &["-r", lock.to_str().unwrap(), "six"]);
@@ -691,7 +1053,8 @@ fn hand_written_lock_markers_wheels_and_unknown_keys() {
             .tag("cp39-cp39-win_amd64")
             .file("multi/__init__.py", "WHICH = 'win'\n"),
     );
-    let any = f.publish(WheelBuilder::new("multi", "1.0").file("multi/__init__.py", "WHICH = 'any'\n"));
+    let any =
+        f.publish(WheelBuilder::new("multi", "1.0").file("multi/__init__.py", "WHICH = 'any'\n"));
     // A wheel next to the lock, named by a relative path.
     let lock_dir = f.t.path("locks");
     let local = wheel("nearby", "0.1").build(lock_dir.join("wheels"));
@@ -744,25 +1107,56 @@ x = 1
     parse_toml(&lock);
 
     let x = f.t.path("x");
-    let out = run(&f, &[os("create"), x.as_os_str(), os("--python"), f.python.as_os_str(), os("--lock"), lock.as_os_str()]);
+    let out = run(
+        &f,
+        &[
+            os("create"),
+            x.as_os_str(),
+            os("--python"),
+            f.python.as_os_str(),
+            os("--lock"),
+            lock.as_os_str(),
+        ],
+    );
     assert_success(&out);
-    f.assert_installed(&x, &[("always", "1.0"), ("multi", "1.0"), ("nearby", "0.1")]);
-    assert_eq!(common::py(&x.join("bin/python"), "import multi; print(multi.WHICH)"), "any");
+    f.assert_installed(
+        &x,
+        &[("always", "1.0"), ("multi", "1.0"), ("nearby", "0.1")],
+    );
+    assert_eq!(
+        common::py(&x.join("bin/python"), "import multi; print(multi.WHICH)"),
+        "any"
+    );
 
     // The same through install -r and sync.
     let y = f.env("y");
     f.install_ok(&y, &["-r", lock.to_str().unwrap()]);
-    f.assert_installed(&y, &[("always", "1.0"), ("multi", "1.0"), ("nearby", "0.1")]);
+    f.assert_installed(
+        &y,
+        &[("always", "1.0"), ("multi", "1.0"), ("nearby", "0.1")],
+    );
     let z = f.env("z");
     assert_success(&run(&f, &[os("sync"), z.as_os_str(), lock.as_os_str()]));
-    f.assert_installed(&z, &[("always", "1.0"), ("multi", "1.0"), ("nearby", "0.1")]);
+    f.assert_installed(
+        &z,
+        &[("always", "1.0"), ("multi", "1.0"), ("nearby", "0.1")],
+    );
     assert_same_files(&site_packages(&x), &site_packages(&z), &|_| false);
 }
 
 #[test]
 fn sync_adds_changes_and_removes() {
     let f = Fixture::new();
-    for (n, v) in [("keep", "1.0"), ("bump", "1.0"), ("bump", "2.0"), ("gone", "1.0"), ("gone2", "1.0"), ("fresh", "1.0"), ("down", "1.0"), ("down", "2.0")] {
+    for (n, v) in [
+        ("keep", "1.0"),
+        ("bump", "1.0"),
+        ("bump", "2.0"),
+        ("gone", "1.0"),
+        ("gone2", "1.0"),
+        ("fresh", "1.0"),
+        ("down", "1.0"),
+        ("down", "2.0"),
+    ] {
         f.publish(
             WheelBuilder::new(n, v)
                 .file(&format!("{n}/__init__.py"), format!("V = {v:?}\n"))
@@ -770,14 +1164,25 @@ fn sync_adds_changes_and_removes() {
         );
     }
     let env = f.env("e");
-    f.install_ok(&env, &["keep==1.0", "bump==1.0", "gone", "gone2", "down==2.0"]);
+    f.install_ok(
+        &env,
+        &["keep==1.0", "bump==1.0", "gone", "gone2", "down==2.0"],
+    );
     let lock = f.t.path("pylock.toml");
     lock_for(&f, &["keep==1.0", "bump==2.0", "fresh", "down==1.0"], &lock);
     let keep_before = snapshot(&site_packages(&env).join("keep-1.0.dist-info"));
 
     // --dry-run prints the plan and changes nothing.
     let before = snapshot(&env);
-    let out = run(&f, &[os("sync"), env.as_os_str(), lock.as_os_str(), os("--dry-run")]);
+    let out = run(
+        &f,
+        &[
+            os("sync"),
+            env.as_os_str(),
+            lock.as_os_str(),
+            os("--dry-run"),
+        ],
+    );
     assert_success(&out);
     assert!(stderr(&out).contains("+ 1 ~ 2 - 2"), "{}", stderr(&out));
     assert_eq!(snapshot(&env), before);
@@ -786,23 +1191,78 @@ fn sync_adds_changes_and_removes() {
     assert_success(&out);
     let err = stderr(&out);
     assert!(err.contains("+ 1 ~ 2 - 2"), "{err}");
-    for line in [" + fresh==1.0", " ~ bump 1.0 -> 2.0", " ~ down 2.0 -> 1.0", " - gone==1.0", " - gone2==1.0"] {
+    for line in [
+        " + fresh==1.0",
+        " ~ bump 1.0 -> 2.0",
+        " ~ down 2.0 -> 1.0",
+        " - gone==1.0",
+        " - gone2==1.0",
+    ] {
         assert!(err.lines().any(|l| l == line), "no {line:?} in:\n{err}");
     }
-    f.assert_installed(&env, &[("bump", "2.0"), ("down", "1.0"), ("fresh", "1.0"), ("keep", "1.0")]);
+    f.assert_installed(
+        &env,
+        &[
+            ("bump", "2.0"),
+            ("down", "1.0"),
+            ("fresh", "1.0"),
+            ("keep", "1.0"),
+        ],
+    );
     f.assert_pip_check_clean(&env);
-    assert!(!env.join("bin/gone-cli").exists(), "a removed package's script stays");
+    assert!(
+        !env.join("bin/gone-cli").exists(),
+        "a removed package's script stays"
+    );
     assert!(env.join("bin/fresh-cli").exists());
     assert!(!site_packages(&env).join("gone").exists());
     // An unchanged package is left alone.
-    assert_eq!(snapshot(&site_packages(&env).join("keep-1.0.dist-info")), keep_before);
+    assert_eq!(
+        snapshot(&site_packages(&env).join("keep-1.0.dist-info")),
+        keep_before
+    );
+
+    // A requirements file with pins works as a lock too (exact, with removals).
+    let pins = f.t.path("pins.txt");
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("lock"),
+            os("keep==1.0"),
+            os("gone==1.0"),
+            os("-o"),
+            pins.as_os_str(),
+            os("--python"),
+            f.python.as_os_str(),
+        ],
+    );
+    assert_success(&out);
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("sync"),
+            env.as_os_str(),
+            pins.as_os_str(),
+        ],
+    );
+    assert_success(&out);
+    assert!(stderr(&out).contains("+ 1 ~ 0 - 3"), "{}", stderr(&out));
+    f.assert_installed(&env, &[("gone", "1.0"), ("keep", "1.0")]);
 
     // One argument: the lock, for $VIRTUAL_ENV.
     let lock2 = f.t.path("pylock2.toml");
     lock_for(&f, &["keep==1.0"], &lock2);
-    let out = f.t.cmd([os("sync"), lock2.as_os_str()]).env("VIRTUAL_ENV", &env).output().unwrap();
+    let out =
+        f.t.cmd([os("sync"), lock2.as_os_str()])
+            .env("VIRTUAL_ENV", &env)
+            .output()
+            .unwrap();
     assert_success(&out);
-    assert!(stderr(&out).contains("+ 0 ~ 0 - 3"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("+ 0 ~ 0 - 1"), "{}", stderr(&out));
     f.assert_installed(&env, &[("keep", "1.0")]);
 }
 
@@ -824,16 +1284,37 @@ fn env_and_lock(f: &Fixture) -> (PathBuf, PathBuf, String) {
 fn assert_lock_refused(f: &Fixture, env: &Path, lock: &Path, needle: &str) {
     let before = snapshot(env);
     let tree_before = common::tree(env);
-    let out = run(f, &[os("sync"), env.as_os_str(), lock.as_os_str()]);
-    eprintln!("sync: {}", assert_user_error(&out, needle));
-    let out = f.install(env, &["-r", lock.to_str().unwrap()]);
-    eprintln!("install: {}", assert_user_error(&out, needle));
-    assert_eq!(common::tree(env), tree_before);
-    assert_eq!(snapshot(env), before, "file contents changed");
+    let synced = run(f, &[os("sync"), env.as_os_str(), lock.as_os_str()]);
+    let installed = f.install(env, &["-r", lock.to_str().unwrap()]);
     let x = f.t.path("never-created");
-    let out = run(f, &[os("create"), x.as_os_str(), os("--python"), f.python.as_os_str(), os("--lock"), lock.as_os_str()]);
-    assert_user_error(&out, needle);
+    let created = run(
+        f,
+        &[
+            os("create"),
+            x.as_os_str(),
+            os("--python"),
+            f.python.as_os_str(),
+            os("--lock"),
+            lock.as_os_str(),
+        ],
+    );
+    // Unchanged first (so a wrong message does not hide a changed environment).
+    assert_eq!(
+        common::tree(env),
+        tree_before,
+        "sync or install changed the tree of {}",
+        env.display()
+    );
+    assert_eq!(
+        snapshot(env),
+        before,
+        "sync or install changed file contents in {}",
+        env.display()
+    );
     assert!(!x.exists(), "a failed create left {}", x.display());
+    eprintln!("sync: {}", assert_user_error(&synced, needle));
+    eprintln!("install: {}", assert_user_error(&installed, needle));
+    eprintln!("create: {}", assert_user_error(&created, needle));
 }
 
 #[test]
@@ -852,7 +1333,13 @@ fn lock_for_another_python_is_refused() {
     let (env, lock, text) = env_and_lock(&f);
     let doc: toml::Table = text.parse().unwrap();
     let rp = doc["requires-python"].as_str().unwrap();
-    write(&lock, &text.replace(&format!("requires-python = \"{rp}\""), "requires-python = \"==2.7.*\""));
+    write(
+        &lock,
+        &text.replace(
+            &format!("requires-python = \"{rp}\""),
+            "requires-python = \"==2.7.*\"",
+        ),
+    );
     assert!(std::fs::read_to_string(&lock).unwrap().contains("==2.7.*"));
     assert_lock_refused(&f, &env, &lock, "2.7");
 }
@@ -871,8 +1358,100 @@ fn invalid_toml_names_the_line() {
 fn lock_version_2_is_refused() {
     let f = world();
     let (env, lock, text) = env_and_lock(&f);
-    write(&lock, &text.replace("lock-version = \"1.0\"", "lock-version = \"2.0\""));
+    write(
+        &lock,
+        &text.replace("lock-version = \"1.0\"", "lock-version = \"2.0\""),
+    );
     assert_lock_refused(&f, &env, &lock, "lock-version");
+
+    // A newer 1.x is read (keys it adds are ignored), with a warning.
+    write(
+        &lock,
+        &text.replace("lock-version = \"1.0\"", "lock-version = \"1.1\""),
+    );
+    let out = run(&f, &[os("sync"), env.as_os_str(), lock.as_os_str()]);
+    assert_success(&out);
+    assert!(stderr(&out).contains("1.1"), "{}", stderr(&out));
+    f.assert_installed(&env, &[("leaf", "1.1"), ("mid", "2.0")]);
+}
+
+#[test]
+fn lock_for_another_platform_is_refused() {
+    let f = world();
+    let (env, lock, text) = env_and_lock(&f);
+    let text = text.replace(
+        "created-by = \"envtool\"",
+        "created-by = \"envtool\"\nenvironments = [\"sys_platform == 'win32'\"]",
+    );
+    write(&lock, &text);
+    assert!(parse_toml(&lock).contains_key("environments"));
+    assert_lock_refused(&f, &env, &lock, "win32");
+}
+
+#[test]
+fn lock_naming_a_missing_file_changes_nothing() {
+    // A lock whose file is no longer where it says (a wheel, then an sdist), after a file
+    // that is there: nothing is installed, and the message says what is missing.
+    let f = world();
+    let env = f.env("e");
+    f.install_ok(&env, &["leaf==1.0"]);
+    let lock = f.t.path("pylock.toml");
+    let gone = wheel("gone", "1.0").build(f.t.path("elsewhere"));
+    let template = |entry: String| {
+        format!(
+            r#"lock-version = "1.0"
+created-by = "a hand"
+
+[[packages]]
+name = "mid"
+version = "2.0"
+wheels = [{mid}]
+
+[[packages]]
+name = "gone"
+version = "1.0"
+{entry}
+"#,
+            mid = lock_wheel(&f, &f.files.join("mid-2.0-py3-none-any.whl")),
+        )
+    };
+    write(
+        &lock,
+        &template(format!("wheels = [{}]", lock_wheel(&f, &gone))),
+    );
+    assert_lock_refused(&f, &env, &lock, "gone-1.0-py3-none-any.whl");
+    write(
+        &lock,
+        &template(format!(
+            "sdist = {{ name = \"gone-1.0.tar.gz\", url = \"{}/files/gone-1.0.tar.gz\", hashes = {{ sha256 = \"{}\" }} }}",
+            f.server().base(),
+            "0".repeat(64)
+        )),
+    );
+    assert_lock_refused(&f, &env, &lock, "gone-1.0.tar.gz");
+}
+
+#[test]
+fn requirements_with_a_wrong_hash_change_nothing() {
+    let f = world();
+    let src = f.env("src");
+    f.install_ok(&src, &["top"]);
+    let reqs = freeze(&f, &src, &["--hashes"]);
+    let mid = sha256_hex(f.files.join("mid-2.0-py3-none-any.whl"));
+    assert!(reqs.contains(&mid), "{reqs}");
+    let file = f.t.path("requirements.lock");
+    write(&file, &reqs.replace(&mid, &"0".repeat(64)));
+
+    let env = f.env("e");
+    f.install_ok(&env, &["leaf==1.0"]);
+    let before = snapshot(&env);
+    let out = f.install(&env, &["-r", file.to_str().unwrap()]);
+    eprintln!("{}", assert_user_error(&out, "hash"));
+    assert_eq!(snapshot(&env), before);
+    let new = f.t.path("new");
+    let out = create(&f, &new, &f.python, &[os("-r"), file.as_os_str()]);
+    assert_user_error(&out, "hash");
+    assert!(!new.exists(), "a failed create left {}", new.display());
 }
 
 #[test]
@@ -892,7 +1471,11 @@ fn damaged_dist_info_fails_freeze_unless_ignore_broken() {
     let out = run(&f, &[os("freeze"), env.as_os_str(), os("--ignore-broken")]);
     assert_success(&out);
     assert_eq!(stdout(&out), "leaf==1.1\ntool==3.0\n");
-    assert!(stderr(&out).contains("mid-2.0.dist-info"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("mid-2.0.dist-info"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(snapshot(&env), before);
 }
 
@@ -908,7 +1491,11 @@ fn freeze_finds_the_environment_or_says_what_was_tried() {
     // $VIRTUAL_ENV, then ./.venv.
     let env = f.env("e");
     f.install_ok(&env, &["leaf==1.0"]);
-    let out = f.t.cmd(["freeze"]).env("VIRTUAL_ENV", &env).output().unwrap();
+    let out =
+        f.t.cmd(["freeze"])
+            .env("VIRTUAL_ENV", &env)
+            .output()
+            .unwrap();
     assert_success(&out);
     assert_eq!(stdout(&out), "leaf==1.0\n");
     let dot = f.env(".venv");

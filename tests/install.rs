@@ -23,8 +23,15 @@ use support::{sha256_hex, truncate_file, WheelBuilder};
 fn demo() -> WheelBuilder {
     WheelBuilder::new("demo", "1.0")
         .file("demo/__init__.py", "VALUE = 1\n")
-        .file("demo/cli.py", "def main():\n    print('hello from demo')\n    return 0\n")
-        .data("scripts", "demo-script", "#!python\nimport sys\nprint('script ran on', sys.prefix)\n")
+        .file(
+            "demo/cli.py",
+            "def main():\n    print('hello from demo')\n    return 0\n",
+        )
+        .data(
+            "scripts",
+            "demo-script",
+            "#!python\nimport sys\nprint('script ran on', sys.prefix)\n",
+        )
         .data("data", "share/demo/readme.txt", "read me\n")
         .entry_point("console_scripts", "demo-cli", "demo.cli:main")
         .requires_dist("dep>=1.0")
@@ -48,14 +55,35 @@ fn record_of(fx: &Fixture, env: &Path, dist_info: &str) -> Vec<(PathBuf, String,
         .collect()
 }
 
-/// Run a failing install and check that it is a user error mentioning `needle` and that
-/// the environment is exactly as it was.
+/// Run a failing install and check that the environment is exactly as it was, and that
+/// the failure is a user error mentioning `needle`.
 fn assert_rejected(fx: &Fixture, env: &Path, args: &[&str], needle: &str) -> String {
     let before = tree(env);
     let out = fx.install(env, args);
-    let err = assert_user_error(&out, needle);
-    assert_eq!(tree(env), before, "the failed install changed {}\n{err}", env.display());
-    err
+    assert_eq!(
+        tree(env),
+        before,
+        "the failed install changed {}\n{}",
+        env.display(),
+        stderr(&out)
+    );
+    assert_user_error(&out, needle)
+}
+
+/// `assert_rejected`, and the cache holds nothing from the bad input (checked before the
+/// message, so a missing hint does not hide a bad cache entry).
+fn assert_rejected_clean(fx: &Fixture, env: &Path, args: &[&str], needle: &str) -> String {
+    let before = tree(env);
+    let out = fx.install(env, args);
+    assert_eq!(
+        tree(env),
+        before,
+        "the failed install changed {}\n{}",
+        env.display(),
+        stderr(&out)
+    );
+    fx.assert_no_bad_cache_entries();
+    assert_user_error(&out, needle)
 }
 
 /// Deterministic incompressible bytes (xorshift64*).
@@ -105,21 +133,38 @@ fn pure_wheel_with_scripts_and_data_is_what_pip_expects() {
         "share/demo/readme.txt",
         "demo-1.0.dist-info/RECORD",
     ] {
-        assert!(show.contains(needle), "pip show -f lacks {needle:?}:\n{show}");
+        assert!(
+            show.contains(needle),
+            "pip show -f lacks {needle:?}:\n{show}"
+        );
     }
 
     // The console script runs from bin.
-    let out = std::process::Command::new(env.join("bin/demo-cli")).output().unwrap();
+    let out = std::process::Command::new(env.join("bin/demo-cli"))
+        .output()
+        .unwrap();
     assert_success(&out);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello from demo");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello from demo"
+    );
 
     // The #!python script names the environment's interpreter, and runs there.
     let script = std::fs::read_to_string(env.join("bin/demo-script")).unwrap();
     let first = script.lines().next().unwrap();
-    assert_eq!(first, format!("#!{}", env.join("bin/python").display()), "{script}");
-    let mode = std::fs::metadata(env.join("bin/demo-script")).unwrap().permissions().mode();
+    assert_eq!(
+        first,
+        format!("#!{}", env.join("bin/python").display()),
+        "{script}"
+    );
+    let mode = std::fs::metadata(env.join("bin/demo-script"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o111, 0o111, "the script is executable ({mode:o})");
-    let out = std::process::Command::new(env.join("bin/demo-script")).output().unwrap();
+    let out = std::process::Command::new(env.join("bin/demo-script"))
+        .output()
+        .unwrap();
     assert_success(&out);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -127,26 +172,50 @@ fn pure_wheel_with_scripts_and_data_is_what_pip_expects() {
     );
 
     // The data file landed under the environment's data directory.
-    assert_eq!(std::fs::read_to_string(env.join("share/demo/readme.txt")).unwrap(), "read me\n");
+    assert_eq!(
+        std::fs::read_to_string(env.join("share/demo/readme.txt")).unwrap(),
+        "read me\n"
+    );
 
     // RECORD: every row exists with the right hash and size; every new file is listed.
     let site = fx.site_packages(&env);
     let mut listed = BTreeSet::new();
     for (name, dist_info) in [("demo", "demo-1.0.dist-info"), ("dep", "dep-1.0.dist-info")] {
         for (path, hash, size) in record_of(&fx, &env, dist_info) {
-            assert!(path.starts_with(&env), "{name}: RECORD row outside the env: {}", path.display());
-            assert!(path.is_file(), "{name}: RECORD lists a missing file {}", path.display());
+            assert!(
+                path.starts_with(&env),
+                "{name}: RECORD row outside the env: {}",
+                path.display()
+            );
+            assert!(
+                path.is_file(),
+                "{name}: RECORD lists a missing file {}",
+                path.display()
+            );
             if path.file_name().unwrap() == "RECORD" {
                 assert_eq!((hash.as_str(), size.as_str()), ("", ""), "RECORD's own row");
             } else {
                 let bytes = std::fs::read(&path).unwrap();
-                assert_eq!(hash, record_hash(&bytes), "{name}: wrong hash for {}", path.display());
-                assert_eq!(size, bytes.len().to_string(), "{name}: wrong size for {}", path.display());
+                assert_eq!(
+                    hash,
+                    record_hash(&bytes),
+                    "{name}: wrong hash for {}",
+                    path.display()
+                );
+                assert_eq!(
+                    size,
+                    bytes.len().to_string(),
+                    "{name}: wrong size for {}",
+                    path.display()
+                );
             }
             listed.insert(path);
         }
         let dist_info_dir = site.join(dist_info);
-        assert_eq!(std::fs::read_to_string(dist_info_dir.join("INSTALLER")).unwrap(), "envtool\n");
+        assert_eq!(
+            std::fs::read_to_string(dist_info_dir.join("INSTALLER")).unwrap(),
+            "envtool\n"
+        );
     }
     let new_files: BTreeSet<PathBuf> = files_below(&env)
         .into_iter()
@@ -154,7 +223,10 @@ fn pure_wheel_with_scripts_and_data_is_what_pip_expects() {
         .map(|f| env.join(f))
         .collect();
     let unlisted: Vec<_> = new_files.difference(&listed).collect();
-    assert!(unlisted.is_empty(), "installed but not in any RECORD: {unlisted:?}");
+    assert!(
+        unlisted.is_empty(),
+        "installed but not in any RECORD: {unlisted:?}"
+    );
 
     // REQUESTED for what was named, not for the dependency.
     assert!(site.join("demo-1.0.dist-info/REQUESTED").is_file());
@@ -162,7 +234,11 @@ fn pure_wheel_with_scripts_and_data_is_what_pip_expects() {
 
     // pip accepts our RECORD: uninstalling removes every file, scripts included.
     fx.pip_ok(&env, &["uninstall", "-y", "demo", "dep"]);
-    assert_eq!(files_below(&env), before_files, "pip uninstall left files behind");
+    assert_eq!(
+        files_below(&env),
+        before_files,
+        "pip uninstall left files behind"
+    );
     assert!(!env.join("bin/demo-cli").exists() && !env.join("bin/demo-script").exists());
     assert!(fx.pip_list(&env).is_empty());
 }
@@ -182,12 +258,14 @@ fn platform_wheel_for_another_platform_is_refused_with_the_tags_named() {
             .file("plat/_native.pyd", b"MZ not really"),
     );
     let env = fx.env("e");
-    let err = assert_rejected(&fx, &env, &["plat==1.0"], "win_amd64");
+    let err = assert_rejected_clean(&fx, &env, &["plat==1.0"], "win_amd64");
     assert!(err.contains("cp39"), "the wheel's tags are named:\n{err}");
     // What this interpreter accepts is named too (its platform tags at least).
     let (cp, machine) = fixture::interpreter_tag(&fx.python);
     assert!(
-        err.contains(&cp) || err.contains(&format!("linux_{machine}")) || err.contains(&format!("manylinux_2_")),
+        err.contains(&cp)
+            || err.contains(&format!("linux_{machine}"))
+            || err.contains(&format!("manylinux_2_")),
         "the interpreter's tags are named ({cp}, *linux*_{machine}):\n{err}"
     );
 }
@@ -219,7 +297,10 @@ fn platform_specific_wheel_wins_over_pure_one_of_the_same_version() {
         b"\x7fELF fake shared object"
     );
     assert!(!platlib.join("plat/pure.py").exists());
-    assert_eq!(common::py(&env.join("bin/python"), "import plat; print(plat.KIND)"), "native");
+    assert_eq!(
+        common::py(&env.join("bin/python"), "import plat; print(plat.KIND)"),
+        "native"
+    );
     let wheel_file = std::fs::read_to_string(platlib.join("plat-2.0.dist-info/WHEEL")).unwrap();
     assert!(wheel_file.contains("manylinux_2_17"), "{wheel_file}");
     fx.assert_installed(&env, &[("plat", "2.0")]);
@@ -240,11 +321,20 @@ fn files_are_hard_links_into_the_cache_by_default_and_copies_on_request() {
     // The cache holds unpacked wheels under wheels-v1/<sha256>/.
     let demo_sha = sha256_hex(fx.files.join("demo-1.0-py3-none-any.whl"));
     let cached = fx.cache().join("wheels-v1").join(&demo_sha);
-    assert!(cached.is_dir(), "no cache entry {}: {:?}", cached.display(), fx.cached_wheel_entries());
+    assert!(
+        cached.is_dir(),
+        "no cache entry {}: {:?}",
+        cached.display(),
+        fx.cached_wheel_entries()
+    );
 
     let installed = std::fs::metadata(site.join("demo/cli.py")).unwrap();
     let in_cache = std::fs::metadata(cached.join("demo/cli.py")).unwrap();
-    assert_eq!(installed.ino(), in_cache.ino(), "demo/cli.py is a hard link to the cache");
+    assert_eq!(
+        installed.ino(),
+        in_cache.ino(),
+        "demo/cli.py is a hard link to the cache"
+    );
     assert!(installed.nlink() >= 2);
 
     // Files envtool writes itself are never links into the cache.
@@ -256,7 +346,12 @@ fn files_are_hard_links_into_the_cache_by_default_and_copies_on_request() {
         env.join("bin/demo-script"),
     ] {
         let m = std::fs::metadata(&generated).unwrap();
-        assert_eq!(m.nlink(), 1, "{} is shared with another file", generated.display());
+        assert_eq!(
+            m.nlink(),
+            1,
+            "{} is shared with another file",
+            generated.display()
+        );
     }
 
     // --link-mode copy gives independent files with the same bytes.
@@ -272,7 +367,10 @@ fn files_are_hard_links_into_the_cache_by_default_and_copies_on_request() {
     );
     // Writing through the copied file must not reach the cache.
     std::fs::write(site2.join("demo/cli.py"), "changed").unwrap();
-    assert_ne!(std::fs::read(cached.join("demo/cli.py")).unwrap(), b"changed");
+    assert_ne!(
+        std::fs::read(cached.join("demo/cli.py")).unwrap(),
+        b"changed"
+    );
     fx.assert_pip_check_clean(&env);
 }
 
@@ -285,12 +383,19 @@ fn warm_cache_downloads_nothing_and_offline_installs_from_it() {
     let mut fx = demo_world();
     let first = fx.env("first");
     fx.install_ok(&first, &["demo==1.0"]);
-    assert!(!fx.file_requests().is_empty(), "the first install downloads");
+    assert!(
+        !fx.file_requests().is_empty(),
+        "the first install downloads"
+    );
 
     fx.server().clear_requests();
     let second = fx.env("second");
     fx.install_ok(&second, &["demo==1.0"]);
-    assert_eq!(fx.file_requests(), Vec::<String>::new(), "the second install downloaded files");
+    assert_eq!(
+        fx.file_requests(),
+        Vec::<String>::new(),
+        "the second install downloaded files"
+    );
     fx.assert_installed(&second, &[("demo", "1.0"), ("dep", "1.0")]);
 
     fx.stop_server();
@@ -321,10 +426,18 @@ fn uninstall_removes_exactly_the_recorded_files_and_prunes_empty_dirs() {
     let with_dep_only = tree(&env);
 
     fx.install_ok(&env, &["demo==1.0"]);
-    let recorded: Vec<PathBuf> = record_of(&fx, &env, "demo-1.0.dist-info").into_iter().map(|r| r.0).collect();
+    let recorded: Vec<PathBuf> = record_of(&fx, &env, "demo-1.0.dist-info")
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
     assert!(recorded.iter().all(|p| p.exists()));
 
-    let out = fx.t.run(["uninstall".as_ref(), "--env".as_ref(), env.as_os_str(), "demo".as_ref()]);
+    let out = fx.t.run([
+        "uninstall".as_ref(),
+        "--env".as_ref(),
+        env.as_os_str(),
+        "demo".as_ref(),
+    ]);
     assert_success(&out);
     for p in &recorded {
         assert!(!p.exists(), "{} survived the uninstall", p.display());
@@ -338,9 +451,17 @@ fn uninstall_removes_exactly_the_recorded_files_and_prunes_empty_dirs() {
     fx.install_ok(&env, &["demo==1.0"]);
     let site = fx.site_packages(&env);
     std::fs::write(site.join("demo/local.cfg"), "mine").unwrap();
-    let out = fx.t.run(["uninstall".as_ref(), "--env".as_ref(), env.as_os_str(), "demo".as_ref()]);
+    let out = fx.t.run([
+        "uninstall".as_ref(),
+        "--env".as_ref(),
+        env.as_os_str(),
+        "demo".as_ref(),
+    ]);
     assert_success(&out);
-    assert_eq!(std::fs::read_to_string(site.join("demo/local.cfg")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(site.join("demo/local.cfg")).unwrap(),
+        "mine"
+    );
     assert!(!site.join("demo/__init__.py").exists());
     assert!(!site.join("demo-1.0.dist-info").exists());
 }
@@ -351,7 +472,12 @@ fn uninstall_of_what_is_not_installed_is_a_user_error() {
     let env = fx.env("e");
     fx.install_ok(&env, &["dep==1.0"]);
     let before = tree(&env);
-    let out = fx.t.run(["uninstall".as_ref(), "--env".as_ref(), env.as_os_str(), "demo".as_ref()]);
+    let out = fx.t.run([
+        "uninstall".as_ref(),
+        "--env".as_ref(),
+        env.as_os_str(),
+        "demo".as_ref(),
+    ]);
     let err = assert_user_error(&out, "demo");
     assert!(err.contains("not installed"), "{err}");
     assert_eq!(tree(&env), before);
@@ -376,13 +502,19 @@ fn list_json_agrees_with_pip() {
     let fx = demo_world();
     let env = fx.env("e");
     fx.install_ok(&env, &["demo==1.0"]);
-    let out = fx.t.run(["list".as_ref(), env.as_os_str(), "--json".as_ref()]);
+    let out =
+        fx.t.run(["list".as_ref(), env.as_os_str(), "--json".as_ref()]);
     assert_success(&out);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("list --json is not JSON ({e}):\n{}", fixture::stdout(&out)));
     let ours: std::collections::BTreeMap<String, String> = rows
         .iter()
-        .map(|r| (fixture::normalize(r["name"].as_str().unwrap()), r["version"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                fixture::normalize(r["name"].as_str().unwrap()),
+                r["version"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(ours, fx.pip_list(&env));
     let row = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap().clone();
@@ -392,7 +524,10 @@ fn list_json_agrees_with_pip() {
 
     // Plain list names the same things.
     let text = fx.t.ok(["list".as_ref(), env.as_os_str()]);
-    assert!(text.contains("demo") && text.contains("dep") && text.contains("1.0"), "{text}");
+    assert!(
+        text.contains("demo") && text.contains("dep") && text.contains("1.0"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -401,7 +536,10 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     let env = fx.env("e");
     let before = tree(&env);
     let err = fx.install_ok(&env, &["demo==1.0", "--dry-run"]);
-    assert!(err.contains("demo==1.0") && err.contains("dep==1.0"), "the plan names both:\n{err}");
+    assert!(
+        err.contains("demo==1.0") && err.contains("dep==1.0"),
+        "the plan names both:\n{err}"
+    );
     assert_eq!(tree(&env), before);
     assert!(fx.pip_list(&env).is_empty());
 
@@ -422,7 +560,11 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
 #[test]
 fn upgrade_removes_the_old_versions_files() {
     let fx = Fixture::new();
-    fx.publish(wheel("pkg", "1.0").file("pkg/old.py", "").entry_point("console_scripts", "pkg-old", "pkg:main"));
+    fx.publish(wheel("pkg", "1.0").file("pkg/old.py", "").entry_point(
+        "console_scripts",
+        "pkg-old",
+        "pkg:main",
+    ));
     let env = fx.env("e");
     fx.install_ok(&env, &["pkg==1.0"]);
     let site = fx.site_packages(&env);
@@ -431,14 +573,24 @@ fn upgrade_removes_the_old_versions_files() {
     fx.publish(wheel("pkg", "2.0").file("pkg/new.py", ""));
     fx.install_ok(&env, &["pkg==2.0"]);
     fx.assert_installed(&env, &[("pkg", "2.0")]);
-    assert!(!site.join("pkg/old.py").exists(), "1.0's module survived the upgrade");
-    assert!(!env.join("bin/pkg-old").exists(), "1.0's script survived the upgrade");
+    assert!(
+        !site.join("pkg/old.py").exists(),
+        "1.0's module survived the upgrade"
+    );
+    assert!(
+        !env.join("bin/pkg-old").exists(),
+        "1.0's script survived the upgrade"
+    );
     assert!(!site.join("pkg-1.0.dist-info").exists());
     assert!(site.join("pkg/new.py").is_file());
     fx.assert_pip_check_clean(&env);
     // pip can still remove it cleanly.
     fx.pip_ok(&env, &["uninstall", "-y", "pkg"]);
-    assert!(!site.join("pkg").exists(), "left behind: {:?}", files_below(&site.join("pkg")));
+    assert!(
+        !site.join("pkg").exists(),
+        "left behind: {:?}",
+        files_below(&site.join("pkg"))
+    );
 }
 
 #[test]
@@ -451,7 +603,9 @@ fn reinstall_puts_back_a_damaged_file() {
     std::fs::remove_file(site.join("demo/cli.py")).unwrap();
     fx.install_ok(&env, &["demo==1.0", "--reinstall"]);
     assert_eq!(tree(&env), complete);
-    let out = std::process::Command::new(env.join("bin/demo-cli")).output().unwrap();
+    let out = std::process::Command::new(env.join("bin/demo-cli"))
+        .output()
+        .unwrap();
     assert_success(&out);
     fx.assert_pip_check_clean(&env);
 }
@@ -468,14 +622,34 @@ fn compile_writes_pyc_files_that_record_lists_and_uninstall_removes() {
         .filter(|f| f.ends_with(".pyc"))
         .map(|f| lexical(&site.join("demo").join(f)))
         .collect();
-    assert!(pycs.len() >= 2, "no byte-compiled files: {:?}", files_below(&site.join("demo")));
+    assert!(
+        pycs.len() >= 2,
+        "no byte-compiled files: {:?}",
+        files_below(&site.join("demo"))
+    );
     // As pip does, RECORD lists the .pyc files it wrote.
-    let listed: BTreeSet<PathBuf> = record_of(&fx, &env, "demo-1.0.dist-info").into_iter().map(|r| r.0).collect();
+    let listed: BTreeSet<PathBuf> = record_of(&fx, &env, "demo-1.0.dist-info")
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
     let unlisted: Vec<_> = pycs.iter().filter(|p| !listed.contains(*p)).collect();
-    let out = fx.t.run(["uninstall".as_ref(), "--env".as_ref(), env.as_os_str(), "demo".as_ref(), "dep".as_ref()]);
+    let out = fx.t.run([
+        "uninstall".as_ref(),
+        "--env".as_ref(),
+        env.as_os_str(),
+        "demo".as_ref(),
+        "dep".as_ref(),
+    ]);
     assert_success(&out);
-    assert_eq!(tree(&env), before, "uninstall after --compile left files behind");
-    assert!(unlisted.is_empty(), "byte-compiled files missing from RECORD: {unlisted:?}");
+    assert_eq!(
+        tree(&env),
+        before,
+        "uninstall after --compile left files behind"
+    );
+    assert!(
+        unlisted.is_empty(),
+        "byte-compiled files missing from RECORD: {unlisted:?}"
+    );
 }
 
 #[test]
@@ -484,11 +658,27 @@ fn require_hashes_demands_a_hash_for_every_package() {
     let env = fx.env("e");
     let demo_sha = sha256_hex(fx.files.join("demo-1.0-py3-none-any.whl"));
     let dep_sha = sha256_hex(fx.files.join("dep-1.0-py3-none-any.whl"));
-    let partial = fx.write("partial.txt", &format!("demo==1.0 --hash=sha256:{demo_sha}\n"));
-    let err = assert_rejected(&fx, &env, &["--require-hashes", "-r", partial.to_str().unwrap()], "dep");
+    let partial = fx.write(
+        "partial.txt",
+        &format!("demo==1.0 --hash=sha256:{demo_sha}\n"),
+    );
+    let err = assert_rejected(
+        &fx,
+        &env,
+        &["--require-hashes", "-r", partial.to_str().unwrap()],
+        "dep",
+    );
     assert!(err.contains("hash"), "{err}");
-    let unpinned = fx.write("unpinned.txt", &format!("demo>=1.0 --hash=sha256:{demo_sha}\n"));
-    assert_rejected(&fx, &env, &["--require-hashes", "-r", unpinned.to_str().unwrap()], "demo");
+    let unpinned = fx.write(
+        "unpinned.txt",
+        &format!("demo>=1.0 --hash=sha256:{demo_sha}\n"),
+    );
+    assert_rejected(
+        &fx,
+        &env,
+        &["--require-hashes", "-r", unpinned.to_str().unwrap()],
+        "demo",
+    );
     let full = fx.write(
         "full.txt",
         &format!("demo==1.0 --hash=sha256:{demo_sha}\ndep==1.0 --hash=sha256:{dep_sha}\n"),
@@ -520,8 +710,13 @@ fn create_installs_a_requirements_file() {
     fx.assert_pip_check_clean(&dir);
     // Scripts name the final interpreter, not the staging directory.
     let script = std::fs::read_to_string(dir.join("bin/demo-cli")).unwrap();
-    assert!(script.starts_with(&format!("#!{}\n", dir.join("bin/python").display())), "{script}");
-    let out = std::process::Command::new(dir.join("bin/demo-cli")).output().unwrap();
+    assert!(
+        script.starts_with(&format!("#!{}\n", dir.join("bin/python").display())),
+        "{script}"
+    );
+    let out = std::process::Command::new(dir.join("bin/demo-cli"))
+        .output()
+        .unwrap();
     assert_success(&out);
 }
 
@@ -549,7 +744,10 @@ fn create_that_fails_leaves_no_directory() {
         .into_iter()
         .filter(|p| !p.starts_with("cache") && !p.starts_with("home"))
         .collect::<Vec<_>>();
-    assert_eq!(top_after, top_before, "a failed create left something behind");
+    assert_eq!(
+        top_after, top_before,
+        "a failed create left something behind"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -560,33 +758,46 @@ fn create_that_fails_leaves_no_directory() {
 fn unknown_package() {
     let fx = demo_world();
     let env = fx.env("e");
-    assert_rejected(&fx, &env, &["no-such-thing==1.0"], "no-such-thing");
-    assert!(fx.cached_wheel_entries().is_empty());
+    assert_rejected_clean(&fx, &env, &["no-such-thing==1.0"], "no-such-thing");
 }
 
 #[test]
 fn version_that_does_not_exist() {
     let fx = demo_world();
     let env = fx.env("e");
-    let err = assert_rejected(&fx, &env, &["demo==9.9"], "9.9");
-    assert!(err.contains("1.0"), "the available versions are named:\n{err}");
+    let err = assert_rejected_clean(&fx, &env, &["demo==9.9"], "9.9");
+    assert!(
+        err.contains("1.0"),
+        "the available versions are named:\n{err}"
+    );
 }
 
 #[test]
 fn no_wheel_for_this_platform_names_the_tags() {
     let fx = Fixture::new();
-    fx.publish(WheelBuilder::new("winonly", "1.0").tag("cp39-cp39-win_amd64").file("winonly/__init__.py", ""));
+    fx.publish(
+        WheelBuilder::new("winonly", "1.0")
+            .tag("cp39-cp39-win_amd64")
+            .file("winonly/__init__.py", ""),
+    );
     let env = fx.env("e");
-    assert_rejected(&fx, &env, &["winonly"], "cp39-cp39-win_amd64");
+    assert_rejected_clean(&fx, &env, &["winonly"], "cp39-cp39-win_amd64");
 }
 
 #[test]
 fn only_an_sdist() {
     let fx = Fixture::new();
-    std::fs::write(fx.files.join("srconly-1.0.tar.gz"), b"\x1f\x8b not really a tarball").unwrap();
+    std::fs::write(
+        fx.files.join("srconly-1.0.tar.gz"),
+        b"\x1f\x8b not really a tarball",
+    )
+    .unwrap();
     let env = fx.env("e");
-    let err = assert_rejected(&fx, &env, &["srconly==1.0"], "srconly");
-    assert!(err.contains("source"), "the error says it is a source distribution:\n{err}");
+    let err = assert_rejected_clean(&fx, &env, &["srconly==1.0"], "srconly");
+    assert!(
+        err.contains("source"),
+        "the error says it is a source distribution:\n{err}"
+    );
 }
 
 #[test]
@@ -595,9 +806,8 @@ fn hash_mismatch_with_the_index() {
     fx.publish(wheel("solo", "1.0"));
     fx.server().set_wrong_hash("solo-1.0-py3-none-any.whl");
     let env = fx.env("e");
-    let err = assert_rejected(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
+    let err = assert_rejected_clean(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
     assert!(err.to_lowercase().contains("hash"), "{err}");
-    assert!(fx.cached_wheel_entries().is_empty(), "a mismatching wheel was cached: {:?}", fx.cached_wheel_entries());
 }
 
 #[test]
@@ -607,9 +817,8 @@ fn wrong_hash_in_a_requirements_file() {
     let env = fx.env("e");
     let wrong = "0".repeat(64);
     let reqs = fx.write("req.txt", &format!("solo==1.0 --hash=sha256:{wrong}\n"));
-    let err = assert_rejected(&fx, &env, &["-r", reqs.to_str().unwrap()], "solo");
+    let err = assert_rejected_clean(&fx, &env, &["-r", reqs.to_str().unwrap()], "solo");
     assert!(err.contains(&wrong), "the expected hash is shown:\n{err}");
-    assert!(fx.cached_wheel_entries().is_empty());
 
     // With the right hash it installs.
     let right = sha256_hex(fx.files.join("solo-1.0-py3-none-any.whl"));
@@ -631,12 +840,11 @@ fn truncated_wheel_is_not_a_valid_wheel() {
     let len = std::fs::metadata(&path).unwrap().len();
     truncate_file(&path, len / 2);
     let env = fx.env("e");
-    let err = assert_rejected(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
+    let err = assert_rejected_clean(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
     assert!(
         err.contains("not a valid wheel") || err.contains("truncated"),
         "the error says the wheel is damaged:\n{err}"
     );
-    assert!(fx.cached_wheel_entries().is_empty());
 }
 
 #[test]
@@ -644,14 +852,20 @@ fn wheel_with_a_parent_dir_entry_is_refused() {
     let fx = Fixture::new();
     fx.publish(wheel("evil", "1.0").raw_entry("../evil.txt", b"pwned"));
     let env = fx.env("e");
-    let err = assert_rejected(&fx, &env, &["evil==1.0"], "../evil.txt");
+    let before = tree(&env);
+    let out = fx.install(&env, &["evil==1.0"]);
+    assert_eq!(tree(&env), before);
+    fx.assert_no_bad_cache_entries();
+    // Not next to the environment, the cache or its buckets, nor anywhere in the scratch tree.
+    let escaped: Vec<_> = walkdir::WalkDir::new(fx.t.path(""))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name() == "evil.txt")
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    assert!(escaped.is_empty(), "evil.txt was written: {escaped:?}");
+    let err = assert_user_error(&out, "../evil.txt");
     assert!(err.contains("outside"), "{err}");
-    assert!(fx.cached_wheel_entries().is_empty());
-    for dir in [fx.t.path(""), env.clone(), fx.cache().to_path_buf(), fx.cache().join("wheels-v1")] {
-        assert!(!dir.join("evil.txt").exists(), "evil.txt escaped into {}", dir.display());
-    }
-    let escaped = walkdir::WalkDir::new(fx.t.path("")).into_iter().flatten().any(|e| e.file_name() == "evil.txt");
-    assert!(!escaped, "evil.txt was written somewhere");
 }
 
 #[test]
@@ -659,9 +873,8 @@ fn wheel_whose_record_hash_is_tampered_is_refused() {
     let fx = Fixture::new();
     fx.publish(wheel("tamper", "1.0").tamper_record_hash("tamper/__init__.py"));
     let env = fx.env("e");
-    let err = assert_rejected(&fx, &env, &["tamper==1.0"], "tamper/__init__.py");
+    let err = assert_rejected_clean(&fx, &env, &["tamper==1.0"], "tamper/__init__.py");
     assert!(err.contains("RECORD"), "{err}");
-    assert!(fx.cached_wheel_entries().is_empty());
 }
 
 #[test]
@@ -678,8 +891,9 @@ fn index_unreachable() {
         env.as_os_str(),
         "solo==1.0".as_ref(),
     ]);
-    assert_user_error(&out, "127.0.0.1");
     assert_eq!(tree(&env), before);
+    fx.assert_no_bad_cache_entries();
+    assert_user_error(&out, "127.0.0.1");
 }
 
 #[test]
@@ -688,7 +902,7 @@ fn index_returning_garbage() {
     fx.publish(wheel("solo", "1.0"));
     fx.server().set_garbage(true);
     let env = fx.env("e");
-    assert_rejected(&fx, &env, &["solo==1.0"], "solo");
+    assert_rejected_clean(&fx, &env, &["solo==1.0"], "solo");
 }
 
 #[test]
@@ -697,7 +911,7 @@ fn index_answering_500() {
     fx.publish(wheel("solo", "1.0"));
     fx.server().set_status(Some(500));
     let env = fx.env("e");
-    assert_rejected(&fx, &env, &["solo==1.0"], "500");
+    assert_rejected_clean(&fx, &env, &["solo==1.0"], "500");
 }
 
 #[test]
@@ -739,9 +953,14 @@ fn offline_with_a_cold_cache() {
         env.as_os_str(),
         "solo==1.0".as_ref(),
     ]);
-    assert_user_error(&out, "offline");
     assert_eq!(tree(&env), before);
-    assert!(fx.server().requests().is_empty(), "--offline touched the network: {:?}", fx.server().requests());
+    assert!(
+        fx.server().requests().is_empty(),
+        "--offline touched the network: {:?}",
+        fx.server().requests()
+    );
+    fx.assert_no_bad_cache_entries();
+    assert_user_error(&out, "offline");
 }
 
 #[test]
@@ -758,14 +977,18 @@ fn unwritable_environment() {
     let before = tree(&env);
     let out = fx.install(&env, &["solo==1.0"]);
     std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert_user_error(&out, "ermission");
     assert_eq!(tree(&env), before);
+    assert_user_error(&out, "ermission");
 }
 
 #[test]
 fn failure_in_the_middle_of_applying_rolls_everything_back() {
     let fx = Fixture::new();
-    fx.publish(wheel("aaa", "1.0").file("aaa/only_in_1.py", "").entry_point("console_scripts", "aaa", "aaa:main"));
+    fx.publish(
+        wheel("aaa", "1.0")
+            .file("aaa/only_in_1.py", "")
+            .entry_point("console_scripts", "aaa", "aaa:main"),
+    );
     fx.publish(wheel("aaa", "2.0").file("aaa/only_in_2.py", ""));
     fx.publish(wheel("mmm", "1.0"));
     // Unpacks fine, but `.data/weird/` is no install scheme: installing it fails.
@@ -773,7 +996,8 @@ fn failure_in_the_middle_of_applying_rolls_everything_back() {
     let env = fx.env("e");
     fx.install_ok(&env, &["aaa==1.0"]);
     let before = tree(&env);
-    let record_before = std::fs::read(fx.site_packages(&env).join("aaa-1.0.dist-info/RECORD")).unwrap();
+    let record_before =
+        std::fs::read(fx.site_packages(&env).join("aaa-1.0.dist-info/RECORD")).unwrap();
 
     // The plan removes aaa 1.0, installs mmm, installs zzz (which fails), installs aaa 2.0.
     let err = assert_rejected(&fx, &env, &["aaa==2.0", "mmm", "zzz"], "weird");
@@ -798,7 +1022,10 @@ fn html_index_without_pep658_metadata() {
     fx.assert_installed(&env, &[("demo", "1.0"), ("dep", "1.0")]);
     fx.assert_pip_check_clean(&env);
     assert!(
-        !fx.server().requests().iter().any(|r| r.ends_with(".metadata")),
+        !fx.server()
+            .requests()
+            .iter()
+            .any(|r| r.ends_with(".metadata")),
         "asked for metadata files the index does not advertise: {:?}",
         fx.server().requests()
     );
@@ -812,13 +1039,26 @@ fn html_index_without_pep658_metadata() {
 fn two_processes_install_the_same_set_with_one_cache() {
     let fx = demo_world();
     for i in 0..4 {
-        fx.publish(wheel(&format!("extra{i}"), "1.0").file(&format!("extra{i}/blob.bin"), random_bytes(200_000, i)));
+        fx.publish(
+            wheel(&format!("extra{i}"), "1.0")
+                .file(&format!("extra{i}/blob.bin"), random_bytes(200_000, i)),
+        );
     }
     let a = fx.env("a");
     let b = fx.env("b");
     let args = ["demo==1.0", "extra0", "extra1", "extra2", "extra3"];
-    let first = fx.install_cmd(&a, &args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let second = fx.install_cmd(&b, &args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let first = fx
+        .install_cmd(&a, &args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let second = fx
+        .install_cmd(&b, &args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let out_a = first.wait_with_output().unwrap();
     let out_b = second.wait_with_output().unwrap();
     assert_success(&out_a);
@@ -826,12 +1066,24 @@ fn two_processes_install_the_same_set_with_one_cache() {
     for env in [&a, &b] {
         fx.assert_installed(
             env,
-            &[("demo", "1.0"), ("dep", "1.0"), ("extra0", "1.0"), ("extra1", "1.0"), ("extra2", "1.0"), ("extra3", "1.0")],
+            &[
+                ("demo", "1.0"),
+                ("dep", "1.0"),
+                ("extra0", "1.0"),
+                ("extra1", "1.0"),
+                ("extra2", "1.0"),
+                ("extra3", "1.0"),
+            ],
         );
         fx.assert_pip_check_clean(env);
     }
     // One cache entry per wheel, nothing left in the temporary bucket.
-    assert_eq!(fx.cached_wheel_entries().len(), 6, "{:?}", fx.cached_wheel_entries());
+    assert_eq!(
+        fx.cached_wheel_entries().len(),
+        6,
+        "{:?}",
+        fx.cached_wheel_entries()
+    );
     let tmp = fx.cache().join("tmp-v1");
     let leftovers = std::fs::read_dir(&tmp).map(|rd| rd.count()).unwrap_or(0);
     assert_eq!(leftovers, 0, "leftovers in {}", tmp.display());
@@ -843,7 +1095,14 @@ fn two_processes_install_the_same_set_with_one_cache() {
 
 /// Send SIGINT `delay` after starting an install of `args` into a fresh environment, and
 /// return (outcome, stderr), asserting the environment is `pristine` or `complete`.
-fn interrupt_once(fx: &Fixture, name: &str, args: &[&str], delay: Duration, pristine: &[String], complete: &[String]) -> String {
+fn interrupt_once(
+    fx: &Fixture,
+    name: &str,
+    args: &[&str],
+    delay: Duration,
+    pristine: &[String],
+    complete: &[String],
+) -> String {
     let env = fx.env(name);
     assert_eq!(tree(&env), pristine);
     let child = fx
@@ -880,8 +1139,15 @@ fn interrupt_once(fx: &Fixture, name: &str, args: &[&str], delay: Duration, pris
     if state == "complete" {
         fx.assert_pip_check_clean(&env);
     }
-    let rolled_back = if err.contains("interrupted") { ", rolled back" } else { "" };
-    format!("{delay:?}: {state} (exit {:?}{rolled_back})", out.status.code())
+    let rolled_back = if err.contains("interrupted") {
+        ", rolled back"
+    } else {
+        ""
+    };
+    format!(
+        "{delay:?}: {state} (exit {:?}{rolled_back})",
+        out.status.code()
+    )
 }
 
 #[test]
@@ -898,10 +1164,16 @@ fn interrupted_install_leaves_the_environment_whole_or_unchanged() {
     let mut names = vec!["big".to_string(), "many".to_string()];
     for i in 0..4 {
         let name = format!("small{i}");
-        fx.publish(wheel(&name, "1.0").file(&format!("{name}/part.bin"), random_bytes(300_000, 100 + i)));
+        fx.publish(
+            wheel(&name, "1.0").file(&format!("{name}/part.bin"), random_bytes(300_000, 100 + i)),
+        );
         names.push(name);
     }
-    let args: Vec<&str> = names.iter().map(String::as_str).chain(["--link-mode", "copy"]).collect();
+    let args: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .chain(["--link-mode", "copy"])
+        .collect();
 
     // The whole state, from an uninterrupted install in an environment of the same shape.
     let reference = fx.env("ref");
@@ -919,13 +1191,27 @@ fn interrupted_install_leaves_the_environment_whole_or_unchanged() {
     // Warm cache: the signal lands anywhere from start-up to the end of the apply phase.
     for k in 1..=10u32 {
         let delay = warm * k / 10;
-        outcomes.push(interrupt_once(&fx, &format!("w{k}"), &args, delay, &pristine, &complete));
+        outcomes.push(interrupt_once(
+            &fx,
+            &format!("w{k}"),
+            &args,
+            delay,
+            &pristine,
+            &complete,
+        ));
     }
     // Cold cache: during downloads and unpacking too.
     for k in [1u32, 3, 5, 7, 9] {
         std::fs::remove_dir_all(fx.cache()).unwrap();
         let delay = cold * k / 10;
-        outcomes.push(interrupt_once(&fx, &format!("c{k}"), &args, delay, &pristine, &complete));
+        outcomes.push(interrupt_once(
+            &fx,
+            &format!("c{k}"),
+            &args,
+            delay,
+            &pristine,
+            &complete,
+        ));
     }
     eprintln!("interrupt outcomes: {outcomes:#?}");
 }

@@ -57,13 +57,27 @@ fn index_reachable() -> bool {
     *REACHABLE.get_or_init(|| {
         let t = TestEnv::new();
         let env = t.path("probe");
-        let created = t.run([OsStr::new("create"), env.as_os_str(), "--python".as_ref(), common::python().as_os_str()]);
+        let created = t.run([
+            OsStr::new("create"),
+            env.as_os_str(),
+            "--python".as_ref(),
+            common::python().as_os_str(),
+        ]);
         assert_success(&created);
-        let mut cmd = t.cmd([OsStr::new("install"), "--env".as_ref(), env.as_os_str(), "--dry-run".as_ref(), "six==1.16.0".as_ref()]);
+        let mut cmd = t.cmd([
+            OsStr::new("install"),
+            "--env".as_ref(),
+            env.as_os_str(),
+            "--dry-run".as_ref(),
+            "six==1.16.0".as_ref(),
+        ]);
         match output_within(&mut cmd, Duration::from_secs(30)) {
             Some(out) if out.status.success() => true,
             Some(out) => {
-                eprintln!("the default index did not answer:\n{}", String::from_utf8_lossy(&out.stderr));
+                eprintln!(
+                    "the default index did not answer:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 false
             }
             None => {
@@ -98,7 +112,10 @@ fn uv() -> Option<PathBuf> {
 fn uv_cmd(uv: &Path, t: &TestEnv) -> Command {
     let mut cmd = Command::new(uv);
     cmd.current_dir(t.tmp.path())
-        .env("UV_CACHE_DIR", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("uv-cache"))
+        .env(
+            "UV_CACHE_DIR",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("uv-cache"),
+        )
         .env("UV_NO_CONFIG", "1")
         .env("UV_PYTHON_DOWNLOADS", "never")
         .env("NO_COLOR", "1")
@@ -127,7 +144,9 @@ fn uv_cmd(uv: &Path, t: &TestEnv) -> Command {
 }
 
 fn run_ok(cmd: &mut Command, what: &str) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
     assert!(
         out.status.success(),
         "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
@@ -141,7 +160,10 @@ fn run_ok(cmd: &mut Command, what: &str) -> String {
 /// Real pip (the newest pyenv one) acting on an environment: `pip --python ENV/bin/python ARGS`.
 fn pip(env: &Path, args: &[&str]) -> String {
     run_ok(
-        support::pip_command(&common::python()).arg("--python").arg(env.join("bin/python")).args(args),
+        support::pip_command(&common::python())
+            .arg("--python")
+            .arg(env.join("bin/python"))
+            .args(args),
         &format!("pip {args:?}"),
     )
 }
@@ -162,7 +184,12 @@ fn pip_list(env: &Path) -> BTreeMap<String, String> {
 
 /// `envtool create DIR --python PY REQS...` against the default index.
 fn create(t: &TestEnv, dir: &Path, python: &Path, reqs: &[&str]) -> Output {
-    let mut cmd = t.cmd([OsStr::new("create"), dir.as_os_str(), "--python".as_ref(), python.as_os_str()]);
+    let mut cmd = t.cmd([
+        OsStr::new("create"),
+        dir.as_os_str(),
+        "--python".as_ref(),
+        python.as_os_str(),
+    ]);
     cmd.args(reqs);
     cmd.output().unwrap()
 }
@@ -194,11 +221,23 @@ fn installs_a_pure_wheel() {
     let t = TestEnv::new();
     let env = t.path("e");
     create_ok(&t, &env, &common::python(), &["six==1.16.0"]);
-    assert_eq!(pip_list(&env), BTreeMap::from([("six".to_string(), "1.16.0".to_string())]));
+    assert_eq!(
+        pip_list(&env),
+        BTreeMap::from([("six".to_string(), "1.16.0".to_string())])
+    );
     pip(&env, &["check"]);
-    assert_eq!(common::py(&env.join("bin/python"), "import six; print(six.__version__)"), "1.16.0");
+    assert_eq!(
+        common::py(
+            &env.join("bin/python"),
+            "import six; print(six.__version__)"
+        ),
+        "1.16.0"
+    );
     assert_eq!(pip(&env, &["freeze"]), "six==1.16.0\n");
-    assert_eq!(t.ok([OsStr::new("freeze"), env.as_os_str()]), "six==1.16.0\n");
+    assert_eq!(
+        t.ok([OsStr::new("freeze"), env.as_os_str()]),
+        "six==1.16.0\n"
+    );
 }
 
 #[test]
@@ -212,7 +251,10 @@ fn installs_a_c_extension() {
     let t = TestEnv::new();
     let env = t.path("e");
     create_ok(&t, &env, &python, &["markupsafe==2.1.5"]);
-    assert_eq!(pip_list(&env), BTreeMap::from([("markupsafe".to_string(), "2.1.5".to_string())]));
+    assert_eq!(
+        pip_list(&env),
+        BTreeMap::from([("markupsafe".to_string(), "2.1.5".to_string())])
+    );
     pip(&env, &["check"]);
     let got = common::py(
         &env.join("bin/python"),
@@ -230,11 +272,17 @@ fn installs_console_scripts() {
     let listed = pip_list(&env);
     let version = listed.get("httpie").expect("httpie installed").clone();
     pip(&env, &["check"]);
-    let out = Command::new(env.join("bin/http")).arg("--version").output().unwrap();
+    let out = Command::new(env.join("bin/http"))
+        .arg("--version")
+        .output()
+        .unwrap();
     assert_success(&out);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), version);
     // envtool's freeze is pip's.
-    assert_eq!(t.ok([OsStr::new("freeze"), env.as_os_str(), "--all".as_ref()]), pip(&env, &["freeze", "--all"]));
+    assert_eq!(
+        t.ok([OsStr::new("freeze"), env.as_os_str(), "--all".as_ref()]),
+        pip(&env, &["freeze", "--all"])
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -250,17 +298,29 @@ fn resolves_like_uv() {
     };
     let t = TestEnv::new();
     let python = common::python();
-    for (i, reqs) in [vec!["httpie"], vec!["flask>=2", "requests[socks]"]].iter().enumerate() {
+    for (i, reqs) in [vec!["httpie"], vec!["flask>=2", "requests[socks]"]]
+        .iter()
+        .enumerate()
+    {
         let ours = t.path(&format!("envtool-{i}"));
         create_ok(&t, &ours, &python, reqs);
         let theirs = t.path(&format!("uv-{i}"));
         create_ok(&t, &theirs, &python, &[]);
         run_ok(
-            uv_cmd(&uv, &t).args(["pip", "install", "--python"]).arg(theirs.join("bin/python")).args(reqs),
+            uv_cmd(&uv, &t)
+                .args(["pip", "install", "--python"])
+                .arg(theirs.join("bin/python"))
+                .args(reqs),
             &format!("uv pip install {reqs:?}"),
         );
-        let (a, b) = (pip(&ours, &["freeze", "--all"]), pip(&theirs, &["freeze", "--all"]));
-        assert_eq!(a, b, "pip freeze --all after envtool (left) and uv (right) installed {reqs:?}");
+        let (a, b) = (
+            pip(&ours, &["freeze", "--all"]),
+            pip(&theirs, &["freeze", "--all"]),
+        );
+        assert_eq!(
+            a, b,
+            "pip freeze --all after envtool (left) and uv (right) installed {reqs:?}"
+        );
         pip(&ours, &["check"]);
     }
 }
@@ -278,12 +338,26 @@ fn locks_round_trip_with_uv() {
     // envtool's lock, installed by uv.
     std::fs::create_dir_all(t.path("ours")).unwrap();
     let our_lock = t.path("ours/pylock.toml");
-    let out = t.cmd([OsStr::new("lock"), "httpie".as_ref(), "-o".as_ref(), our_lock.as_os_str(), "--python".as_ref(), python.as_os_str()]).output().unwrap();
+    let out = t
+        .cmd([
+            OsStr::new("lock"),
+            "httpie".as_ref(),
+            "-o".as_ref(),
+            our_lock.as_os_str(),
+            "--python".as_ref(),
+            python.as_os_str(),
+        ])
+        .output()
+        .unwrap();
     assert_success(&out);
     let by_uv = t.path("by-uv");
     create_ok(&t, &by_uv, &python, &[]);
     run_ok(
-        uv_cmd(&uv, &t).args(["pip", "install", "--python"]).arg(by_uv.join("bin/python")).arg("-r").arg(&our_lock),
+        uv_cmd(&uv, &t)
+            .args(["pip", "install", "--python"])
+            .arg(by_uv.join("bin/python"))
+            .arg("-r")
+            .arg(&our_lock),
         "uv pip install -r (envtool's) pylock.toml",
     );
     pip(&by_uv, &["check"]);
@@ -292,9 +366,18 @@ fn locks_round_trip_with_uv() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["name"].as_str().unwrap().to_string(), p["version"].as_str().unwrap().to_string()))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    assert_eq!(pip_list(&by_uv), locked, "what uv installed from envtool's lock");
+    assert_eq!(
+        pip_list(&by_uv),
+        locked,
+        "what uv installed from envtool's lock"
+    );
 
     // uv's lock, installed by envtool.
     std::fs::create_dir_all(t.path("theirs")).unwrap();
@@ -311,7 +394,14 @@ fn locks_round_trip_with_uv() {
     );
     let by_envtool = t.path("by-envtool");
     let out = t
-        .cmd([OsStr::new("create"), by_envtool.as_os_str(), "--python".as_ref(), python.as_os_str(), "-r".as_ref(), their_lock.as_os_str()])
+        .cmd([
+            OsStr::new("create"),
+            by_envtool.as_os_str(),
+            "--python".as_ref(),
+            python.as_os_str(),
+            "-r".as_ref(),
+            their_lock.as_os_str(),
+        ])
         .output()
         .unwrap();
     assert_success(&out);
@@ -321,6 +411,9 @@ fn locks_round_trip_with_uv() {
         pip(&by_uv, &["freeze", "--all"]),
         "envtool installing uv's lock (left) vs uv installing envtool's lock (right)"
     );
-    let out = Command::new(by_envtool.join("bin/http")).arg("--version").output().unwrap();
+    let out = Command::new(by_envtool.join("bin/http"))
+        .arg("--version")
+        .output()
+        .unwrap();
     assert_success(&out);
 }

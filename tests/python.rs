@@ -45,7 +45,9 @@ fn pyenv_shims_are_seen_through_without_running_them() {
     let path = format!("{}:/usr/bin:/bin", root.join("shims").display());
     let create = |dir: &str, pyenv_version: Option<&str>| {
         let mut cmd = t.cmd(["create", dir]);
-        cmd.env("PYENV_ROOT", &root).env("PATH", &path).env_remove("PYENV_VERSION");
+        cmd.env("PYENV_ROOT", &root)
+            .env("PATH", &path)
+            .env_remove("PYENV_VERSION");
         if let Some(v) = pyenv_version {
             cmd.env("PYENV_VERSION", v);
         }
@@ -71,7 +73,10 @@ fn pyenv_shims_are_seen_through_without_running_them() {
     assert!(!marker.exists(), "a pyenv shim was executed");
     for dir in ["a", "b", "c", "d"] {
         let target = std::fs::read_link(t.path(dir).join("bin/python")).unwrap();
-        assert!(!target.starts_with(root.join("shims")), "{dir} links to a shim");
+        assert!(
+            !target.starts_with(root.join("shims")),
+            "{dir} links to a shim"
+        );
     }
 }
 
@@ -80,11 +85,17 @@ fn list_shows_every_pyenv_interpreter() {
     let t = TestEnv::new();
     let out = t.ok(["python", "list"]);
     for (version, _) in pyenv_pythons() {
-        assert!(out.lines().any(|l| l.starts_with(&version)), "{version} missing from:\n{out}");
+        assert!(
+            out.lines().any(|l| l.starts_with(&version)),
+            "{version} missing from:\n{out}"
+        );
     }
-    let json: serde_json::Value = serde_json::from_str(&t.ok(["python", "list", "--json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&t.ok(["python", "list", "--json"])).unwrap();
     let rows = json.as_array().unwrap();
-    assert!(rows.iter().all(|r| r["executable"].is_string() && r["version"].is_string()));
+    assert!(rows
+        .iter()
+        .all(|r| r["executable"].is_string() && r["version"].is_string()));
 }
 
 #[test]
@@ -96,11 +107,17 @@ fn find_by_version_name_and_path() {
     let by_full = t.ok(["python", "find", &version]);
     let by_path = t.ok(["python".as_ref(), "find".as_ref(), exe.as_os_str()]);
     for found in [by_version, by_full, by_path] {
-        let got = common::py(Path::new(found.trim()), "import platform; print(platform.python_version())");
+        let got = common::py(
+            Path::new(found.trim()),
+            "import platform; print(platform.python_version())",
+        );
         assert_eq!(got, version);
     }
     let by_name = t.ok(["python", "find", &format!("python{minor}")]);
-    let got = common::py(Path::new(by_name.trim()), "import sys; print('%d.%d' % sys.version_info[:2])");
+    let got = common::py(
+        Path::new(by_name.trim()),
+        "import sys; print('%d.%d' % sys.version_info[:2])",
+    );
     assert_eq!(got, minor);
 }
 
@@ -109,7 +126,9 @@ fn facts_are_cached_so_a_second_run_spawns_no_python() {
     let t = TestEnv::with_private_cache();
     let exe = common::python();
     t.ok(["python".as_ref(), "find".as_ref(), exe.as_os_str()]);
-    let entries: Vec<_> = std::fs::read_dir(t.cache_dir.join("interpreters-v1")).unwrap().collect();
+    let entries: Vec<_> = std::fs::read_dir(t.cache_dir.join("interpreters-v1"))
+        .unwrap()
+        .collect();
     assert_eq!(entries.len(), 1);
     assert!(t.cache_dir.join("CACHEDIR.TAG").is_file());
     // With probing made impossible (an empty PATH does not matter for a path request, so break the
@@ -121,6 +140,10 @@ fn facts_are_cached_so_a_second_run_spawns_no_python() {
     value["facts"]["pip_index_url"] = "http://127.0.0.1:9/cached-marker".into();
     std::fs::write(&entry, serde_json::to_string(&value).unwrap()).unwrap();
     t.ok(["python".as_ref(), "find".as_ref(), exe.as_os_str()]);
-    let after: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
-    assert_eq!(after["facts"]["pip_index_url"], "http://127.0.0.1:9/cached-marker", "the entry was re-probed");
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+    assert_eq!(
+        after["facts"]["pip_index_url"], "http://127.0.0.1:9/cached-marker",
+        "the entry was re-probed"
+    );
 }

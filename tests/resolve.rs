@@ -6,7 +6,7 @@ mod fixture;
 mod support;
 
 use common::{assert_user_error, tree};
-use fixture::{stderr, wheel, Fixture};
+use fixture::{wheel, Fixture};
 use support::WheelBuilder;
 
 // ---------------------------------------------------------------------------------------
@@ -25,11 +25,18 @@ fn world(wheels: Vec<WheelBuilder>) -> (Fixture, std::path::PathBuf) {
 
 /// `wheel(name, version)` with `Requires-Dist` lines.
 fn dist(name: &str, version: &str, requires: &[&str]) -> WheelBuilder {
-    requires.iter().fold(wheel(name, version), |w, r| w.requires_dist(r))
+    requires
+        .iter()
+        .fold(wheel(name, version), |w, r| w.requires_dist(r))
 }
 
 /// Install, then check pip sees exactly `expected` and `pip check` is clean.
-fn install_expect(fx: &Fixture, env: &std::path::Path, args: &[&str], expected: &[(&str, &str)]) -> String {
+fn install_expect(
+    fx: &Fixture,
+    env: &std::path::Path,
+    args: &[&str],
+    expected: &[(&str, &str)],
+) -> String {
     let err = fx.install_ok(env, args);
     fx.assert_installed(env, expected);
     fx.assert_pip_check_clean(env);
@@ -49,7 +56,12 @@ fn diamond_picks_the_version_both_sides_accept() {
         wheel("b", "1.5"),
         wheel("b", "2.0"),
     ]);
-    install_expect(&fx, &env, &["a"], &[("a", "1.0"), ("b", "1.5"), ("c", "1.0")]);
+    install_expect(
+        &fx,
+        &env,
+        &["a"],
+        &[("a", "1.0"), ("b", "1.5"), ("c", "1.0")],
+    );
 }
 
 #[test]
@@ -107,15 +119,22 @@ fn extra_pulls_its_dependency_only_when_asked() {
 #[test]
 fn extra_that_pulls_another_extra() {
     let (fx, env) = world(with_extras());
-    install_expect(&fx, &env, &["pkg[all]"], &[("pkg", "1.0"), ("xdep", "1.0"), ("alldep", "1.0")]);
+    install_expect(
+        &fx,
+        &env,
+        &["pkg[all]"],
+        &[("pkg", "1.0"), ("xdep", "1.0"), ("alldep", "1.0")],
+    );
 }
 
 #[test]
 fn unknown_extra_warns_but_installs() {
     let (fx, env) = world(with_extras());
     let err = install_expect(&fx, &env, &["pkg[nosuch]"], &[("pkg", "1.0")]);
-    eprintln!("{err}");
-    assert!(err.contains("warning:") && err.contains("nosuch"), "pip warns about an unknown extra; we said:\n{err}");
+    assert!(
+        err.contains("warning:") && err.contains("nosuch"),
+        "pip warns about an unknown extra; we said:\n{err}"
+    );
 }
 
 #[test]
@@ -143,7 +162,10 @@ fn markers_are_evaluated_for_the_target_interpreter() {
 
 #[test]
 fn requires_python_prunes_the_newest_version() {
-    let (fx, env) = world(vec![wheel("pkg", "1.0"), wheel("pkg", "2.0").requires_python(">=4.0")]);
+    let (fx, env) = world(vec![
+        wheel("pkg", "1.0"),
+        wheel("pkg", "2.0").requires_python(">=4.0"),
+    ]);
     install_expect(&fx, &env, &["pkg"], &[("pkg", "1.0")]);
 }
 
@@ -153,9 +175,14 @@ fn no_version_for_this_python_names_the_python_requirement() {
     let before = tree(&env);
     let out = fx.install(&env, &["future"]);
     let err = assert_user_error(&out, ">=4.0");
-    eprintln!("{err}");
-    let version = common::py(&fx.python, "import platform; print(platform.python_version())");
-    assert!(err.contains(&version) || err.contains("Python"), "the running Python is named:\n{err}");
+    let version = common::py(
+        &fx.python,
+        "import platform; print(platform.python_version())",
+    );
+    assert!(
+        err.contains(&version) || err.contains("Python"),
+        "the running Python is named:\n{err}"
+    );
     assert_eq!(tree(&env), before);
 }
 
@@ -194,17 +221,47 @@ fn pre_releases_only_when_allowed() {
 #[test]
 fn installed_version_is_kept_unless_upgrading() {
     let (fx, env) = world(vec![wheel("pkg", "1.0"), wheel("other", "1.0")]);
-    install_expect(&fx, &env, &["pkg", "other"], &[("pkg", "1.0"), ("other", "1.0")]);
+    install_expect(
+        &fx,
+        &env,
+        &["pkg", "other"],
+        &[("pkg", "1.0"), ("other", "1.0")],
+    );
     fx.publish(wheel("pkg", "2.0"));
     fx.publish(wheel("other", "2.0"));
 
     let before = tree(&env);
-    install_expect(&fx, &env, &["pkg", "other"], &[("pkg", "1.0"), ("other", "1.0")]);
-    assert_eq!(tree(&env), before, "a satisfied install changed the environment");
+    install_expect(
+        &fx,
+        &env,
+        &["pkg", "other"],
+        &[("pkg", "1.0"), ("other", "1.0")],
+    );
+    assert_eq!(
+        tree(&env),
+        before,
+        "a satisfied install changed the environment"
+    );
 
-    install_expect(&fx, &env, &["pkg", "other", "--upgrade-package", "pkg"], &[("pkg", "2.0"), ("other", "1.0")]);
-    install_expect(&fx, &env, &["pkg", "other", "--upgrade"], &[("pkg", "2.0"), ("other", "2.0")]);
-    assert_eq!(common::py(&env.join("bin/python"), "import pkg, other; print(pkg.VERSION, other.VERSION)"), "2.0 2.0");
+    install_expect(
+        &fx,
+        &env,
+        &["pkg", "other", "--upgrade-package", "pkg"],
+        &[("pkg", "2.0"), ("other", "1.0")],
+    );
+    install_expect(
+        &fx,
+        &env,
+        &["pkg", "other", "--upgrade"],
+        &[("pkg", "2.0"), ("other", "2.0")],
+    );
+    assert_eq!(
+        common::py(
+            &env.join("bin/python"),
+            "import pkg, other; print(pkg.VERSION, other.VERSION)"
+        ),
+        "2.0 2.0"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -213,33 +270,55 @@ fn installed_version_is_kept_unless_upgrading() {
 
 #[test]
 fn constraints_limit_versions_without_adding_packages() {
-    let (fx, env) = world(vec![wheel("pkg", "1.0"), wheel("pkg", "2.0"), wheel("unrelated", "1.0")]);
+    let (fx, env) = world(vec![
+        wheel("pkg", "1.0"),
+        wheel("pkg", "2.0"),
+        wheel("unrelated", "1.0"),
+    ]);
     let c = fx.write("constraints.txt", "pkg<2\nunrelated==1.0\n");
-    install_expect(&fx, &env, &["pkg", "-c", c.to_str().unwrap()], &[("pkg", "1.0")]);
+    install_expect(
+        &fx,
+        &env,
+        &["pkg", "-c", c.to_str().unwrap()],
+        &[("pkg", "1.0")],
+    );
 }
 
 #[test]
 fn override_replaces_a_dependency_range() {
-    let (fx, env) = world(vec![dist("a", "1.0", &["b<2"]), wheel("b", "1.0"), wheel("b", "2.0")]);
+    let (fx, env) = world(vec![
+        dist("a", "1.0", &["b<2"]),
+        wheel("b", "1.0"),
+        wheel("b", "2.0"),
+    ]);
     let o = fx.write("overrides.txt", "b==2.0\n");
     fx.install_ok(&env, &["a", "--override", o.to_str().unwrap()]);
     fx.assert_installed(&env, &[("a", "1.0"), ("b", "2.0")]);
     // pip, which knows nothing of the override, sees the declared range broken.
     let check = fx.pip(&env, &["check"]);
     let text = fixture::stdout(&check);
-    assert!(!check.status.success() && text.contains("b<2"), "pip check:\n{text}");
+    assert!(
+        !check.status.success() && text.contains("b<2"),
+        "pip check:\n{text}"
+    );
 }
 
 #[test]
 fn direct_file_reference_wins_over_index_versions() {
-    let (fx, env) = world(vec![dist("app", "1.0", &["pkg>=0.1"]), wheel("pkg", "1.0"), wheel("pkg", "2.0")]);
+    let (fx, env) = world(vec![
+        dist("app", "1.0", &["pkg>=0.1"]),
+        wheel("pkg", "1.0"),
+        wheel("pkg", "2.0"),
+    ]);
     let local = wheel("pkg", "0.5").build(fx.t.path("local"));
     let url = url::Url::from_file_path(&local).unwrap();
     let req = format!("pkg @ {url}");
     install_expect(&fx, &env, &["app", &req], &[("app", "1.0"), ("pkg", "0.5")]);
     let site = fx.site_packages(&env);
-    let direct: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(site.join("pkg-0.5.dist-info/direct_url.json")).unwrap()).unwrap();
+    let direct: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(site.join("pkg-0.5.dist-info/direct_url.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(direct["url"], url.as_str(), "{direct}");
     // pip reads the same origin.
     let freeze = fx.pip_ok(&env, &["freeze"]);
@@ -252,14 +331,26 @@ fn direct_file_reference_wins_over_index_versions() {
 
 #[test]
 fn unsatisfiable_request_explains_both_sides() {
-    let (fx, env) = world(vec![dist("a", "1.0", &["b>=2"]), wheel("b", "1.0"), wheel("b", "2.0")]);
+    let (fx, env) = world(vec![
+        dist("a", "1.0", &["b>=2"]),
+        wheel("b", "1.0"),
+        wheel("b", "2.0"),
+    ]);
     let before = tree(&env);
     let out = fx.install(&env, &["a", "b<2"]);
     let err = assert_user_error(&out, "b>=2");
-    eprintln!("{err}");
-    assert!(err.contains("a==1.0") || err.contains("a 1.0"), "the depending package is named:\n{err}");
-    assert!(err.contains("depends on b>=2"), "its requirement is named:\n{err}");
-    assert!(err.contains("b<2"), "what the user asked for is named:\n{err}");
+    assert!(
+        err.contains("a==1.0") || err.contains("a 1.0"),
+        "the depending package is named:\n{err}"
+    );
+    assert!(
+        err.contains("depends on b>=2"),
+        "its requirement is named:\n{err}"
+    );
+    assert!(
+        err.contains("b<2"),
+        "what the user asked for is named:\n{err}"
+    );
     assert_eq!(tree(&env), before);
 }
 
@@ -270,7 +361,10 @@ fn no_deps_installs_only_what_is_named() {
     fx.assert_installed(&env, &[("a", "1.0")]);
     let check = fx.pip(&env, &["check"]);
     let text = fixture::stdout(&check);
-    assert!(!check.status.success() && text.contains("requires b"), "pip check:\n{text}");
+    assert!(
+        !check.status.success() && text.contains("requires b"),
+        "pip check:\n{text}"
+    );
 }
 
 #[test]
@@ -280,12 +374,15 @@ fn malformed_requirement_points_at_the_column() {
     let before = tree(&env);
     let out = fx.install(&env, &[text]);
     let err = assert_user_error(&out, text);
-    eprintln!("{err}");
     let lines: Vec<&str> = err.lines().collect();
     let at = lines.iter().position(|l| l.ends_with(text)).unwrap();
     let offset = lines[at].len() - text.len();
-    let carets = lines.get(at + 1).unwrap_or_else(|| panic!("no line after the requirement:\n{err}"));
-    let column = carets.find('^').unwrap_or_else(|| panic!("no ^ under the requirement:\n{err}"));
+    let carets = lines
+        .get(at + 1)
+        .unwrap_or_else(|| panic!("no line after the requirement:\n{err}"));
+    let column = carets
+        .find('^')
+        .unwrap_or_else(|| panic!("no ^ under the requirement:\n{err}"));
     // The caret points at the bad operator `>>`.
     let bad = text.find(">>").unwrap();
     assert!(
@@ -313,7 +410,6 @@ fn unknown_name_suggests_a_close_one_from_find_links() {
         "colourama".as_ref(),
     ]);
     let err = assert_user_error(&out, "colourama");
-    eprintln!("{err}");
     assert!(err.contains("did you mean colorama"), "{err}");
     // The real name installs from the find-links directory.
     let out = fx.t.run([
@@ -328,5 +424,4 @@ fn unknown_name_suggests_a_close_one_from_find_links() {
     ]);
     common::assert_success(&out);
     fx.assert_installed(&env, &[("colorama", "1.0")]);
-    let _ = stderr(&out);
 }

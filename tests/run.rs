@@ -8,7 +8,12 @@ use std::os::unix::process::ExitStatusExt;
 use common::{assert_success, assert_user_error, python, TestEnv};
 
 fn env_with_python(t: &TestEnv) -> std::path::PathBuf {
-    t.ok(["create".as_ref(), "e".as_ref(), "--python".as_ref(), python().as_os_str()]);
+    t.ok([
+        "create".as_ref(),
+        "e".as_ref(),
+        "--python".as_ref(),
+        python().as_os_str(),
+    ]);
     t.path("e")
 }
 

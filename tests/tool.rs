@@ -227,7 +227,8 @@ impl World {
 
     fn list_json(&self) -> Vec<serde_json::Value> {
         let text = self.ok(["tool", "list", "--json"]);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("tool list --json: bad JSON ({e}):\n{text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("tool list --json: bad JSON ({e}):\n{text}"))
     }
 
     /// Entries of the bin dir (names), sorted.
@@ -265,7 +266,10 @@ fn entries(dir: &Path) -> Vec<String> {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut out: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut out: Vec<String> = rd
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     out.sort();
     out
 }
@@ -286,16 +290,35 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 fn assert_shim(path: &Path, owner_line: &str) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("#!/bin/sh"), "{}:\n{text}", path.display());
-    assert_eq!(lines.next(), Some(owner_line), "{}:\n{text}", path.display());
+    assert_eq!(
+        lines.next(),
+        Some("#!/bin/sh"),
+        "{}:\n{text}",
+        path.display()
+    );
+    assert_eq!(
+        lines.next(),
+        Some(owner_line),
+        "{}:\n{text}",
+        path.display()
+    );
     let mode = std::fs::metadata(path).unwrap().permissions().mode();
-    assert_eq!(mode & 0o111, 0o111, "{} is not executable ({mode:o})", path.display());
+    assert_eq!(
+        mode & 0o111,
+        0o111,
+        "{} is not executable ({mode:o})",
+        path.display()
+    );
 }
 
 /// Replace the tool environment's `bin/python` with a symlink to a path that does not exist.
 fn break_interpreter(env: &Path) {
     let python = env.join("bin/python");
-    assert!(std::fs::symlink_metadata(&python).is_ok(), "{} is missing", python.display());
+    assert!(
+        std::fs::symlink_metadata(&python).is_ok(),
+        "{} is missing",
+        python.display()
+    );
     std::fs::remove_file(&python).unwrap();
     std::os::unix::fs::symlink("/nonexistent/envtool-test/python3", &python).unwrap();
 }
@@ -354,10 +377,17 @@ fn shims_pass_arguments_and_exit_status_through() {
         "--exit",
     ];
     let v = w.shim_json("greet", &args);
-    assert_eq!(strings(&v["args"]), args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        strings(&v["args"]),
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    );
 
     for code in [0, 3, 42] {
-        let out = w.shim("greet").args(["--exit", &code.to_string()]).output().unwrap();
+        let out = w
+            .shim("greet")
+            .args(["--exit", &code.to_string()])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(code), "stderr:\n{}", stderr(&out));
         assert_eq!(parse_json_line(&out)["cmd"], "greet");
     }
@@ -393,12 +423,21 @@ fn list_and_list_json_describe_installed_tools() {
 
     let text = w.ok(["tool", "list"]);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines, vec!["greet 1.0: greet, greet-admin", "shout 1.0: shout"], "tool list:\n{text}");
+    assert_eq!(
+        lines,
+        vec!["greet 1.0: greet, greet-admin", "shout 1.0: shout"],
+        "tool list:\n{text}"
+    );
 
     let rows = w.list_json();
     assert_eq!(rows.len(), 2, "{rows:?}");
     let row = &rows[0];
-    let keys: std::collections::BTreeSet<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: std::collections::BTreeSet<&str> = row
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     for key in ["name", "version", "commands", "python", "status", "path"] {
         assert!(keys.contains(key), "key {key} missing from {row}");
     }
@@ -413,7 +452,10 @@ fn list_and_list_json_describe_installed_tools() {
         std::fs::canonicalize(&python).unwrap(),
         std::fs::canonicalize(&w.python).unwrap()
     );
-    assert_eq!(PathBuf::from(row["path"].as_str().unwrap()), w.tools.join("greet"));
+    assert_eq!(
+        PathBuf::from(row["path"].as_str().unwrap()),
+        w.tools.join("greet")
+    );
     assert_eq!(rows[1]["name"], "shout");
     assert_eq!(strings(&rows[1]["commands"]), vec!["shout"]);
 }
@@ -425,8 +467,14 @@ fn installing_an_installed_tool_again_is_refused_unless_forced() {
     let receipt = std::fs::read(w.tools.join("greet/envtool-tool.toml")).unwrap();
     let out = w.install("greet", &[]);
     let err = assert_user_error(&out, "already installed");
-    assert!(err.contains("--force") && err.contains("envtool tool upgrade greet"), "{err}");
-    assert_eq!(std::fs::read(w.tools.join("greet/envtool-tool.toml")).unwrap(), receipt);
+    assert!(
+        err.contains("--force") && err.contains("envtool tool upgrade greet"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(w.tools.join("greet/envtool-tool.toml")).unwrap(),
+        receipt
+    );
     w.install_ok("greet", &["--force"]);
     assert_eq!(w.shim_json("greet", &[])["version"], "1.0");
     assert_eq!(w.bin_entries(), vec!["greet", "greet-admin"]);
@@ -448,7 +496,10 @@ fn upgrade_picks_up_a_newer_version() {
     let out = w.run(["tool", "upgrade", "greet"]);
     assert_success(&out);
     let err = stderr(&out);
-    assert!(err.contains("1.0") && err.contains("1.1"), "upgrade report:\n{err}");
+    assert!(
+        err.contains("1.0") && err.contains("1.1"),
+        "upgrade report:\n{err}"
+    );
 
     let v = w.shim_json("greet", &["x y"]);
     assert_eq!(v["version"], "1.1");
@@ -474,12 +525,21 @@ fn upgrade_that_drops_a_command_removes_its_shim_and_adds_the_new_one() {
     let out = w.run(["tool", "upgrade", "--all"]);
     assert_success(&out);
 
-    assert_eq!(w.bin_entries(), vec!["greet", "greet-extra", "mine", "shout"]);
+    assert_eq!(
+        w.bin_entries(),
+        vec!["greet", "greet-extra", "mine", "shout"]
+    );
     assert_shim(&w.bin.join("greet-extra"), "# envtool-shim: tool=greet");
     assert_eq!(w.shim_json("greet", &[])["version"], "2.0");
     let v = w.shim_json("greet-extra", &[]);
-    assert_eq!((v["cmd"].as_str(), v["version"].as_str()), (Some("greet-extra"), Some("2.0")));
-    assert_eq!(std::fs::read_to_string(w.bin.join("mine")).unwrap(), "#!/bin/sh\necho mine\n");
+    assert_eq!(
+        (v["cmd"].as_str(), v["version"].as_str()),
+        (Some("greet-extra"), Some("2.0"))
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.bin.join("mine")).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
     let out = w.shim("shout").arg("hi").output().unwrap();
     assert_success(&out);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "SHOUT 1.0 HI");
@@ -504,11 +564,17 @@ fn uninstall_removes_the_environment_and_only_its_own_shims() {
     assert_success(&out);
     assert_eq!(w.tool_entries(), vec!["shout"]);
     assert_eq!(w.bin_entries(), vec!["alien", "other-tool", "shout"]);
-    assert_eq!(std::fs::read_to_string(w.bin.join("other-tool")).unwrap(), foreign);
+    assert_eq!(
+        std::fs::read_to_string(w.bin.join("other-tool")).unwrap(),
+        foreign
+    );
     assert_eq!(std::fs::read_to_string(w.bin.join("alien")).unwrap(), alien);
     let out = w.shim("shout").arg("still here").output().unwrap();
     assert_success(&out);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "SHOUT 1.0 STILL HERE");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "SHOUT 1.0 STILL HERE"
+    );
 
     let text = w.ok(["tool", "list"]);
     assert_eq!(text.trim(), "shout 1.0: shout");
@@ -540,10 +606,16 @@ fn uninstall_of_several_names_with_one_unknown_changes_nothing() {
 fn with_executables_from_exposes_a_dependency_s_commands() {
     let w = World::new();
     w.install_ok("greet", &["--with-executables-from", "greetlib"]);
-    assert_eq!(w.bin_entries(), vec!["greet", "greet-admin", "greetlib-info"]);
+    assert_eq!(
+        w.bin_entries(),
+        vec!["greet", "greet-admin", "greetlib-info"]
+    );
     let out = w.shim("greetlib-info").output().unwrap();
     assert_success(&out);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "greetlib-info 1.0");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "greetlib-info 1.0"
+    );
     // Uninstall takes the dependency's shim too.
     w.ok(["tool", "uninstall", "greet"]);
     assert_eq!(w.bin_entries(), Vec::<String>::new());
@@ -563,7 +635,10 @@ fn install_with_extra_packages_keeps_them_across_upgrades() {
 fn tool_dir_prints_the_directories() {
     let w = World::new();
     assert_eq!(w.ok(["tool", "dir"]).trim(), w.tools.to_str().unwrap());
-    assert_eq!(w.ok(["tool", "dir", "--bin"]).trim(), w.bin.to_str().unwrap());
+    assert_eq!(
+        w.ok(["tool", "dir", "--bin"]).trim(),
+        w.bin.to_str().unwrap()
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -577,7 +652,11 @@ fn shims_work_for_tools_under_long_paths_with_spaces_and_quotes() {
     let bin = t.path("a b/bin dir");
     let w = World::with_dirs(t, tools, bin);
     let python_path = w.tools.join("greet/bin/python");
-    assert!(python_path.as_os_str().len() > 127, "{}", python_path.display());
+    assert!(
+        python_path.as_os_str().len() > 127,
+        "{}",
+        python_path.display()
+    );
 
     w.install_ok("greet", &[]);
     let v = w.shim_json("greet", &["a b", "c'd"]);
@@ -595,7 +674,11 @@ fn shims_work_for_tools_under_long_paths_with_spaces_and_quotes() {
     break_interpreter(&w.tools.join("greet"));
     let out = w.shim("greet").output().unwrap();
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("envtool tool install --force greet"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("envtool tool install --force greet"),
+        "{}",
+        stderr(&out)
+    );
     w.ok(["tool", "upgrade", "greet"]);
     assert_eq!(w.shim_json("greet", &[])["version"], "1.0");
 
@@ -639,7 +722,10 @@ fn a_foreign_symlink_in_the_bin_dir_is_protected_too() {
     std::os::unix::fs::symlink("/bin/true", w.bin.join("greet")).unwrap();
     let out = w.install("greet", &[]);
     assert_user_error(&out, "not created by envtool");
-    assert_eq!(std::fs::read_link(w.bin.join("greet")).unwrap(), PathBuf::from("/bin/true"));
+    assert_eq!(
+        std::fs::read_link(w.bin.join("greet")).unwrap(),
+        PathBuf::from("/bin/true")
+    );
     assert_eq!(tree(&w.tools), Vec::<String>::new());
 }
 
@@ -655,8 +741,14 @@ fn a_second_tool_exposing_the_same_command_is_refused() {
 
     let out = w.install("hello", &[]);
     let err = assert_user_error(&out, "both provide the command greet");
-    assert!(err.contains("tool greet") && err.contains("tool hello"), "{err}");
-    assert!(err.contains("envtool tool uninstall") || err.contains("uninstall tool greet"), "{err}");
+    assert!(
+        err.contains("tool greet") && err.contains("tool hello"),
+        "{err}"
+    );
+    assert!(
+        err.contains("envtool tool uninstall") || err.contains("uninstall tool greet"),
+        "{err}"
+    );
 
     // Nothing of hello was installed, and greet still works.
     assert_eq!(w.tool_entries(), vec!["greet"]);
@@ -669,7 +761,10 @@ fn a_second_tool_exposing_the_same_command_is_refused() {
     assert_shim(&w.bin.join("greet"), "# envtool-shim: tool=hello");
     let out = w.shim("greet").output().unwrap();
     assert_success(&out);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello from hello");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello from hello"
+    );
     w.ok(["tool", "uninstall", "greet"]);
     assert_eq!(w.bin_entries(), vec!["greet", "hello"]);
     assert_shim(&w.bin.join("greet"), "# envtool-shim: tool=hello");
@@ -689,7 +784,11 @@ fn a_broken_interpreter_is_reported_and_repaired() {
     let out = w.shim("greet").arg("x").output().unwrap();
     let err = stderr(&out);
     assert_ne!(out.status.code(), Some(0), "stderr:\n{err}");
-    assert!(out.stdout.is_empty(), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(err.contains("greet"), "{err}");
     assert!(err.contains("envtool tool install --force greet"), "{err}");
     assert!(!err.contains("bad interpreter"), "{err}");
@@ -697,22 +796,41 @@ fn a_broken_interpreter_is_reported_and_repaired() {
 
     // tool list marks it broken.
     let text = w.ok(["tool", "list"]);
-    assert!(text.contains("greet") && text.contains("broken"), "tool list:\n{text}");
-    assert!(text.contains("envtool tool upgrade greet"), "tool list:\n{text}");
+    assert!(
+        text.contains("greet") && text.contains("broken"),
+        "tool list:\n{text}"
+    );
+    assert!(
+        text.contains("envtool tool upgrade greet"),
+        "tool list:\n{text}"
+    );
     let rows = w.list_json();
     assert_eq!(rows[0]["status"], "broken");
-    assert!(rows[0]["reason"].as_str().unwrap_or("").contains("interpreter"), "{}", rows[0]);
+    assert!(
+        rows[0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("interpreter"),
+        "{}",
+        rows[0]
+    );
 
     // tool upgrade repairs it.
     let out = w.run(["tool", "upgrade", "greet"]);
     assert_success(&out);
     let v = w.shim_json("greet", &["x"]);
-    assert_eq!((v["version"].as_str(), strings(&v["args"])), (Some("1.0"), vec!["x".to_string()]));
+    assert_eq!(
+        (v["version"].as_str(), strings(&v["args"])),
+        (Some("1.0"), vec!["x".to_string()])
+    );
     assert_eq!(w.list_json()[0]["status"], "ok");
 
     // So does tool install --force.
     break_interpreter(&env);
-    assert_ne!(w.shim("greet-admin").output().unwrap().status.code(), Some(0));
+    assert_ne!(
+        w.shim("greet-admin").output().unwrap().status.code(),
+        Some(0)
+    );
     w.install_ok("greet", &["--force"]);
     assert_eq!(w.shim_json("greet-admin", &[])["cmd"], "greet-admin");
     assert_eq!(w.list_json()[0]["status"], "ok");
@@ -727,7 +845,10 @@ fn repairing_a_broken_tool_is_not_reported_as_up_to_date() {
     let out = w.run(["tool", "upgrade", "greet"]);
     assert_success(&out);
     let err = stderr(&out);
-    assert!(!err.contains("up to date"), "a repair reported as a no-op:\n{err}");
+    assert!(
+        !err.contains("up to date"),
+        "a repair reported as a no-op:\n{err}"
+    );
 }
 
 #[test]
@@ -740,7 +861,11 @@ fn a_tool_whose_environment_is_gone_can_be_uninstalled_and_its_shim_says_so() {
     std::fs::create_dir(&env).unwrap();
     let out = w.shim("greet").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("envtool tool install --force greet"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("envtool tool install --force greet"),
+        "{}",
+        stderr(&out)
+    );
     let rows = w.list_json();
     assert_eq!(rows[0]["status"], "broken");
     // Without a receipt, uninstall finds the shims by their owner line.
@@ -756,7 +881,10 @@ fn a_tool_whose_environment_is_gone_can_be_uninstalled_and_its_shim_says_so() {
 fn assert_still_1_0(w: &World, receipt_before: &[u8]) {
     assert_eq!(w.shim_json("greet", &["a b"])["version"], "1.0");
     assert_eq!(w.shim_json("greet-admin", &[])["version"], "1.0");
-    assert_eq!(std::fs::read(w.tools.join("greet/envtool-tool.toml")).unwrap(), receipt_before);
+    assert_eq!(
+        std::fs::read(w.tools.join("greet/envtool-tool.toml")).unwrap(),
+        receipt_before
+    );
     let rows = w.list_json();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["version"], "1.0");
@@ -774,7 +902,11 @@ fn assert_upgrade_fails(w: &World, receipt: &[u8]) {
     // The old version is intact whatever the exit status says.
     assert_still_1_0(w, receipt);
     assert_eq!(w.bin_entries(), vec!["greet", "greet-admin"]);
-    assert_eq!(out.status.code(), Some(1), "the upgrade did not fail; stderr:\n{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the upgrade did not fail; stderr:\n{err}"
+    );
     assert!(err.contains("error:"), "{err}");
 }
 
@@ -796,7 +928,8 @@ fn a_failed_upgrade_with_a_bad_download_leaves_the_old_version_working() {
     w.install_ok("greet", &[]);
     let receipt = std::fs::read(w.tools.join("greet/envtool-tool.toml")).unwrap();
     let wheel = w.publish(greet("2.0", &["greet", "greet-extra"]));
-    w.server.set_wrong_hash(wheel.file_name().unwrap().to_str().unwrap());
+    w.server
+        .set_wrong_hash(wheel.file_name().unwrap().to_str().unwrap());
     assert_upgrade_fails(&w, &receipt);
 }
 
@@ -825,7 +958,10 @@ fn a_failed_upgrade_whose_new_command_clashes_leaves_the_old_version_working() {
     let out = w.run(["tool", "upgrade", "greet"]);
     assert_user_error(&out, "greet-extra");
     assert_still_1_0(&w, &receipt);
-    assert_eq!(std::fs::read_to_string(w.bin.join("greet-extra")).unwrap(), foreign);
+    assert_eq!(
+        std::fs::read_to_string(w.bin.join("greet-extra")).unwrap(),
+        foreign
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -847,8 +983,16 @@ fn tool_run_runs_without_installing_and_reuses_its_environment() {
     assert_eq!(v["version"], "1.0");
     assert_eq!(strings(&v["args"]), vec!["a b", "it's"]);
     // Not installed: no tool directory, no shims.
-    assert!(!w.tools.exists() || tree(&w.tools).is_empty(), "{:?}", tree(&w.tools));
-    assert!(!w.bin.exists() || tree(&w.bin).is_empty(), "{:?}", tree(&w.bin));
+    assert!(
+        !w.tools.exists() || tree(&w.tools).is_empty(),
+        "{:?}",
+        tree(&w.tools)
+    );
+    assert!(
+        !w.bin.exists() || tree(&w.bin).is_empty(),
+        "{:?}",
+        tree(&w.bin)
+    );
     assert!(w.list_json().is_empty());
 
     // The second run resolves nothing: the index hears no request.
@@ -918,14 +1062,25 @@ fn shim_exposes_an_environment_s_console_scripts() {
 
     // All of them, into --bin-dir.
     let b2 = w.t.path("b2");
-    let out = w.cmd(["shim".as_ref(), env.as_os_str(), "--bin-dir".as_ref(), b2.as_os_str()]).output().unwrap();
+    let out = w
+        .cmd([
+            "shim".as_ref(),
+            env.as_os_str(),
+            "--bin-dir".as_ref(),
+            b2.as_os_str(),
+        ])
+        .output()
+        .unwrap();
     assert_success(&out);
     assert_eq!(entries(&b2), vec!["greet", "greet-admin", "greetlib-info"]);
     let owner = format!("# envtool-shim: env={}", env.display());
     for name in ["greet", "greet-admin", "greetlib-info"] {
         assert_shim(&b2.join(name), &owner);
     }
-    let out = bare(&b2.join("greet")).args(["a b", "--exit"]).output().unwrap();
+    let out = bare(&b2.join("greet"))
+        .args(["a b", "--exit"])
+        .output()
+        .unwrap();
     assert_success(&out);
     let v = parse_json_line(&out);
     assert_eq!(strings(&v["args"]), vec!["a b", "--exit"]);
@@ -935,25 +1090,45 @@ fn shim_exposes_an_environment_s_console_scripts() {
     );
     let out = bare(&b2.join("greetlib-info")).output().unwrap();
     assert_success(&out);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "greetlib-info 1.0");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "greetlib-info 1.0"
+    );
     // The env's bin dir was not touched by the tool commands.
     assert!(!w.bin.exists());
 
     // Only the named ones; the default bin dir is ENVTOOL_BIN_DIR.
-    let out = w.cmd(["shim".as_ref(), env.as_os_str(), "greet-admin".as_ref()]).output().unwrap();
+    let out = w
+        .cmd(["shim".as_ref(), env.as_os_str(), "greet-admin".as_ref()])
+        .output()
+        .unwrap();
     assert_success(&out);
     assert_eq!(w.bin_entries(), vec!["greet-admin"]);
     assert_eq!(w.shim_json("greet-admin", &[])["cmd"], "greet-admin");
 
     // Exposing again is fine (the shims are its own).
-    let out = w.cmd(["shim".as_ref(), env.as_os_str(), "--bin-dir".as_ref(), b2.as_os_str()]).output().unwrap();
+    let out = w
+        .cmd([
+            "shim".as_ref(),
+            env.as_os_str(),
+            "--bin-dir".as_ref(),
+            b2.as_os_str(),
+        ])
+        .output()
+        .unwrap();
     assert_success(&out);
     assert_eq!(entries(&b2), vec!["greet", "greet-admin", "greetlib-info"]);
 
     // A script it does not have: an error naming the ones it has, nothing written.
     let b3 = w.t.path("b3");
     let out = w
-        .cmd(["shim".as_ref(), env.as_os_str(), "nope".as_ref(), "--bin-dir".as_ref(), b3.as_os_str()])
+        .cmd([
+            "shim".as_ref(),
+            env.as_os_str(),
+            "nope".as_ref(),
+            "--bin-dir".as_ref(),
+            b3.as_os_str(),
+        ])
         .output()
         .unwrap();
     let err = assert_user_error(&out, "nope");
@@ -971,9 +1146,15 @@ fn shim_protects_foreign_files_and_other_owners() {
     let out = w.cmd(["shim".as_ref(), env.as_os_str()]).output().unwrap();
     assert_user_error(&out, "not created by envtool");
     assert_eq!(w.bin_entries(), vec!["greet"]);
-    assert_eq!(std::fs::read_to_string(w.bin.join("greet")).unwrap(), "#!/bin/sh\necho mine\n");
+    assert_eq!(
+        std::fs::read_to_string(w.bin.join("greet")).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
 
-    let out = w.cmd(["shim".as_ref(), env.as_os_str(), "--force".as_ref()]).output().unwrap();
+    let out = w
+        .cmd(["shim".as_ref(), env.as_os_str(), "--force".as_ref()])
+        .output()
+        .unwrap();
     assert_success(&out);
     assert_eq!(w.shim_json("greet", &[])["cmd"], "greet");
 
@@ -988,7 +1169,8 @@ fn shim_for_an_environment_at_a_long_path_can_be_refreshed() {
     // The owner line of a shim records the environment's path; a long path must still be
     // recognized as the same owner when the shims are written again.
     let w = World::new();
-    let env = w.t.path(&format!("{}/{} env", "d".repeat(200), "e".repeat(80)));
+    let env =
+        w.t.path(&format!("{}/{} env", "d".repeat(200), "e".repeat(80)));
     create_env(&w, &env, &["greet"]);
     let out = w.cmd(["shim".as_ref(), env.as_os_str()]).output().unwrap();
     assert_success(&out);
@@ -1003,7 +1185,10 @@ fn a_broken_environment_shim_prints_its_path_without_shell_expansion() {
     let w = World::new();
     let env = w.t.path("env $(touch pwned) `touch pwned2` $HOME");
     create_env(&w, &env, &["greet"]);
-    let out = w.cmd(["shim".as_ref(), env.as_os_str(), "greet".as_ref()]).output().unwrap();
+    let out = w
+        .cmd(["shim".as_ref(), env.as_os_str(), "greet".as_ref()])
+        .output()
+        .unwrap();
     assert_success(&out);
     let cwd = w.t.path("cwd");
     std::fs::create_dir_all(&cwd).unwrap();
@@ -1021,7 +1206,11 @@ fn a_broken_environment_shim_prints_its_path_without_shell_expansion() {
         "the shim ran commands from the path: {:?}; stderr:\n{err}",
         entries(&cwd)
     );
-    assert!(err.contains(&env.display().to_string()), "the message does not name {}:\n{err}", env.display());
+    assert!(
+        err.contains(&env.display().to_string()),
+        "the message does not name {}:\n{err}",
+        env.display()
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1043,7 +1232,10 @@ fn uninstalling_or_upgrading_a_tool_that_is_not_installed() {
     let w = World::new();
     let out = w.run(["tool", "uninstall", "nope"]);
     let err = assert_user_error(&out, "not installed");
-    assert!(err.contains("nope") && err.contains("envtool tool list"), "{err}");
+    assert!(
+        err.contains("nope") && err.contains("envtool tool list"),
+        "{err}"
+    );
     let out = w.run(["tool", "upgrade", "nope"]);
     let err = assert_user_error(&out, "not installed");
     assert!(err.contains("envtool tool install nope"), "{err}");
@@ -1064,7 +1256,11 @@ fn an_unwritable_bin_dir_fails_cleanly() {
     assert!(err.contains("ENVTOOL_BIN_DIR"), "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "a regular file\n");
     // Nothing changed: no tool left half installed (an environment without shims).
-    assert_eq!(tree(&w.tools), Vec::<String>::new(), "a tool was left installed without shims");
+    assert_eq!(
+        tree(&w.tools),
+        Vec::<String>::new(),
+        "a tool was left installed without shims"
+    );
     assert!(w.list_json().is_empty());
 }
 
@@ -1091,7 +1287,10 @@ fn tool_names_cannot_escape_the_tool_dir() {
     ] {
         let out = w.run(&args);
         let err = assert_user_error(&out, "not a valid tool name");
-        assert!(err.contains("tool names are package names"), "{args:?}: {err}");
+        assert!(
+            err.contains("tool names are package names"),
+            "{args:?}: {err}"
+        );
     }
     // A valid name listed after an invalid one is not uninstalled either.
     let out = w.run(["tool", "uninstall", "greet", "../x"]);

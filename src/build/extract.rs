@@ -30,7 +30,10 @@ fn clean(path: &Path) -> Option<PathBuf> {
 /// Extract `archive` (`.tar.gz`, `.tgz`, `.tar.bz2`-less tar, or `.zip`) into `dest`; returns the
 /// project root: the single top-level directory, or `dest` itself.
 pub fn extract(archive: &Path, dest: &Path) -> anyhow::Result<PathBuf> {
-    let name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".zip") {
         extract_zip(archive, dest, &name)?;
@@ -45,7 +48,10 @@ pub fn extract(archive: &Path, dest: &Path) -> anyhow::Result<PathBuf> {
             "use a .tar.gz or .zip source distribution",
         ));
     }
-    let entries: Vec<PathBuf> = fs_err::read_dir(dest)?.flatten().map(|e| e.path()).collect();
+    let entries: Vec<PathBuf> = fs_err::read_dir(dest)?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     match entries.as_slice() {
         [only] if only.is_dir() => Ok(only.clone()),
         _ => Ok(dest.to_path_buf()),
@@ -79,9 +85,17 @@ fn extract_tar<R: Read>(reader: R, dest: &Path, name: &str) -> anyhow::Result<()
             fs_err::create_dir_all(parent)?;
         }
         if kind.is_symlink() || kind.is_hard_link() {
-            let link = entry.link_name().map_err(bad)?.ok_or_else(|| escape_error(name, &raw.display().to_string()))?;
-            let base = if kind.is_symlink() { rel.parent().unwrap_or(Path::new("")).join(&link) } else { link.to_path_buf() };
-            let resolved = clean(&base).ok_or_else(|| escape_error(name, &raw.display().to_string()))?;
+            let link = entry
+                .link_name()
+                .map_err(bad)?
+                .ok_or_else(|| escape_error(name, &raw.display().to_string()))?;
+            let base = if kind.is_symlink() {
+                rel.parent().unwrap_or(Path::new("")).join(&link)
+            } else {
+                link.to_path_buf()
+            };
+            let resolved =
+                clean(&base).ok_or_else(|| escape_error(name, &raw.display().to_string()))?;
             if kind.is_hard_link() {
                 fs_err::copy(dest.join(&resolved), &target)?;
             } else {
@@ -89,12 +103,24 @@ fn extract_tar<R: Read>(reader: R, dest: &Path, name: &str) -> anyhow::Result<()
             }
             continue;
         }
-        if !kind.is_file() && kind != tar::EntryType::Continuous && kind != tar::EntryType::GNUSparse {
-            if matches!(kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink) {
+        if !kind.is_file()
+            && kind != tar::EntryType::Continuous
+            && kind != tar::EntryType::GNUSparse
+        {
+            if matches!(
+                kind,
+                tar::EntryType::XGlobalHeader
+                    | tar::EntryType::XHeader
+                    | tar::EntryType::GNULongName
+                    | tar::EntryType::GNULongLink
+            ) {
                 continue;
             }
             return Err(user(
-                format!("{name} contains a special file (device or FIFO): {}", raw.display()),
+                format!(
+                    "{name} contains a special file (device or FIFO): {}",
+                    raw.display()
+                ),
                 "the source distribution is malformed; nothing was built",
             ));
         }
@@ -110,7 +136,10 @@ fn extract_tar<R: Read>(reader: R, dest: &Path, name: &str) -> anyhow::Result<()
 fn extract_zip(archive: &Path, dest: &Path, name: &str) -> anyhow::Result<()> {
     let file = std::fs::File::open(archive)?;
     let bad = |e: zip::result::ZipError| {
-        user(format!("{name} is not a valid zip archive: {e}"), "the file may be truncated")
+        user(
+            format!("{name} is not a valid zip archive: {e}"),
+            "the file may be truncated",
+        )
     };
     let mut zip = zip::ZipArchive::new(file).map_err(bad)?;
     for i in 0..zip.len() {
@@ -130,7 +159,11 @@ fn extract_zip(archive: &Path, dest: &Path, name: &str) -> anyhow::Result<()> {
         }
         let mut out = fs_err::File::create(&target)?;
         std::io::copy(&mut entry, &mut out)?;
-        let perm = if entry.unix_mode().is_some_and(|m| m & 0o111 != 0) { 0o755 } else { 0o644 };
+        let perm = if entry.unix_mode().is_some_and(|m| m & 0o111 != 0) {
+            0o755
+        } else {
+            0o644
+        };
         use std::os::unix::fs::PermissionsExt;
         fs_err::set_permissions(&target, std::fs::Permissions::from_mode(perm))?;
     }

@@ -63,13 +63,19 @@ pub fn read_build_system(project: &Path) -> anyhow::Result<BuildSystem> {
             return Ok(legacy);
         }
         return Err(user(
-            format!("{} has neither pyproject.toml nor setup.py, so it cannot be built", project.display()),
+            format!(
+                "{} has neither pyproject.toml nor setup.py, so it cannot be built",
+                project.display()
+            ),
             "point at a Python project directory (one with pyproject.toml or setup.py)",
         ));
     }
     let text = fs_err::read_to_string(&pyproject)?;
     let parsed: PyProject = toml::from_str(&text).map_err(|e| {
-        user(format!("{} is not valid TOML: {e}", pyproject.display()), "fix pyproject.toml")
+        user(
+            format!("{} is not valid TOML: {e}", pyproject.display()),
+            "fix pyproject.toml",
+        )
     })?;
     let Some(raw) = parsed.build_system else {
         return Ok(legacy);
@@ -84,7 +90,10 @@ pub fn read_build_system(project: &Path) -> anyhow::Result<BuildSystem> {
         let inside = crate::install::layout::normalize(&project.join(entry));
         if !inside.starts_with(crate::install::layout::normalize(project)) {
             return Err(user(
-                format!("{}: backend-path {entry:?} leaves the project", pyproject.display()),
+                format!(
+                    "{}: backend-path {entry:?} leaves the project",
+                    pyproject.display()
+                ),
                 "backend-path entries must stay inside the source tree",
             ));
         }
@@ -149,7 +158,10 @@ impl BuildContext {
         if dir.join("pyvenv.cfg").is_file() && dir.join(".envtool-complete").is_file() {
             return Ok(dir);
         }
-        crate::output::debug(&format!("creating a build environment for {label}: {}", sorted.join(", ")));
+        crate::output::debug(&format!(
+            "creating a build environment for {label}: {}",
+            sorted.join(", ")
+        ));
         let spec = crate::venv::CreateSpec {
             dir: dir.clone(),
             interpreter: &self.interpreter,
@@ -175,7 +187,14 @@ impl BuildContext {
                 let mut settings = self.settings.clone();
                 settings.build_depth += 1;
                 let quiet = crate::output::Quiet::enter();
-                let result = crate::commands::install::run_install(&target, &reqs, &Default::default(), &[], &settings, &self.cache);
+                let result = crate::commands::install::run_install(
+                    &target,
+                    &reqs,
+                    &Default::default(),
+                    &[],
+                    &settings,
+                    &self.cache,
+                );
                 drop(quiet);
                 result.map_err(|e| {
                     user(
@@ -225,11 +244,15 @@ impl BuildContext {
             .env("PYTHONHASHSEED", "0")
             .stdin(Stdio::null());
         let log = if verbose {
-            let status = cmd.status().with_context(|| format!("cannot run the build of {label}"))?;
+            let status = cmd
+                .status()
+                .with_context(|| format!("cannot run the build of {label}"))?;
             crate::output::debug(&format!("{hook} for {label}: {status}"));
             String::new()
         } else {
-            let out = cmd.output().with_context(|| format!("cannot run the build of {label}"))?;
+            let out = cmd
+                .output()
+                .with_context(|| format!("cannot run the build of {label}"))?;
             let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&out.stderr));
             text
@@ -238,7 +261,11 @@ impl BuildContext {
             Ok(bytes) => serde_json::from_slice(&bytes)?,
             Err(_) => {
                 return Err(user(
-                    format!("the build of {label} crashed in {hook} (backend {}):\n{}", system.backend, tail(&log, 20)),
+                    format!(
+                        "the build of {label} crashed in {hook} (backend {}):\n{}",
+                        system.backend,
+                        tail(&log, 20)
+                    ),
                     "run with -v to see the whole build output",
                 ))
             }
@@ -249,7 +276,10 @@ impl BuildContext {
         if let Some(error) = answer.error {
             if answer.backend_missing {
                 return Err(user(
-                    format!("the build backend {} of {label} cannot be imported: {error}", system.backend),
+                    format!(
+                        "the build backend {} of {label} cannot be imported: {error}",
+                        system.backend
+                    ),
                     "the project's [build-system] requires must install its build-backend",
                 ));
             }
@@ -266,14 +296,29 @@ impl BuildContext {
     }
 
     /// Build requirements: `requires` plus what `get_requires_for_build_wheel` asks for.
-    fn prepared_env(&self, project: &Path, system: &BuildSystem, label: &str) -> anyhow::Result<PathBuf> {
+    fn prepared_env(
+        &self,
+        project: &Path,
+        system: &BuildSystem,
+        label: &str,
+    ) -> anyhow::Result<PathBuf> {
         guard_depth(self.settings.build_depth, label)?;
         let env = self.build_env(&system.requires, label)?;
-        let extra = self.call_hook(&env, project, system, "get_requires_for_build_wheel", serde_json::json!({}), label)?;
+        let extra = self.call_hook(
+            &env,
+            project,
+            system,
+            "get_requires_for_build_wheel",
+            serde_json::json!({}),
+            label,
+        )?;
         let extra: Vec<String> = extra
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default();
-        let missing: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
+        let missing: Vec<String> = extra
+            .into_iter()
+            .filter(|r| !system.requires.contains(r))
+            .collect();
         if missing.is_empty() {
             return Ok(env);
         }
@@ -283,7 +328,12 @@ impl BuildContext {
     }
 
     /// Build a wheel of the project into `out_dir`; returns its path.
-    pub fn build_wheel(&self, project: &Path, out_dir: &Path, label: &str) -> anyhow::Result<PathBuf> {
+    pub fn build_wheel(
+        &self,
+        project: &Path,
+        out_dir: &Path,
+        label: &str,
+    ) -> anyhow::Result<PathBuf> {
         let system = read_build_system(project)?;
         let env = self.prepared_env(project, &system, label)?;
         fs_err::create_dir_all(out_dir)?;
@@ -298,7 +348,12 @@ impl BuildContext {
         )?;
         let name = result
             .and_then(|v| v.as_str().map(String::from))
-            .ok_or_else(|| user(format!("the backend of {label} has no build_wheel hook"), "the project cannot be built by PEP 517"))?;
+            .ok_or_else(|| {
+                user(
+                    format!("the backend of {label} has no build_wheel hook"),
+                    "the project cannot be built by PEP 517",
+                )
+            })?;
         let wheel = out_dir.join(&name);
         if !wheel.is_file() {
             return Err(user(
@@ -326,7 +381,9 @@ impl BuildContext {
         let Some(name) = result.and_then(|v| v.as_str().map(String::from)) else {
             return Ok(None);
         };
-        Ok(Some(fs_err::read_to_string(out.path().join(name).join("METADATA"))?))
+        Ok(Some(fs_err::read_to_string(
+            out.path().join(name).join("METADATA"),
+        )?))
     }
 
     /// A source distribution's unpacked tree, cached by its sha256.
@@ -349,8 +406,17 @@ impl BuildContext {
     }
 
     /// The wheel built from a source distribution for this interpreter (built once, cached).
-    pub fn wheel_from_sdist(&self, archive: &Path, sha256: &str, label: &str) -> anyhow::Result<PathBuf> {
-        let dir = self.cache.root().join("built-v1").join(format!("{sha256}-{}", self.tags_key()));
+    pub fn wheel_from_sdist(
+        &self,
+        archive: &Path,
+        sha256: &str,
+        label: &str,
+    ) -> anyhow::Result<PathBuf> {
+        let dir = self
+            .cache
+            .root()
+            .join("built-v1")
+            .join(format!("{sha256}-{}", self.tags_key()));
         if let Some(found) = find_wheel(&dir) {
             return Ok(found);
         }
@@ -366,7 +432,8 @@ impl BuildContext {
                 anyhow::bail!("cannot store the built wheel in {}", dir.display());
             }
         }
-        find_wheel(&dir).ok_or_else(|| anyhow::anyhow!("the built wheel is missing from {}", dir.display()))
+        find_wheel(&dir)
+            .ok_or_else(|| anyhow::anyhow!("the built wheel is missing from {}", dir.display()))
     }
 }
 

@@ -19,7 +19,11 @@ pub fn info(cache: &Cache) -> Vec<BucketInfo> {
     let Ok(rd) = std::fs::read_dir(cache.root()) else {
         return out;
     };
-    let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     for dir in dirs {
         let entries = std::fs::read_dir(&dir)
@@ -34,7 +38,11 @@ pub fn info(cache: &Cache) -> Vec<BucketInfo> {
             })
             .unwrap_or(0);
         out.push(BucketInfo {
-            name: dir.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+            name: dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
             entries,
             bytes: disk_usage(&dir),
         });
@@ -58,7 +66,10 @@ pub fn disk_usage(dir: &Path) -> u64 {
 fn exclusive(cache: &Cache) -> anyhow::Result<super::CacheGuard> {
     cache.try_exclusive()?.ok_or_else(|| {
         user(
-            format!("the cache {} is in use by another envtool process", cache.root().display()),
+            format!(
+                "the cache {} is in use by another envtool process",
+                cache.root().display()
+            ),
             "wait for it to finish and run the command again",
         )
     })
@@ -126,8 +137,8 @@ fn prune_bucket(dir: &Path, name: &str, cutoff: Option<SystemTime>) -> anyhow::R
         let last_use = last_use(&path, name);
         let unused = cutoff.is_some_and(|c| last_use.is_some_and(|t| t < c));
         let gone = name == Bucket::Interpreters.dir_name() && interpreter_gone(&path);
-        let orphan_lock = file_name.ends_with(".lock")
-            && !dir.join(file_name.trim_end_matches(".lock")).exists();
+        let orphan_lock =
+            file_name.ends_with(".lock") && !dir.join(file_name.trim_end_matches(".lock")).exists();
         if stale_temp || unused || gone || orphan_lock {
             freed += size_of(&path);
             remove_any(&path)?;
@@ -166,7 +177,9 @@ fn size_of(path: &Path) -> u64 {
     if path.is_dir() {
         disk_usage(path)
     } else {
-        std::fs::symlink_metadata(path).map(|m| m.len()).unwrap_or(0)
+        std::fs::symlink_metadata(path)
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 }
 
@@ -189,7 +202,10 @@ fn make_writable(dir: &Path) {
             if let Ok(meta) = entry.metadata() {
                 let mode = meta.permissions().mode();
                 if mode & 0o700 != 0o700 {
-                    let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode | 0o700));
+                    let _ = std::fs::set_permissions(
+                        entry.path(),
+                        std::fs::Permissions::from_mode(mode | 0o700),
+                    );
                 }
             }
         }

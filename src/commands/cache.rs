@@ -36,23 +36,50 @@ pub fn cache(cmd: CacheCommand, cache: &Cache) -> anyhow::Result<ExitCode> {
             } else {
                 writeln!(out, "{}", cache.root().display())?;
                 for b in &buckets {
-                    writeln!(out, "  {:<18} {:>6} entries {:>12}", b.name, b.entries, human(b.bytes))?;
+                    writeln!(
+                        out,
+                        "  {:<18} {:>6} entries {:>12}",
+                        b.name,
+                        b.entries,
+                        human(b.bytes)
+                    )?;
                 }
-                writeln!(out, "  {:<18} {:>6}         {:>12}", "total", "", human(total))?;
+                writeln!(
+                    out,
+                    "  {:<18} {:>6}         {:>12}",
+                    "total",
+                    "",
+                    human(total)
+                )?;
             }
         }
         CacheCommand::Clean => {
             let freed = maintenance::clean(cache)?;
-            crate::output::info(&format!("Removed {} from {}", human(freed), cache.root().display()));
+            crate::output::info(&format!(
+                "Removed {} from {}",
+                human(freed),
+                cache.root().display()
+            ));
         }
         CacheCommand::Prune { older_than } => {
             let age = match older_than {
-                Some(days) if days.is_finite() && days >= 0.0 => Some(Duration::from_secs_f64(days * 86400.0)),
-                Some(_) => return Err(user("--older-than needs a number of days", "e.g. --older-than 30")),
+                Some(days) if days.is_finite() && days >= 0.0 => {
+                    Some(Duration::from_secs_f64(days * 86400.0))
+                }
+                Some(_) => {
+                    return Err(user(
+                        "--older-than needs a number of days",
+                        "e.g. --older-than 30",
+                    ))
+                }
                 None => None,
             };
             let freed = maintenance::prune(cache, age)?;
-            crate::output::info(&format!("Pruned {} from {}", human(freed), cache.root().display()));
+            crate::output::info(&format!(
+                "Pruned {} from {}",
+                human(freed),
+                cache.root().display()
+            ));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -34,7 +34,11 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
         reqs.requirement.push(lock.clone());
     }
     let wants_packages = !reqs.reqs.is_empty() || !reqs.requirement.is_empty() || !extra.is_empty();
-    let _guard = if wants_packages { Some(cache.use_shared()?) } else { None };
+    let _guard = if wants_packages {
+        Some(cache.use_shared()?)
+    } else {
+        None
+    };
     venv::create(&spec, |staging| {
         if !wants_packages {
             return Ok(());
@@ -44,7 +48,14 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
             python: dir.join("bin").join("python"),
             facts: &interpreter.facts,
         };
-        crate::commands::install::run_install(&target, &reqs, &args.install, &extra, settings, cache)?;
+        crate::commands::install::run_install(
+            &target,
+            &reqs,
+            &args.install,
+            &extra,
+            settings,
+            cache,
+        )?;
         Ok(())
     })?;
     output::info(&format!(
@@ -66,7 +77,12 @@ fn creation_command(args: &CreateArgs, dir: &std::path::Path, python: &std::path
     let exe = std::env::current_exe()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "envtool".into());
-    let mut parts = vec![exe, "create".into(), "--python".into(), python.to_string_lossy().into_owned()];
+    let mut parts = vec![
+        exe,
+        "create".into(),
+        "--python".into(),
+        python.to_string_lossy().into_owned(),
+    ];
     if let Some(prompt) = &args.prompt {
         parts.push("--prompt".into());
         parts.push(prompt.clone());
@@ -78,7 +94,10 @@ fn creation_command(args: &CreateArgs, dir: &std::path::Path, python: &std::path
     parts
         .iter()
         .map(|p| {
-            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b)) {
+            if !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b))
+            {
                 p.clone()
             } else {
                 venv::activate::quote_sh(p)

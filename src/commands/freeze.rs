@@ -35,7 +35,10 @@ fn site_packages(venv: &Venv) -> anyhow::Result<(PathBuf, (u32, u32))> {
     found.pop().ok_or_else(|| {
         user(
             format!("{} has no lib/pythonX.Y/site-packages", venv.root.display()),
-            format!("recreate it with `envtool create --clear {}`", venv.root.display()),
+            format!(
+                "recreate it with `envtool create --clear {}`",
+                venv.root.display()
+            ),
         )
     })
 }
@@ -59,7 +62,10 @@ pub fn freeze(args: FreezeArgs) -> anyhow::Result<ExitCode> {
     let (site, python) = site_packages(&venv)?;
     let (mut dists, broken) = installed::scan(&site);
     if !broken.is_empty() {
-        let list: Vec<String> = broken.iter().map(|b| format!("{} ({})", b.dist_info.display(), b.reason)).collect();
+        let list: Vec<String> = broken
+            .iter()
+            .map(|b| format!("{} ({})", b.dist_info.display(), b.reason))
+            .collect();
         if !args.ignore_broken {
             return Err(user(
                 format!("damaged distribution{}: {}", if list.len() == 1 { "" } else { "s" }, list.join("; ")),
@@ -82,7 +88,10 @@ pub fn freeze(args: FreezeArgs) -> anyhow::Result<ExitCode> {
     let text = match args.format {
         FreezeFormat::Requirements => {
             if args.hashes {
-                if let Some(d) = dists.iter().find(|d| d.origin.is_none() && d.direct_url.is_none()) {
+                if let Some(d) = dists
+                    .iter()
+                    .find(|d| d.origin.is_none() && d.direct_url.is_none())
+                {
                     return Err(user(
                         format!(
                             "{} {} was not installed by envtool, so the hash of its file is unknown",
@@ -102,6 +111,14 @@ pub fn freeze(args: FreezeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The version as pip prints it: PEP 440 normalized when it parses, else as written.
+fn normalized_version(version: &str) -> String {
+    version
+        .parse::<pep440_rs::Version>()
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| version.to_string())
+}
+
 fn pin_of(d: &InstalledDist) -> Pin {
     let hashes = match (&d.origin, &d.direct_url) {
         (Some(o), _) => vec![("sha256".to_string(), o.sha256.clone())],
@@ -117,8 +134,11 @@ fn pin_of(d: &InstalledDist) -> Pin {
     };
     Pin {
         name: d.metadata.name.clone(),
-        version: d.version().to_string(),
-        direct: d.direct_url.as_ref().and_then(requirements::direct_reference),
+        version: normalized_version(d.version()),
+        direct: d
+            .direct_url
+            .as_ref()
+            .and_then(requirements::direct_reference),
         hashes,
     }
 }
@@ -155,12 +175,24 @@ pub fn lock_of(dists: &[InstalledDist], python: (u32, u32), _site: &Path) -> Out
         packages.push(OutPackage {
             name: d.metadata.name.clone(),
             version: d.version().to_string(),
-            index: if direct { None } else { d.origin.as_ref().and_then(|o| o.index.clone()) },
+            index: if direct {
+                None
+            } else {
+                d.origin.as_ref().and_then(|o| o.index.clone())
+            },
             requires_python: d.metadata.requires_python.clone(),
             dependencies,
             archive: if direct { file.clone() } else { None },
-            sdist: if !direct && from_sdist { file.clone() } else { None },
-            wheels: if direct || from_sdist { Vec::new() } else { file.into_iter().collect() },
+            sdist: if !direct && from_sdist {
+                file.clone()
+            } else {
+                None
+            },
+            wheels: if direct || from_sdist {
+                Vec::new()
+            } else {
+                file.into_iter().collect()
+            },
             requested: d.requested,
         });
     }
@@ -177,7 +209,10 @@ pub fn write_output(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
         Some(path) => {
             let path = std::path::absolute(path)?;
             crate::cache::write_atomic(&path, text.as_bytes()).map_err(|e| {
-                user(format!("cannot write {}: {e:#}", path.display()), "choose a writable output path")
+                user(
+                    format!("cannot write {}: {e:#}", path.display()),
+                    "choose a writable output path",
+                )
             })
         }
         None => {

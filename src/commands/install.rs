@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use pep508_rs::Requirement;
 
+use crate::build::BuildContext;
 use crate::cache::Cache;
 use crate::cli::{InstallArgs, InstallOpts, ReqArgs};
 use crate::dist::{metadata, normalize_name, WheelFilename};
@@ -17,17 +18,16 @@ use crate::index::http::HttpClient;
 use crate::index::Index;
 use crate::install::fetch::{self, Artifact};
 use crate::install::installed::{self, InstalledDist};
-use crate::lockfile::pylock;
 use crate::install::layout::Layout;
 use crate::install::link::LinkMode;
 use crate::install::plan::{self, Plan, PlanOptions};
 use crate::install::{apply_plan, fetch_plan, ApplyOptions};
+use crate::lockfile::pylock;
 use crate::output;
 use crate::python::facts::Facts;
 use crate::python::tags::Tags;
 use crate::requirements::request::{Request, Sources};
 use crate::requirements::{Location, ReqSpec};
-use crate::build::BuildContext;
 use crate::resolve::{self, BinaryPolicy, BuiltFrom, DirectDist, ResolveInput, ResolveOptions};
 use crate::settings::{FileIndexOptions, Settings};
 
@@ -46,7 +46,6 @@ impl Target<'_> {
         layout
     }
 }
-
 
 pub fn install(args: InstallArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<ExitCode> {
     crate::interrupt::install_handlers();
@@ -93,7 +92,12 @@ fn jobs() -> usize {
 }
 
 /// The index client for a target interpreter and a request's file options.
-pub fn open_index(settings: &Settings, request: &Request, facts: &Facts, cache: &Cache) -> anyhow::Result<Index> {
+pub fn open_index(
+    settings: &Settings,
+    request: &Request,
+    facts: &Facts,
+    cache: &Cache,
+) -> anyhow::Result<Index> {
     let file = FileIndexOptions {
         index_url: request.options.index_url.clone(),
         extra_index_urls: request.options.extra_index_urls.clone(),
@@ -101,7 +105,11 @@ pub fn open_index(settings: &Settings, request: &Request, facts: &Facts, cache: 
         no_index: request.options.no_index,
     };
     let index_settings = settings.index_settings(&file, facts.pip_index_url.as_deref())?;
-    let http = HttpClient::new(cache.clone(), settings.offline, index_settings.cert.as_deref())?;
+    let http = HttpClient::new(
+        cache.clone(),
+        settings.offline,
+        index_settings.cert.as_deref(),
+    )?;
     Ok(Index::new(http, index_settings))
 }
 
@@ -126,9 +134,21 @@ pub fn run_install(
     let layout = target.layout();
     let (installed, broken) = installed::scan(&layout.purelib);
     for b in &broken {
-        output::warn(&format!("ignoring a damaged distribution at {}: {}", b.dist_info.display(), b.reason));
+        output::warn(&format!(
+            "ignoring a damaged distribution at {}: {}",
+            b.dist_info.display(),
+            b.reason
+        ));
     }
-    let resolved = resolve_request(target.facts, reqs, opts, extra_reqs, &installed, settings, cache)?;
+    let resolved = resolve_request(
+        target.facts,
+        reqs,
+        opts,
+        extra_reqs,
+        &installed,
+        settings,
+        cache,
+    )?;
     let plan_options = PlanOptions {
         reinstall: opts.reinstall,
         exact: false,
@@ -148,9 +168,17 @@ pub fn resolve_request(
 ) -> anyhow::Result<Resolved> {
     let start = Instant::now();
     let cwd = std::env::current_dir()?;
-    let locks: Vec<&PathBuf> = reqs.requirement.iter().filter(|f| pylock::is_pylock(f)).collect();
+    let locks: Vec<&PathBuf> = reqs
+        .requirement
+        .iter()
+        .filter(|f| pylock::is_pylock(f))
+        .collect();
     if let Some(lock_path) = locks.first() {
-        if locks.len() > 1 || !reqs.reqs.is_empty() || reqs.requirement.len() > 1 || !extra_reqs.is_empty() {
+        if locks.len() > 1
+            || !reqs.reqs.is_empty()
+            || reqs.requirement.len() > 1
+            || !extra_reqs.is_empty()
+        {
             return Err(user(
                 "a pylock.toml is installed on its own",
                 "pass the lock file alone (-r pylock.toml), without other requirements",
@@ -188,11 +216,15 @@ pub fn resolve_request(
     let mut root: Vec<Requirement> = Vec::new();
     let mut required_hashes: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for entry in &request.entries {
-        let (req, direct_dist) = requirement_of(&entry.spec, &entry.hashes, &index, cache, build.as_ref())
-            .map_err(|e| in_origin(e, &entry.origin))?;
+        let (req, direct_dist) =
+            requirement_of(&entry.spec, &entry.hashes, &index, cache, build.as_ref())
+                .map_err(|e| in_origin(e, &entry.origin))?;
         let key = normalize_name(req.name.as_ref());
         if !entry.hashes.is_empty() {
-            required_hashes.entry(key.clone()).or_default().extend(entry.hashes.iter().cloned());
+            required_hashes
+                .entry(key.clone())
+                .or_default()
+                .extend(entry.hashes.iter().cloned());
         }
         if let Some(d) = direct_dist {
             direct.insert(key, d);
@@ -201,8 +233,9 @@ pub fn resolve_request(
     }
     let mut overrides = Vec::new();
     for entry in &request.overrides {
-        let (req, direct_dist) = requirement_of(&entry.spec, &entry.hashes, &index, cache, build.as_ref())
-            .map_err(|e| in_origin(e, &entry.origin))?;
+        let (req, direct_dist) =
+            requirement_of(&entry.spec, &entry.hashes, &index, cache, build.as_ref())
+                .map_err(|e| in_origin(e, &entry.origin))?;
         if let Some(d) = direct_dist {
             direct.insert(normalize_name(req.name.as_ref()), d);
         }
@@ -225,7 +258,11 @@ pub fn resolve_request(
         pre: opts.pre || request.options.pre,
         no_deps: opts.no_deps,
         upgrade_all: opts.upgrade,
-        upgrade: opts.upgrade_package.iter().map(|n| normalize_name(n)).collect(),
+        upgrade: opts
+            .upgrade_package
+            .iter()
+            .map(|n| normalize_name(n))
+            .collect(),
         preferences,
         binary,
     };
@@ -292,7 +329,12 @@ pub fn build_context(settings: &Settings, cache: &Cache, facts: &Facts) -> Build
 }
 
 /// A pylock.toml read as a resolution for `facts`; its hashes are enforced.
-pub fn resolve_lock(lock_path: &Path, facts: &Facts, settings: &Settings, cache: &Cache) -> anyhow::Result<Resolved> {
+pub fn resolve_lock(
+    lock_path: &Path,
+    facts: &Facts,
+    settings: &Settings,
+    cache: &Cache,
+) -> anyhow::Result<Resolved> {
     let lock = pylock::PyLock::read(lock_path)?;
     let tags = Tags::from_facts(facts);
     let markers = facts.marker_env()?;
@@ -339,12 +381,20 @@ pub fn apply_resolution(
     };
     let fetch_start = Instant::now();
     let wheels = fetch_plan(&the_plan, &apply_options, &resolved.index.http, cache)?;
-    output::debug(&format!("fetched {} wheels in {}", wheels.len(), elapsed(fetch_start)));
+    output::debug(&format!(
+        "fetched {} wheels in {}",
+        wheels.len(),
+        elapsed(fetch_start)
+    ));
     let apply_start = Instant::now();
     apply_plan(&the_plan, &wheels, &layout, &apply_options)?;
     let changed = the_plan.install.len() + the_plan.replace.len();
     if plan_options.exact {
-        output::info(&format!("Synced in {}: {}", elapsed(apply_start), the_plan.summary()));
+        output::info(&format!(
+            "Synced in {}: {}",
+            elapsed(apply_start),
+            the_plan.summary()
+        ));
     } else {
         output::info(&format!(
             "Installed {changed} package{} in {}",
@@ -403,7 +453,10 @@ fn requirement_of(
                 let direct = fetch_direct(&location, hashes, index, cache, build)?;
                 if direct.key != normalize_name(req.name.as_ref()) {
                     return Err(user(
-                        format!("{req} names {} but the file is {}", req.name, direct.metadata.name),
+                        format!(
+                            "{req} names {} but the file is {}",
+                            req.name, direct.metadata.name
+                        ),
                         "fix the name before the @",
                     ));
                 }
@@ -411,7 +464,11 @@ fn requirement_of(
             }
             _ => Ok((req.clone(), None)),
         },
-        ReqSpec::Unnamed { location, extras, marker } => {
+        ReqSpec::Unnamed {
+            location,
+            extras,
+            marker,
+        } => {
             let direct = fetch_direct(location, hashes, index, cache, build)?;
             let mut text = direct.metadata.name.clone();
             if !extras.is_empty() {
@@ -454,8 +511,14 @@ fn fetch_direct(
                     "check the path of the wheel, source archive or project directory",
                 ));
             }
-            let url = url::Url::from_file_path(path).map_err(|_| anyhow::anyhow!("bad path {}", path.display()))?;
-            (url, path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            let url = url::Url::from_file_path(path)
+                .map_err(|_| anyhow::anyhow!("bad path {}", path.display()))?;
+            (
+                url,
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
         }
         Location::Url(url) => {
             if !matches!(url.scheme(), "http" | "https" | "file") {
@@ -468,7 +531,9 @@ fn fetch_direct(
                 .path_segments()
                 .and_then(|mut s| s.next_back().map(String::from))
                 .unwrap_or_default();
-            let decoded = percent_encoding::percent_decode_str(&name).decode_utf8_lossy().into_owned();
+            let decoded = percent_encoding::percent_decode_str(&name)
+                .decode_utf8_lossy()
+                .into_owned();
             (url.clone(), decoded)
         }
     };
@@ -487,9 +552,16 @@ fn fetch_direct(
     let mut public_url = clean_url.clone();
     let _ = public_url.set_username("");
     let _ = public_url.set_password(None);
-    let wheel_name = file_name.ends_with(".whl").then(|| WheelFilename::parse(&file_name)).transpose().map_err(|e| {
-        user(format!("{url} is not a valid wheel name: {e}"), "point at a .whl file or a source archive")
-    })?;
+    let wheel_name = file_name
+        .ends_with(".whl")
+        .then(|| WheelFilename::parse(&file_name))
+        .transpose()
+        .map_err(|e| {
+            user(
+                format!("{url} is not a valid wheel name: {e}"),
+                "point at a .whl file or a source archive",
+            )
+        })?;
     let artifact = Artifact {
         filename: file_name.clone(),
         wheel: wheel_name,
@@ -509,7 +581,10 @@ fn fetch_direct(
             .with_context(|| format!("bad metadata in {file_name}"))?;
         return Ok(DirectDist {
             key: normalize_name(&meta.name),
-            version: meta.version.parse().map_err(|e| anyhow::anyhow!("bad version in {file_name}: {e}"))?,
+            version: meta
+                .version
+                .parse()
+                .map_err(|e| anyhow::anyhow!("bad version in {file_name}: {e}"))?,
             artifact: Artifact {
                 hashes: vec![("sha256".into(), wheel.info.sha256.clone())],
                 ..artifact
@@ -533,11 +608,17 @@ fn fetch_direct(
 }
 
 /// A local project directory, built into a wheel (every time: its contents may have changed).
-fn direct_from_directory(dir: &Path, index: &Index, cache: &Cache, build: &BuildContext) -> anyhow::Result<DirectDist> {
+fn direct_from_directory(
+    dir: &Path,
+    index: &Index,
+    cache: &Cache,
+    build: &BuildContext,
+) -> anyhow::Result<DirectDist> {
     let out = cache.tempdir()?;
     let label = dir.display().to_string();
     let wheel_path = build.build_wheel(dir, out.path(), &label)?;
-    let url = url::Url::from_directory_path(dir).map_err(|_| anyhow::anyhow!("bad path {}", dir.display()))?;
+    let url = url::Url::from_directory_path(dir)
+        .map_err(|_| anyhow::anyhow!("bad path {}", dir.display()))?;
     let direct_url = serde_json::json!({"url": url.as_str().trim_end_matches('/'), "dir_info": {}});
     direct_from_built_wheel(&wheel_path, index, cache, direct_url)
 }
@@ -548,15 +629,25 @@ fn direct_from_built_wheel(
     cache: &Cache,
     direct_url: serde_json::Value,
 ) -> anyhow::Result<DirectDist> {
-    let name = wheel_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let wheel_name = WheelFilename::parse(&name).map_err(|e| anyhow::anyhow!("the build produced a badly named wheel: {e}"))?;
-    let url = url::Url::from_file_path(wheel_path).map_err(|_| anyhow::anyhow!("bad path {}", wheel_path.display()))?;
+    let name = wheel_path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let wheel_name = WheelFilename::parse(&name)
+        .map_err(|e| anyhow::anyhow!("the build produced a badly named wheel: {e}"))?;
+    let url = url::Url::from_file_path(wheel_path)
+        .map_err(|_| anyhow::anyhow!("bad path {}", wheel_path.display()))?;
     let artifact = Artifact::for_wheel(wheel_name, url, Vec::new());
     let wheel = fetch::fetch(&artifact, &index.http, cache)?;
-    let meta = metadata::parse(&wheel.metadata_text()?).with_context(|| format!("bad metadata in {name}"))?;
+    let meta = metadata::parse(&wheel.metadata_text()?)
+        .with_context(|| format!("bad metadata in {name}"))?;
     Ok(DirectDist {
         key: normalize_name(&meta.name),
-        version: meta.version.parse().map_err(|e| anyhow::anyhow!("bad version in {name}: {e}"))?,
+        version: meta
+            .version
+            .parse()
+            .map_err(|e| anyhow::anyhow!("bad version in {name}: {e}"))?,
         artifact: Artifact {
             hashes: vec![("sha256".into(), wheel.info.sha256.clone())],
             ..artifact

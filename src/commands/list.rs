@@ -44,14 +44,34 @@ pub fn list(args: ListArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
-        let width = dists.iter().map(|d| d.metadata.name.len()).max().unwrap_or(0).max(7);
-        let vwidth = dists.iter().map(|d| d.version().len()).max().unwrap_or(0).max(7);
+        let width = dists
+            .iter()
+            .map(|d| d.metadata.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        let vwidth = dists
+            .iter()
+            .map(|d| d.version().len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
         for d in &dists {
-            writeln!(out, "{:<width$} {:<vwidth$} {}", d.metadata.name, d.version(), source_of(d))?;
+            writeln!(
+                out,
+                "{:<width$} {:<vwidth$} {}",
+                d.metadata.name,
+                d.version(),
+                source_of(d)
+            )?;
         }
     }
     for b in broken {
-        crate::output::warn(&format!("damaged distribution at {}: {}", b.dist_info.display(), b.reason));
+        crate::output::warn(&format!(
+            "damaged distribution at {}: {}",
+            b.dist_info.display(),
+            b.reason
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -23,7 +23,8 @@ pub fn lock(args: LockArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
             "name requirements (`envtool lock flask -o pylock.toml`) or a file with -r",
         ));
     }
-    let resolved = super::install::resolve_request(facts, &args.reqs, &opts, &[], &[], settings, cache)?;
+    let resolved =
+        super::install::resolve_request(facts, &args.reqs, &opts, &[], &[], settings, cache)?;
     let dists = &resolved.resolution.dists;
     let to_txt = args.output.extension().is_some_and(|e| e == "txt");
     let text = if to_txt {
@@ -33,17 +34,31 @@ pub fn lock(args: LockArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
                 let mut hashes: Vec<(String, String)> = d
                     .files
                     .iter()
-                    .filter_map(|c| c.file.hashes.get("sha256").map(|h| ("sha256".to_string(), h.clone())))
+                    .filter_map(|c| {
+                        c.file
+                            .hashes
+                            .get("sha256")
+                            .map(|h| ("sha256".to_string(), h.clone()))
+                    })
                     .collect();
                 if hashes.is_empty() {
-                    hashes = d.artifact.hashes.iter().filter(|(a, _)| a == "sha256").cloned().collect();
+                    hashes = d
+                        .artifact
+                        .hashes
+                        .iter()
+                        .filter(|(a, _)| a == "sha256")
+                        .cloned()
+                        .collect();
                 }
                 hashes.sort();
                 hashes.dedup();
                 Pin {
                     name: d.name.clone(),
                     version: d.version.to_string(),
-                    direct: d.direct_url.as_ref().and_then(requirements::direct_reference),
+                    direct: d
+                        .direct_url
+                        .as_ref()
+                        .and_then(requirements::direct_reference),
                     hashes,
                 }
             })
@@ -51,7 +66,11 @@ pub fn lock(args: LockArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         format!(
             "# Written by envtool lock for Python {} ({})\n{}",
             facts.minor_string(),
-            facts.markers.get("sys_platform").map(String::as_str).unwrap_or(""),
+            facts
+                .markers
+                .get("sys_platform")
+                .map(String::as_str)
+                .unwrap_or(""),
             requirements::render(&pins, true)
         )
     } else {
@@ -62,7 +81,11 @@ pub fn lock(args: LockArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         })
     };
     super::freeze::write_output(Some(&args.output), &text)?;
-    crate::output::info(&format!("Wrote {} ({} packages)", args.output.display(), dists.len()));
+    crate::output::info(&format!(
+        "Wrote {} ({} packages)",
+        args.output.display(),
+        dists.len()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -77,13 +100,20 @@ fn package_of(d: &crate::resolve::ResolvedDist) -> OutPackage {
     let mut wheels: Vec<OutFile> = d
         .files
         .iter()
-        .filter(|c| matches!(c.dist, crate::dist::DistFilename::Wheel(_)) && !c.file.hashes.is_empty())
+        .filter(|c| {
+            matches!(c.dist, crate::dist::DistFilename::Wheel(_)) && !c.file.hashes.is_empty()
+        })
         .map(|c| OutFile {
             name: c.file.filename.clone(),
             url: c.file.url.to_string(),
             size: c.file.size,
             upload_time: c.file.upload_time.clone(),
-            hashes: c.file.hashes.iter().map(|(a, h)| (a.clone(), h.clone())).collect(),
+            hashes: c
+                .file
+                .hashes
+                .iter()
+                .map(|(a, h)| (a.clone(), h.clone()))
+                .collect(),
         })
         .collect();
     if !wheels.iter().any(|w| w.name == chosen.name) {
@@ -94,16 +124,26 @@ fn package_of(d: &crate::resolve::ResolvedDist) -> OutPackage {
     let sdist = d
         .files
         .iter()
-        .find(|c| matches!(c.dist, crate::dist::DistFilename::Sdist(_)) && !c.file.hashes.is_empty())
+        .find(|c| {
+            matches!(c.dist, crate::dist::DistFilename::Sdist(_)) && !c.file.hashes.is_empty()
+        })
         .map(|c| OutFile {
             name: c.file.filename.clone(),
             url: c.file.url.to_string(),
             size: c.file.size,
             upload_time: c.file.upload_time.clone(),
-            hashes: c.file.hashes.iter().map(|(a, h)| (a.clone(), h.clone())).collect(),
+            hashes: c
+                .file
+                .hashes
+                .iter()
+                .map(|(a, h)| (a.clone(), h.clone()))
+                .collect(),
         });
     let wheels: Vec<OutFile> = if d.artifact.wheel.is_none() {
-        wheels.into_iter().filter(|w| w.name.ends_with(".whl")).collect()
+        wheels
+            .into_iter()
+            .filter(|w| w.name.ends_with(".whl"))
+            .collect()
     } else {
         wheels
     };
@@ -111,7 +151,11 @@ fn package_of(d: &crate::resolve::ResolvedDist) -> OutPackage {
         sdist: if direct { None } else { sdist },
         name: d.name.clone(),
         version: d.version.to_string(),
-        index: if direct { None } else { d.index.as_ref().map(|u| u.to_string()) },
+        index: if direct {
+            None
+        } else {
+            d.index.as_ref().map(|u| u.to_string())
+        },
         requires_python: d.requires_python.clone(),
         dependencies: d.dependencies.clone(),
         archive: direct.then_some(chosen),

@@ -11,8 +11,8 @@ mod python;
 mod run;
 mod shim;
 mod sync;
-mod tool;
 mod target;
+mod tool;
 mod uninstall;
 
 use std::process::ExitCode;

@@ -33,7 +33,8 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         ));
     }
     let _guard = cache.use_shared()?;
-    let from_requirements = args.lock.is_some() || !args.reqs.reqs.is_empty() || !args.reqs.requirement.is_empty();
+    let from_requirements =
+        args.lock.is_some() || !args.reqs.reqs.is_empty() || !args.reqs.requirement.is_empty();
     // Keeps a staging directory alive while packing from a lock or requirements.
     let staging;
     let (facts, site): (Facts, std::path::PathBuf) = if from_requirements {
@@ -49,7 +50,14 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
             reqs.requirement.push(lock.clone());
         }
         let quiet = crate::output::Quiet::enter();
-        let result = super::install::run_install(&target, &reqs, &InstallOpts::default(), &[], settings, cache);
+        let result = super::install::run_install(
+            &target,
+            &reqs,
+            &InstallOpts::default(),
+            &[],
+            settings,
+            cache,
+        );
         drop(quiet);
         result?;
         let site = target.layout().purelib;
@@ -63,21 +71,35 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
     let (dists, broken) = installed::scan(&site);
     if let Some(b) = broken.first() {
         return Err(user(
-            format!("the source environment is damaged: {} ({})", b.dist_info.display(), b.reason),
+            format!(
+                "the source environment is damaged: {} ({})",
+                b.dist_info.display(),
+                b.reason
+            ),
             "repair it (reinstall that package) before packing",
         ));
     }
     let entry = resolve_entry(&entry_text, &site, &dists)?;
     let mut tags = BTreeSet::new();
     for d in &dists {
-        let Ok(text) = std::fs::read_to_string(d.dist_info.join("WHEEL")) else { continue };
-        let purelib = header(&text, "Root-Is-Purelib").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let Ok(text) = std::fs::read_to_string(d.dist_info.join("WHEEL")) else {
+            continue;
+        };
+        let purelib =
+            header(&text, "Root-Is-Purelib").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         if !purelib {
-            tags.extend(text.lines().filter_map(|l| l.strip_prefix("Tag:").map(|t| t.trim().to_string())));
+            tags.extend(
+                text.lines()
+                    .filter_map(|l| l.strip_prefix("Tag:").map(|t| t.trim().to_string())),
+            );
         }
     }
     let python_version = facts.minor_string();
-    let lock = pylock::render(&super::freeze::lock_of(&dists, (facts.version.0, facts.version.1), &site));
+    let lock = pylock::render(&super::freeze::lock_of(
+        &dists,
+        (facts.version.0, facts.version.1),
+        &site,
+    ));
     let spec = PackSpec {
         site_packages: site.clone(),
         entry,
@@ -103,7 +125,11 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
 }
 
 /// `module`, `module:function`, or a console script of the environment.
-fn resolve_entry(text: &str, site: &Path, dists: &[installed::InstalledDist]) -> anyhow::Result<Entry> {
+fn resolve_entry(
+    text: &str,
+    site: &Path,
+    dists: &[installed::InstalledDist],
+) -> anyhow::Result<Entry> {
     let mut console = Vec::new();
     for d in dists {
         if let Ok(t) = std::fs::read_to_string(d.dist_info.join("entry_points.txt")) {
@@ -127,7 +153,9 @@ fn resolve_entry(text: &str, site: &Path, dists: &[installed::InstalledDist]) ->
     };
     let top = module.split('.').next().unwrap_or_default();
     let exists = !top.is_empty()
-        && (site.join(top).is_dir() || site.join(format!("{top}.py")).is_file() || has_extension_module(site, top));
+        && (site.join(top).is_dir()
+            || site.join(format!("{top}.py")).is_file()
+            || has_extension_module(site, top));
     if exists && attr.as_deref().is_none_or(|a| !a.is_empty()) {
         return Ok(match attr {
             Some(attr) => Entry::Function { module, attr },
@@ -147,15 +175,27 @@ fn resolve_entry(text: &str, site: &Path, dists: &[installed::InstalledDist]) ->
     known.dedup();
     let close: Vec<&String> = known
         .iter()
-        .filter(|k| k.contains(top) || top.contains(k.as_str()) || k.starts_with(&top[..top.len().min(2)]))
+        .filter(|k| {
+            k.contains(top) || top.contains(k.as_str()) || k.starts_with(&top[..top.len().min(2)])
+        })
         .take(5)
         .collect();
     let hint = if close.is_empty() {
         format!("use a module, module:function or console script from the environment (console scripts: {})", console.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", "))
     } else {
-        format!("did you mean {}?", close.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+        format!(
+            "did you mean {}?",
+            close
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
-    Err(user(format!("the entry {text:?} is neither a console script nor a module of the environment"), hint))
+    Err(user(
+        format!("the entry {text:?} is neither a console script nor a module of the environment"),
+        hint,
+    ))
 }
 
 fn has_extension_module(site: &Path, top: &str) -> bool {

@@ -38,7 +38,11 @@ pub fn python(cmd: PythonCommand, cache: &Cache) -> anyhow::Result<ExitCode> {
                         out,
                         "{:<9} {:<8} {}{via}{note}",
                         i.facts.version_string(),
-                        if i.facts.implementation.is_empty() { "python" } else { &i.facts.implementation },
+                        if i.facts.implementation.is_empty() {
+                            "python"
+                        } else {
+                            &i.facts.implementation
+                        },
                         i.executable.display()
                     )?;
                 }

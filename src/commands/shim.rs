@@ -33,7 +33,14 @@ pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
             if !available.contains(name) && !venv.bin_dir().join(name).is_file() {
                 return Err(user(
                     format!("{} has no console script {name}", venv.root.display()),
-                    format!("its scripts are: {}", if available.is_empty() { "(none)".into() } else { available.join(", ") }),
+                    format!(
+                        "its scripts are: {}",
+                        if available.is_empty() {
+                            "(none)".into()
+                        } else {
+                            available.join(", ")
+                        }
+                    ),
                 ));
             }
         }
@@ -54,12 +61,23 @@ pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     for command in &chosen {
         shim::check_free(&bin, command, &owner, args.force)?;
     }
-    let repair = format!("envtool create --clear {} ...  (then reinstall its packages)", venv.root.display());
+    let repair = format!(
+        "envtool create --clear {} ...  (then reinstall its packages)",
+        venv.root.display()
+    );
     let remove = "Delete it to remove the command.";
     for command in &chosen {
-        shim::write(&bin, command, &shim::render(&owner, command, &venv.root, &repair, remove))?;
+        shim::write(
+            &bin,
+            command,
+            &shim::render(&owner, command, &venv.root, &repair, remove),
+        )?;
     }
-    output::info(&format!("Exposed {} in {}", chosen.join(", "), bin.display()));
+    output::info(&format!(
+        "Exposed {} in {}",
+        chosen.join(", "),
+        bin.display()
+    ));
     if let Some(line) = shim::path_advice(&bin) {
         output::warn(&format!("{} is not on PATH", bin.display()));
         output::hint_line(&format!("add it with: {line}"));

@@ -37,7 +37,11 @@ pub fn tool(cmd: ToolCommand, settings: &Settings, cache: &Cache) -> anyhow::Res
         } => upgrade(&names, all, reinstall, python.as_deref(), settings, cache),
         ToolCommand::Run(args) => run(args, settings, cache),
         ToolCommand::Dir { bin } => {
-            let dir = if bin { tools::bin_dir() } else { tools::tool_dir() };
+            let dir = if bin {
+                tools::bin_dir()
+            } else {
+                tools::tool_dir()
+            };
             writeln!(std::io::stdout().lock(), "{}", dir.display())?;
             Ok(ExitCode::SUCCESS)
         }
@@ -56,12 +60,21 @@ fn package_name(requirement: &str) -> anyhow::Result<String> {
         ReqSpec::Named(req) => Ok(req.name.to_string()),
         ReqSpec::Unnamed { location, .. } => {
             let file = match &location {
-                crate::requirements::Location::Path(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
-                crate::requirements::Location::Url(u) => u.path_segments().and_then(|mut s| s.next_back().map(String::from)),
+                crate::requirements::Location::Path(p) => {
+                    p.file_name().map(|n| n.to_string_lossy().into_owned())
+                }
+                crate::requirements::Location::Url(u) => u
+                    .path_segments()
+                    .and_then(|mut s| s.next_back().map(String::from)),
             };
             file.and_then(|f| crate::dist::WheelFilename::parse(&f).ok())
                 .map(|w| w.name)
-                .ok_or_else(|| user(format!("cannot tell the tool's name from {requirement}"), "use `name @ URL`"))
+                .ok_or_else(|| {
+                    user(
+                        format!("cannot tell the tool's name from {requirement}"),
+                        "use `name @ URL`",
+                    )
+                })
         }
     }
 }
@@ -98,8 +111,12 @@ fn dist_commands(dist: &InstalledDist) -> anyhow::Result<Vec<String>> {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(Vec::new());
     };
-    let entries = parse_entry_points(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(scripts(&entries).into_iter().map(|e| e.name.clone()).collect())
+    let entries =
+        parse_entry_points(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(scripts(&entries)
+        .into_iter()
+        .map(|e| e.name.clone())
+        .collect())
 }
 
 /// Build (or rebuild) a tool environment at `dir` and return its receipt; nothing at `dir`
@@ -133,7 +150,9 @@ fn build(
             facts: &interpreter.facts,
         };
         let reqs = ReqArgs {
-            reqs: std::iter::once(spec.requirement.clone()).chain(spec.with.iter().cloned()).collect(),
+            reqs: std::iter::once(spec.requirement.clone())
+                .chain(spec.with.iter().cloned())
+                .collect(),
             ..Default::default()
         };
         let opts = InstallOpts {
@@ -147,7 +166,10 @@ fn build(
         let commands = commands_of(&layout.purelib, &packages)?;
         if commands.is_empty() {
             return Err(user(
-                format!("{} has no console scripts, so there is nothing to put on PATH", spec.name),
+                format!(
+                    "{} has no console scripts, so there is nothing to put on PATH",
+                    spec.name
+                ),
                 format!(
                     "for a library, make an environment instead: envtool create DIR {}",
                     spec.requirement
@@ -161,7 +183,10 @@ fn build(
             }
         }
         let (dists, _) = installed::scan(&layout.purelib);
-        let mut locked: Vec<String> = dists.iter().map(|d| format!("{}=={}", d.metadata.name, d.version())).collect();
+        let mut locked: Vec<String> = dists
+            .iter()
+            .map(|d| format!("{}=={}", d.metadata.name, d.version()))
+            .collect();
         locked.sort_by_key(|l| l.to_lowercase());
         receipt = Receipt {
             name: normalize_name(&spec.name),
@@ -191,7 +216,11 @@ fn expose(receipt: &Receipt, old: Option<&Receipt>, dir: &Path) -> anyhow::Resul
     );
     let remove = format!("`envtool tool uninstall {}` removes it.", receipt.name);
     for command in &receipt.shims {
-        shim::write(&bin, command, &shim::render(&owner, command, dir, &repair, &remove))?;
+        shim::write(
+            &bin,
+            command,
+            &shim::render(&owner, command, dir, &repair, &remove),
+        )?;
     }
     if let Some(old) = old {
         for command in old.shims.iter().filter(|c| !receipt.shims.contains(c)) {
@@ -199,8 +228,13 @@ fn expose(receipt: &Receipt, old: Option<&Receipt>, dir: &Path) -> anyhow::Resul
         }
     }
     if let Some(line) = shim::path_advice(&bin) {
-        output::warn(&format!("{} is not on PATH, so the commands cannot be found by name", bin.display()));
-        output::hint_line(&format!("add it with: {line}   (see `envtool tool dir --bin`)"));
+        output::warn(&format!(
+            "{} is not on PATH, so the commands cannot be found by name",
+            bin.display()
+        ));
+        output::hint_line(&format!(
+            "add it with: {line}   (see `envtool tool dir --bin`)"
+        ));
     }
     Ok(())
 }
@@ -236,7 +270,14 @@ fn install(args: ToolInstallArgs, settings: &Settings, cache: &Cache) -> anyhow:
     let owner = Owner::Tool(normalize_name(&name));
     shim::ensure_bin_dir(&tools::bin_dir())?;
     fs_err::create_dir_all(tools::tool_dir())?;
-    let receipt = build(&spec, &dir, &interpreter, Some((&owner, args.force)), settings, cache)?;
+    let receipt = build(
+        &spec,
+        &dir,
+        &interpreter,
+        Some((&owner, args.force)),
+        settings,
+        cache,
+    )?;
     expose(&receipt, old.as_ref(), &dir)?;
     output::info(&format!(
         "Installed tool {} with Python {}: {}",
@@ -291,8 +332,14 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
         output::info("No tools installed");
     }
     for (name, _, receipt, reason) in &rows {
-        let version = receipt.as_ref().and_then(version_of).unwrap_or_else(|| "?".into());
-        let commands = receipt.as_ref().map(|r| r.shims.join(", ")).unwrap_or_default();
+        let version = receipt
+            .as_ref()
+            .and_then(version_of)
+            .unwrap_or_else(|| "?".into());
+        let commands = receipt
+            .as_ref()
+            .map(|r| r.shims.join(", "))
+            .unwrap_or_default();
         match reason {
             None => writeln!(out, "{name} {version}: {commands}")?,
             Some(why) => writeln!(
@@ -332,7 +379,9 @@ fn uninstall(names: &[String]) -> anyhow::Result<ExitCode> {
         for command in &commands {
             shim::remove_if_owned(&bin, command, &owner);
         }
-        let trash = tempfile::Builder::new().prefix(".removing-").tempdir_in(tools::tool_dir())?;
+        let trash = tempfile::Builder::new()
+            .prefix(".removing-")
+            .tempdir_in(tools::tool_dir())?;
         fs_err::rename(&dir, trash.path().join("env"))?;
         drop(trash);
         output::info(&format!("Uninstalled tool {}", normalize_name(name)));
@@ -392,12 +441,27 @@ fn upgrade(
         let owner = Owner::Tool(old.name.clone());
         let was_broken = tools::broken_reason(&dir).is_some();
         shim::ensure_bin_dir(&tools::bin_dir())?;
-        let receipt = build(&spec, &dir, &interpreter, Some((&owner, false)), settings, cache)?;
+        let receipt = build(
+            &spec,
+            &dir,
+            &interpreter,
+            Some((&owner, false)),
+            settings,
+            cache,
+        )?;
         expose(&receipt, Some(&old), &dir)?;
         if was_broken {
-            output::info(&format!("Repaired {} ({})", receipt.name, version_of(&receipt).unwrap_or_default()));
+            output::info(&format!(
+                "Repaired {} ({})",
+                receipt.name,
+                version_of(&receipt).unwrap_or_default()
+            ));
         } else if receipt.locked == old.locked && !reinstall {
-            output::info(&format!("{} is up to date ({})", receipt.name, version_of(&receipt).unwrap_or_default()));
+            output::info(&format!(
+                "{} is up to date ({})",
+                receipt.name,
+                version_of(&receipt).unwrap_or_default()
+            ));
         } else {
             output::info(&format!(
                 "Upgraded {}: {} -> {}",
@@ -415,9 +479,16 @@ fn upgrade(
 fn run(args: ToolRunArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<ExitCode> {
     let requirement = args.from.clone().unwrap_or_else(|| args.req.clone());
     let name = package_name(&requirement)?;
-    let command = if args.from.is_some() { args.req.clone() } else { normalize_name(&name) };
+    let command = if args.from.is_some() {
+        args.req.clone()
+    } else {
+        normalize_name(&name)
+    };
     let interpreter = find_python(args.python.as_deref(), cache)?;
-    let mut key_parts = vec![interpreter.executable.to_string_lossy().into_owned(), requirement.clone()];
+    let mut key_parts = vec![
+        interpreter.executable.to_string_lossy().into_owned(),
+        requirement.clone(),
+    ];
     let mut with = args.with.clone();
     with.sort();
     key_parts.extend(with.iter().cloned());
@@ -441,8 +512,16 @@ fn run(args: ToolRunArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<
             build(&spec, &dir, &interpreter, None, settings, cache)?
         }
     };
-    let chosen = if receipt.shims.iter().any(|c| c == &command || normalize_name(c) == command) {
-        receipt.shims.iter().find(|c| *c == &command || normalize_name(c) == command).cloned()
+    let chosen = if receipt
+        .shims
+        .iter()
+        .any(|c| c == &command || normalize_name(c) == command)
+    {
+        receipt
+            .shims
+            .iter()
+            .find(|c| *c == &command || normalize_name(c) == command)
+            .cloned()
     } else if receipt.shims.len() == 1 && args.from.is_none() {
         receipt.shims.first().cloned()
     } else {
@@ -450,7 +529,10 @@ fn run(args: ToolRunArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<
     };
     let Some(chosen) = chosen else {
         return Err(user(
-            format!("{name} provides no command {command} (it has: {})", receipt.shims.join(", ")),
+            format!(
+                "{name} provides no command {command} (it has: {})",
+                receipt.shims.join(", ")
+            ),
             format!("pick one with `envtool tool run --from {requirement} COMMAND`"),
         ));
     };

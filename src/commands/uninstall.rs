@@ -29,8 +29,15 @@ pub fn uninstall(args: UninstallArgs, cache: &Cache) -> anyhow::Result<ExitCode>
     }
     if !missing.is_empty() {
         return Err(user(
-            format!("not installed in {}: {}", venv.root.display(), missing.join(", ")),
-            format!("see what is installed with `envtool list {}`", venv.root.display()),
+            format!(
+                "not installed in {}: {}",
+                venv.root.display(),
+                missing.join(", ")
+            ),
+            format!(
+                "see what is installed with `envtool list {}`",
+                venv.root.display()
+            ),
         ));
     }
     if args.dry_run {
@@ -45,7 +52,11 @@ pub fn uninstall(args: UninstallArgs, cache: &Cache) -> anyhow::Result<ExitCode>
         build: None,
     };
     apply_plan(&plan, &[], &layout, &options)?;
-    output::info(&format!("Uninstalled {} package{}", plan.remove.len(), if plan.remove.len() == 1 { "" } else { "s" }));
+    output::info(&format!(
+        "Uninstalled {} package{}",
+        plan.remove.len(),
+        if plan.remove.len() == 1 { "" } else { "s" }
+    ));
     for line in plan.lines() {
         output::info(&line);
     }

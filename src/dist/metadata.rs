@@ -22,8 +22,8 @@ pub enum MetadataError {
 
 /// Parse the RFC 822-style header block (folded lines joined); the body is ignored.
 pub fn parse(text: &str) -> Result<CoreMetadata, MetadataError> {
-    let (headers, _) =
-        mailparse::parse_headers(text.as_bytes()).map_err(|e| MetadataError::Parse(e.to_string()))?;
+    let (headers, _) = mailparse::parse_headers(text.as_bytes())
+        .map_err(|e| MetadataError::Parse(e.to_string()))?;
     let mut meta = CoreMetadata::default();
     for header in headers {
         let value = header.get_value();
@@ -60,7 +60,10 @@ mod tests {
         .unwrap();
         assert_eq!(meta.name, "My.Pkg");
         assert_eq!(meta.version, "1.0");
-        assert_eq!(meta.requires_dist, vec!["six (>=1.0)", "pysocks ; extra == 'socks'"]);
+        assert_eq!(
+            meta.requires_dist,
+            vec!["six (>=1.0)", "pysocks ; extra == 'socks'"]
+        );
         assert_eq!(meta.provides_extra, vec!["socks"]);
         assert_eq!(meta.requires_python.as_deref(), Some(">=3.8"));
         assert!(parse("Name: x\n").is_err());

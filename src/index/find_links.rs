@@ -41,7 +41,11 @@ pub fn list(location: &str, http: &HttpClient) -> anyhow::Result<Vec<(DistFile, 
 
 fn local_dir(location: &str) -> Option<std::path::PathBuf> {
     if let Some(rest) = location.strip_prefix("file://") {
-        let path = Url::parse(location).ok()?.to_file_path().ok().or_else(|| Some(rest.into()))?;
+        let path = Url::parse(location)
+            .ok()?
+            .to_file_path()
+            .ok()
+            .or_else(|| Some(rest.into()))?;
         return Some(path);
     }
     if location.contains("://") {
@@ -55,10 +59,15 @@ fn list_dir(dir: &Path) -> anyhow::Result<Vec<(DistFile, String)>> {
         Ok(rd) => rd,
         // pip ignores a find-links directory that does not exist (with a warning).
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            crate::output::debug(&format!("find-links directory {} does not exist", dir.display()));
+            crate::output::debug(&format!(
+                "find-links directory {} does not exist",
+                dir.display()
+            ));
             return Ok(Vec::new());
         }
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", dir.display()))),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot read {}", dir.display())))
+        }
     };
     let mut out = Vec::new();
     for entry in entries.flatten() {

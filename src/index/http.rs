@@ -49,6 +49,29 @@ pub enum HttpError {
     Offline { url: String },
 }
 
+impl HttpError {
+    pub fn hint(&self) -> String {
+        match self {
+            HttpError::NotFound { .. } => {
+                "the file or project is gone from the index; check the URL, or lock/resolve again".into()
+            }
+            HttpError::Status { status, .. } if *status >= 500 => {
+                "the index had a problem; try again later, or use another index (--index-url)".into()
+            }
+            HttpError::Status { status, .. } if *status == 401 || *status == 403 => {
+                "the index refused access; check the credentials in the URL or pip's configuration".into()
+            }
+            HttpError::Status { .. } => "check --index-url (or ENVTOOL_INDEX_URL / PIP_INDEX_URL)".into(),
+            HttpError::Unreachable { .. } => {
+                "check the network and --index-url (or ENVTOOL_INDEX_URL / PIP_INDEX_URL); with a warm cache, --offline works without the network".into()
+            }
+            HttpError::Offline { .. } => {
+                "run once without --offline (or ENVTOOL_OFFLINE) to fill the cache, or add --find-links DIR".into()
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct HttpClient {
     agent: ureq::Agent,
@@ -116,7 +139,10 @@ impl HttpClient {
 
     fn entry_path(&self, url: &Url) -> anyhow::Result<std::path::PathBuf> {
         let key = data_encoding::HEXLOWER.encode(&Sha256::digest(url.as_str().as_bytes()));
-        Ok(self.cache.bucket(Bucket::Http)?.join(format!("{}.json", &key[..32])))
+        Ok(self
+            .cache
+            .bucket(Bucket::Http)?
+            .join(format!("{}.json", &key[..32])))
     }
 
     fn read_cached(&self, url: &Url) -> Option<(PageMeta, Vec<u8>)> {
@@ -153,7 +179,9 @@ impl HttpClient {
                 let line = bytes.split(|b| *b == b'\n').next()?;
                 let meta: PageMeta = serde_json::from_slice(line).ok()?;
                 let url = Url::parse(&meta.url).ok()?;
-                url.path_segments()?.rfind(|s| !s.is_empty()).map(String::from)
+                url.path_segments()?
+                    .rfind(|s| !s.is_empty())
+                    .map(String::from)
             })
             .collect()
     }
@@ -172,7 +200,10 @@ impl HttpClient {
             }
         }
         if self.offline {
-            return Err(HttpError::Offline { url: url.to_string() }.into());
+            return Err(HttpError::Offline {
+                url: url.to_string(),
+            }
+            .into());
         }
         crate::interrupt::check()?;
         let mut request = self.agent.get(url.as_str()).header("Accept", accept);
@@ -196,7 +227,10 @@ impl HttpClient {
             }
         }
         if status == 404 || status == 410 {
-            return Err(HttpError::NotFound { url: url.to_string() }.into());
+            return Err(HttpError::NotFound {
+                url: url.to_string(),
+            }
+            .into());
         }
         if !(200..300).contains(&status) {
             return Err(HttpError::Status {
@@ -242,14 +276,24 @@ impl HttpClient {
     /// GET a file, returning a reader over its body (no caching: callers address files by hash).
     pub fn get_stream(&self, url: &Url) -> anyhow::Result<(Option<u64>, Box<dyn Read + Send>)> {
         if self.offline {
-            return Err(HttpError::Offline { url: url.to_string() }.into());
+            return Err(HttpError::Offline {
+                url: url.to_string(),
+            }
+            .into());
         }
         crate::interrupt::check()?;
         crate::output::debug(&format!("GET {url}"));
-        let response = self.agent.get(url.as_str()).call().map_err(|e| unreachable(url, e))?;
+        let response = self
+            .agent
+            .get(url.as_str())
+            .call()
+            .map_err(|e| unreachable(url, e))?;
         let status = response.status().as_u16();
         if status == 404 || status == 410 {
-            return Err(HttpError::NotFound { url: url.to_string() }.into());
+            return Err(HttpError::NotFound {
+                url: url.to_string(),
+            }
+            .into());
         }
         if !(200..300).contains(&status) {
             return Err(HttpError::Status {
@@ -300,7 +344,9 @@ fn apply_cache_control(meta: &mut PageMeta, headers: &ureq::http::HeaderMap) -> 
 
 fn page_from(meta: &PageMeta, body: Vec<u8>) -> Page {
     Page {
-        final_url: Url::parse(&meta.final_url).or_else(|_| Url::parse(&meta.url)).expect("stored URLs parse"),
+        final_url: Url::parse(&meta.final_url)
+            .or_else(|_| Url::parse(&meta.url))
+            .expect("stored URLs parse"),
         content_type: meta.content_type.clone(),
         body,
     }
@@ -308,11 +354,19 @@ fn page_from(meta: &PageMeta, body: Vec<u8>) -> Page {
 
 /// Whether an error chain says the resource does not exist (as opposed to a failure).
 pub fn is_not_found(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|c| matches!(c.downcast_ref::<HttpError>(), Some(HttpError::NotFound { .. })))
+    err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<HttpError>(),
+            Some(HttpError::NotFound { .. })
+        )
+    })
 }
 
 pub fn is_offline_miss(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|c| matches!(c.downcast_ref::<HttpError>(), Some(HttpError::Offline { .. })))
+    err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<HttpError>(),
+            Some(HttpError::Offline { .. })
+        )
+    })
 }

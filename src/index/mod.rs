@@ -60,8 +60,18 @@ impl Index {
 
     /// Where packages come from, for messages.
     pub fn describe_sources(&self) -> String {
-        let mut parts: Vec<String> = self.settings.index_urls.iter().map(|u| u.to_string()).collect();
-        parts.extend(self.settings.find_links.iter().map(|l| format!("--find-links {l}")));
+        let mut parts: Vec<String> = self
+            .settings
+            .index_urls
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        parts.extend(
+            self.settings
+                .find_links
+                .iter()
+                .map(|l| format!("--find-links {l}")),
+        );
         if parts.is_empty() {
             "no index and no --find-links".into()
         } else {
@@ -86,7 +96,9 @@ impl Index {
                 Err(e) => return Err(e),
             };
             let parsed = simple::parse_page(&page.content_type, &page.body, &page.final_url)
-                .with_context(|| format!("the index at {base} returned an unusable page for {normalized}"))?;
+                .with_context(|| {
+                    format!("the index at {base} returned an unusable page for {normalized}")
+                })?;
             files.found = true;
             files.warnings.extend(parsed.warnings);
             for file in parsed.files {

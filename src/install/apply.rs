@@ -29,6 +29,9 @@ pub struct DistExtras {
 /// Files written for one distribution (for byte-compiling afterwards).
 pub struct Installed {
     pub py_files: Vec<PathBuf>,
+    /// The RECORD written, and the directory its paths are relative to.
+    pub record: PathBuf,
+    pub root_dir: PathBuf,
 }
 
 fn write_new(txn: &mut Txn, path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<RecordEntry> {
@@ -52,15 +55,28 @@ pub fn install_wheel(
 ) -> anyhow::Result<Installed> {
     let dist_info = &wheel.info.dist_info;
     let wheel_text = fs_err::read_to_string(wheel.dir.join(dist_info).join("WHEEL"))?;
-    let purelib = header(&wheel_text, "Root-Is-Purelib").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let root_dir = if purelib { &layout.purelib } else { &layout.platlib };
+    let purelib =
+        header(&wheel_text, "Root-Is-Purelib").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let root_dir = if purelib {
+        &layout.purelib
+    } else {
+        &layout.platlib
+    };
     let data_prefix = format!("{}.data/", dist_info.trim_end_matches(".dist-info"));
-    let archive_record = parse_record(&fs_err::read_to_string(wheel.dir.join(dist_info).join("RECORD"))?)
-        .with_context(|| format!("bad RECORD in {}", wheel.info.filename))?;
-    let skip: BTreeSet<String> = ["RECORD", "INSTALLER", "REQUESTED", "direct_url.json", ORIGIN_FILE]
-        .iter()
-        .map(|f| format!("{dist_info}/{f}"))
-        .collect();
+    let archive_record = parse_record(&fs_err::read_to_string(
+        wheel.dir.join(dist_info).join("RECORD"),
+    )?)
+    .with_context(|| format!("bad RECORD in {}", wheel.info.filename))?;
+    let skip: BTreeSet<String> = [
+        "RECORD",
+        "INSTALLER",
+        "REQUESTED",
+        "direct_url.json",
+        ORIGIN_FILE,
+    ]
+    .iter()
+    .map(|f| format!("{dist_info}/{f}"))
+    .collect();
 
     let mut record = Vec::new();
     let mut py_files = Vec::new();
@@ -71,23 +87,36 @@ pub fn install_wheel(
         let rel = safe_relative(&entry.path).ok_or_else(|| escape_error(wheel, &entry.path))?;
         let (dest, is_script) = match entry.path.strip_prefix(&data_prefix) {
             Some(rest) => {
-                let (key, sub) = rest.split_once('/').ok_or_else(|| escape_error(wheel, &entry.path))?;
+                let (key, sub) = rest
+                    .split_once('/')
+                    .ok_or_else(|| escape_error(wheel, &entry.path))?;
                 let base = layout.scheme_dir(key, &wheel.info.name).ok_or_else(|| {
                     user(
-                        format!("{} has an unknown .data directory {key:?}", wheel.info.filename),
+                        format!(
+                            "{} has an unknown .data directory {key:?}",
+                            wheel.info.filename
+                        ),
                         "the wheel is malformed; report it to its maintainers",
                     )
                 })?;
-                (inside(&base, sub).ok_or_else(|| escape_error(wheel, &entry.path))?, key == "scripts")
+                (
+                    inside(&base, sub).ok_or_else(|| escape_error(wheel, &entry.path))?,
+                    key == "scripts",
+                )
             }
-            None => (inside(root_dir, &entry.path).ok_or_else(|| escape_error(wheel, &entry.path))?, false),
+            None => (
+                inside(root_dir, &entry.path).ok_or_else(|| escape_error(wheel, &entry.path))?,
+                false,
+            ),
         };
         let src = wheel.dir.join(&rel);
         let mut row = if is_script {
             install_script(&src, &dest, layout, txn, linker)?
         } else {
             txn.will_create(&dest)?;
-            linker.place(&src, &dest).with_context(|| format!("cannot install {}", dest.display()))?;
+            linker
+                .place(&src, &dest)
+                .with_context(|| format!("cannot install {}", dest.display()))?;
             entry.clone()
         };
         if dest.extension().is_some_and(|e| e == "py") {
@@ -104,8 +133,10 @@ pub fn install_wheel(
         let entries = parse_entry_points(&text)
             .with_context(|| format!("bad entry_points.txt in {}", wheel.info.filename))?;
         for ep in scripts(&entries) {
-            validate_script(ep).with_context(|| format!("bad entry point in {}", wheel.info.filename))?;
-            let dest = inside(&layout.scripts, &ep.name).ok_or_else(|| escape_error(wheel, &ep.name))?;
+            validate_script(ep)
+                .with_context(|| format!("bad entry point in {}", wheel.info.filename))?;
+            let dest =
+                inside(&layout.scripts, &ep.name).ok_or_else(|| escape_error(wheel, &ep.name))?;
             let mut row = write_new(txn, &dest, launcher(&layout.python, ep).as_bytes(), 0o755)?;
             row.path = relative_to(&dest, root_dir).to_string_lossy().into_owned();
             record.push(row);
@@ -124,20 +155,34 @@ pub fn install_wheel(
         add(txn, "REQUESTED", b"")?;
     }
     if let Some(direct) = &extras.direct_url {
-        add(txn, "direct_url.json", serde_json::to_string(direct)?.as_bytes())?;
+        add(
+            txn,
+            "direct_url.json",
+            serde_json::to_string(direct)?.as_bytes(),
+        )?;
     }
     if let Some(origin) = &extras.origin {
-        add(txn, ORIGIN_FILE, serde_json::to_string_pretty(origin)?.as_bytes())?;
+        add(
+            txn,
+            ORIGIN_FILE,
+            serde_json::to_string_pretty(origin)?.as_bytes(),
+        )?;
     }
     let record_path = dist_info_dir.join("RECORD");
     record.push(RecordEntry {
-        path: relative_to(&record_path, root_dir).to_string_lossy().into_owned(),
+        path: relative_to(&record_path, root_dir)
+            .to_string_lossy()
+            .into_owned(),
         hash: None,
         size: None,
     });
     txn.will_create(&record_path)?;
     fs_err::write(&record_path, write_record(&record))?;
-    Ok(Installed { py_files })
+    Ok(Installed {
+        py_files,
+        record: record_path,
+        root_dir: root_dir.clone(),
+    })
 }
 
 /// `sub` joined under `base`, or None if it would leave `base`.
@@ -159,7 +204,13 @@ fn escape_error(wheel: &CachedWheel, entry: &str) -> anyhow::Error {
 
 /// A file from `.data/scripts/`: `#!python` rewritten to the environment's interpreter, and
 /// always executable. Rewritten scripts are new files, never edits through a cache link.
-fn install_script(src: &Path, dest: &Path, layout: &Layout, txn: &mut Txn, linker: &Linker) -> anyhow::Result<RecordEntry> {
+fn install_script(
+    src: &Path,
+    dest: &Path,
+    layout: &Layout,
+    txn: &mut Txn,
+    linker: &Linker,
+) -> anyhow::Result<RecordEntry> {
     let content = fs_err::read(src)?;
     if let Some(rewritten) = rewrite_python_shebang(&content, &layout.python) {
         return write_new(txn, dest, &rewritten, 0o755);
@@ -180,6 +231,9 @@ fn install_script(src: &Path, dest: &Path, layout: &Layout, txn: &mut Txn, linke
 
 /// The files a distribution's RECORD lists, resolved against the directory holding its `.dist-info`.
 pub fn recorded_files(dist: &InstalledDist) -> anyhow::Result<Vec<PathBuf>> {
+    if dist.dist_info.extension().is_some_and(|e| e == "egg-info") {
+        return egg_info_files(dist);
+    }
     let record_path = dist.dist_info.join("RECORD");
     let text = std::fs::read_to_string(&record_path).map_err(|_| {
         user(
@@ -192,7 +246,10 @@ pub fn recorded_files(dist: &InstalledDist) -> anyhow::Result<Vec<PathBuf>> {
             "it was not installed by a standards-following installer; remove its files by hand",
         )
     })?;
-    let base = dist.dist_info.parent().context("a .dist-info has a parent")?;
+    let base = dist
+        .dist_info
+        .parent()
+        .context("a .dist-info has a parent")?;
     let entries = parse_record(&text).with_context(|| format!("bad {}", record_path.display()))?;
     let mut files = Vec::new();
     for entry in entries {
@@ -203,6 +260,27 @@ pub fn recorded_files(dist: &InstalledDist) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+/// A legacy `.egg-info`'s files, from its `installed-files.txt` (paths relative to it).
+fn egg_info_files(dist: &InstalledDist) -> anyhow::Result<Vec<PathBuf>> {
+    let list = dist.dist_info.join("installed-files.txt");
+    let text = std::fs::read_to_string(&list).map_err(|_| {
+        user(
+            format!(
+                "{} {} is a legacy .egg-info installation without installed-files.txt ({}), so its files are unknown",
+                dist.metadata.name,
+                dist.version(),
+                dist.dist_info.display()
+            ),
+            "remove its files by hand",
+        )
+    })?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| normalize(&dist.dist_info.join(l.trim())))
+        .collect())
 }
 
 /// `__pycache__/<stem>.*.pyc` next to a `.py` file.
@@ -216,7 +294,9 @@ fn pyc_files(py: &Path) -> Vec<PathBuf> {
             rd.flatten()
                 .filter(|e| {
                     let n = e.file_name().to_string_lossy().into_owned();
-                    n.starts_with(&prefix) && n.ends_with(".pyc") && n[prefix.len()..].matches('.').count() <= 2
+                    n.starts_with(&prefix)
+                        && n.ends_with(".pyc")
+                        && n[prefix.len()..].matches('.').count() <= 2
                 })
                 .map(|e| e.path())
                 .collect()
@@ -226,7 +306,11 @@ fn pyc_files(py: &Path) -> Vec<PathBuf> {
 
 /// Remove a distribution's files (moved aside in the transaction) and return the directories
 /// that may now be empty.
-pub fn remove_dist(dist: &InstalledDist, layout: &Layout, txn: &mut Txn) -> anyhow::Result<Vec<PathBuf>> {
+pub fn remove_dist(
+    dist: &InstalledDist,
+    layout: &Layout,
+    txn: &mut Txn,
+) -> anyhow::Result<Vec<PathBuf>> {
     let files = recorded_files(dist)?;
     let root = normalize(&layout.root);
     let mut dirs = Vec::new();
@@ -262,7 +346,8 @@ pub fn prune_empty_dirs(mut dirs: Vec<PathBuf>, layout: &Layout) {
                 break;
             }
             let pycache = d.join("__pycache__");
-            if pycache.is_dir() && std::fs::read_dir(&pycache).is_ok_and(|mut r| r.next().is_none()) {
+            if pycache.is_dir() && std::fs::read_dir(&pycache).is_ok_and(|mut r| r.next().is_none())
+            {
                 let _ = std::fs::remove_dir(&pycache);
             }
             if std::fs::remove_dir(d).is_err() {
@@ -273,38 +358,85 @@ pub fn prune_empty_dirs(mut dirs: Vec<PathBuf>, layout: &Layout) {
     }
 }
 
-/// Byte-compile with the environment's interpreter; the `.pyc` files join the transaction.
-pub fn compile(py_files: &[PathBuf], layout: &Layout, txn: &mut Txn) -> anyhow::Result<()> {
+/// Byte-compile with the target interpreter (the base binary: the environment may still be a
+/// staging directory); the `.pyc` files join the transaction and each distribution's RECORD.
+pub fn compile(installed: &[Installed], layout: &Layout, txn: &mut Txn) -> anyhow::Result<()> {
+    let py_files: Vec<&PathBuf> = installed.iter().flat_map(|i| i.py_files.iter()).collect();
     if py_files.is_empty() {
         return Ok(());
     }
-    const SCRIPT: &str = "import sys, importlib.util, py_compile\n\
-for line in sys.stdin:\n\
-    path = line.rstrip('\\n')\n\
-    try:\n\
-        out = py_compile.compile(path, doraise=True)\n\
-    except Exception:\n\
-        continue\n\
-    if out:\n\
-        print(out, flush=True)\n";
-    let mut child = std::process::Command::new(&layout.python)
+    const SCRIPT: &str = r#"
+import sys, py_compile
+for line in sys.stdin:
+    path = line.rstrip("\n")
+    try:
+        out = py_compile.compile(path, doraise=True)
+    except Exception:
+        continue
+    if out:
+        print(path + "\t" + out, flush=True)
+"#;
+    let mut child = std::process::Command::new(&layout.interpreter)
         .args(["-E", "-s", "-c", SCRIPT])
         .env_remove("PYTHONDONTWRITEBYTECODE")
+        .env_remove("SOURCE_DATE_EPOCH")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
-        .with_context(|| format!("cannot run {} to byte-compile", layout.python.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot run {} to byte-compile",
+                layout.interpreter.display()
+            )
+        })?;
     let mut stdin = child.stdin.take().expect("piped");
-    let input: String = py_files.iter().map(|p| format!("{}\n", p.display())).collect();
+    let input: String = py_files
+        .iter()
+        .map(|p| format!("{}\n", p.display()))
+        .collect();
     let writer = std::thread::spawn(move || {
         use std::io::Write;
         let _ = stdin.write_all(input.as_bytes());
     });
     let output = child.wait_with_output()?;
     let _ = writer.join();
+    if !output.status.success() {
+        anyhow::bail!(
+            "byte-compiling with {} failed: {}",
+            layout.interpreter.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let mut compiled = std::collections::HashMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
-        txn.record_existing(Path::new(line))?;
+        if let Some((py, pyc)) = line.split_once('\t') {
+            txn.record_existing(Path::new(pyc))?;
+            compiled.insert(PathBuf::from(py), PathBuf::from(pyc));
+        }
+    }
+    // pip lists byte-compiled files in RECORD without hash or size.
+    for dist in installed {
+        let rows: Vec<RecordEntry> = dist
+            .py_files
+            .iter()
+            .filter_map(|py| compiled.get(py))
+            .map(|pyc| RecordEntry {
+                path: relative_to(pyc, &dist.root_dir)
+                    .to_string_lossy()
+                    .into_owned(),
+                hash: None,
+                size: None,
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let mut entries = parse_record(&fs_err::read_to_string(&dist.record)?)?;
+        let record_row = entries.pop();
+        entries.extend(rows);
+        entries.extend(record_row);
+        fs_err::write(&dist.record, write_record(&entries))?;
     }
     Ok(())
 }

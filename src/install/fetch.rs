@@ -51,7 +51,9 @@ impl Artifact {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("hash mismatch for {filename} ({source_desc}): expected {algo}:{expected}, got {algo}:{actual}")]
+#[error(
+    "hash mismatch for {filename} ({source_desc}): expected {algo}:{expected}, got {algo}:{actual}"
+)]
 pub struct HashMismatch {
     pub filename: String,
     pub source_desc: String,
@@ -70,7 +72,12 @@ struct Digests {
 
 impl Digests {
     fn for_artifact(a: &Artifact) -> Digests {
-        let wants = |algo: &str| a.hashes.iter().chain(a.required.iter()).any(|(x, _)| x == algo);
+        let wants = |algo: &str| {
+            a.hashes
+                .iter()
+                .chain(a.required.iter())
+                .any(|(x, _)| x == algo)
+        };
         Digests {
             sha256: Sha256::new(),
             sha384: wants("sha384").then(Sha384::new),
@@ -102,8 +109,17 @@ impl Digests {
 }
 
 /// Check computed digests against the published and the required hashes.
-fn verify(artifact: &Artifact, computed: &[(String, String)], source: &str) -> Result<(), HashMismatch> {
-    let actual = |algo: &str| computed.iter().find(|(a, _)| a == algo).map(|(_, h)| h.clone());
+fn verify(
+    artifact: &Artifact,
+    computed: &[(String, String)],
+    source: &str,
+) -> Result<(), HashMismatch> {
+    let actual = |algo: &str| {
+        computed
+            .iter()
+            .find(|(a, _)| a == algo)
+            .map(|(_, h)| h.clone())
+    };
     for (algo, expected) in &artifact.hashes {
         if let Some(got) = actual(algo) {
             if &got != expected {
@@ -146,7 +162,11 @@ fn mismatch_error(e: HashMismatch) -> anyhow::Error {
 }
 
 /// Copy `reader` into `out`, hashing as it goes.
-fn copy_hashing(reader: &mut dyn Read, out: &mut dyn Write, digests: &mut Digests) -> anyhow::Result<u64> {
+fn copy_hashing(
+    reader: &mut dyn Read,
+    out: &mut dyn Write,
+    digests: &mut Digests,
+) -> anyhow::Result<u64> {
     let mut buf = vec![0u8; 128 * 1024];
     let mut total = 0u64;
     loop {
@@ -162,10 +182,12 @@ fn copy_hashing(reader: &mut dyn Read, out: &mut dyn Write, digests: &mut Digest
 }
 
 fn wheel_name(artifact: &Artifact) -> anyhow::Result<&WheelFilename> {
-    artifact
-        .wheel
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("{} is a source distribution and must be built first", artifact.filename))
+    artifact.wheel.as_ref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} is a source distribution and must be built first",
+            artifact.filename
+        )
+    })
 }
 
 /// Make sure the wheel is unpacked in the cache and return it.
@@ -202,7 +224,10 @@ fn download(
     let (_, mut reader) = http.get_stream(&artifact.url).map_err(|e| {
         if crate::index::http::is_offline_miss(&e) {
             user(
-                format!("{} is not in the cache and --offline forbids downloading it", artifact.filename),
+                format!(
+                    "{} is not in the cache and --offline forbids downloading it",
+                    artifact.filename
+                ),
                 "run once without --offline (or ENVTOOL_OFFLINE) to fill the cache",
             )
         } else {
@@ -222,7 +247,11 @@ fn download(
 }
 
 /// A source distribution in the cache (`sdists-v1/<sha256>/<file>`): (path, sha256, size).
-pub fn fetch_sdist(artifact: &Artifact, http: &HttpClient, cache: &Cache) -> anyhow::Result<(std::path::PathBuf, String, u64)> {
+pub fn fetch_sdist(
+    artifact: &Artifact,
+    http: &HttpClient,
+    cache: &Cache,
+) -> anyhow::Result<(std::path::PathBuf, String, u64)> {
     let bucket = cache.root().join("sdists-v1");
     if let Some(sha) = artifact.known_sha256() {
         let path = bucket.join(sha).join(&artifact.filename);
@@ -300,7 +329,9 @@ pub fn fetch_all(
         for _ in 0..jobs.clamp(1, artifacts.len().max(1)) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(artifact) = artifacts.get(i) else { break };
+                let Some(artifact) = artifacts.get(i) else {
+                    break;
+                };
                 let result = fetch(artifact, http, cache);
                 on_done(artifact);
                 results.lock().unwrap()[i] = Some(result);

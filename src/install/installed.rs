@@ -57,8 +57,25 @@ pub fn read_dist(dist_info: &Path) -> Result<InstalledDist, Broken> {
         dist_info: dist_info.to_path_buf(),
         reason,
     };
-    let text = std::fs::read_to_string(dist_info.join("METADATA"))
-        .map_err(|e| broken(format!("cannot read METADATA: {e}")))?;
+    // Legacy `.egg-info`: a directory holding PKG-INFO, or the PKG-INFO text itself.
+    let metadata_file = if dist_info.extension().is_some_and(|e| e == "egg-info") {
+        if dist_info.is_dir() {
+            dist_info.join("PKG-INFO")
+        } else {
+            dist_info.to_path_buf()
+        }
+    } else {
+        dist_info.join("METADATA")
+    };
+    let text = std::fs::read_to_string(&metadata_file).map_err(|e| {
+        broken(format!(
+            "cannot read {}: {e}",
+            metadata_file
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+        ))
+    })?;
     let metadata = metadata::parse(&text).map_err(|e| broken(e.to_string()))?;
     let read = |name: &str| std::fs::read_to_string(dist_info.join(name)).ok();
     Ok(InstalledDist {
@@ -72,7 +89,8 @@ pub fn read_dist(dist_info: &Path) -> Result<InstalledDist, Broken> {
     })
 }
 
-/// Every `.dist-info` in `site_packages`, sorted by directory name; unreadable ones apart.
+/// Every `.dist-info` (and legacy `.egg-info`) in `site_packages`, sorted by name; unreadable
+/// ones apart.
 pub fn scan(site_packages: &Path) -> (Vec<InstalledDist>, Vec<Broken>) {
     let mut dists = Vec::new();
     let mut broken = Vec::new();
@@ -82,7 +100,10 @@ pub fn scan(site_packages: &Path) -> (Vec<InstalledDist>, Vec<Broken>) {
     let mut dirs: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "dist-info") && p.is_dir())
+        .filter(|p| {
+            let ext = p.extension().and_then(|e| e.to_str());
+            (ext == Some("dist-info") && p.is_dir()) || ext == Some("egg-info")
+        })
         .collect();
     dirs.sort();
     for dir in dirs {

@@ -15,6 +15,8 @@ pub struct Layout {
     pub headers_base: PathBuf,
     /// The environment's interpreter, as launchers and `#!python` scripts name it.
     pub python: PathBuf,
+    /// The real interpreter binary, to run during installation (byte-compiling).
+    pub interpreter: PathBuf,
 }
 
 impl Layout {
@@ -25,8 +27,12 @@ impl Layout {
             platlib: root.join(facts.scheme_path("platlib")),
             scripts: root.join(facts.scheme_path("scripts")),
             data: root.join(facts.scheme_path("data")),
-            headers_base: root.join("include").join("site").join(facts.versioned_name()),
+            headers_base: root
+                .join("include")
+                .join("site")
+                .join(facts.versioned_name()),
             python: root.join(facts.scheme_path("scripts")).join("python"),
+            interpreter: facts.executable.clone(),
         }
     }
 
@@ -47,7 +53,11 @@ impl Layout {
 pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
     let path: Vec<_> = path.components().collect();
     let base: Vec<_> = base.components().collect();
-    let common = path.iter().zip(base.iter()).take_while(|(a, b)| a == b).count();
+    let common = path
+        .iter()
+        .zip(base.iter())
+        .take_while(|(a, b)| a == b)
+        .count();
     let mut out = PathBuf::new();
     for _ in common..base.len() {
         out.push("..");
@@ -80,11 +90,17 @@ mod tests {
     #[test]
     fn relative_paths() {
         assert_eq!(
-            relative_to(Path::new("/e/bin/x"), Path::new("/e/lib/python3.12/site-packages")),
+            relative_to(
+                Path::new("/e/bin/x"),
+                Path::new("/e/lib/python3.12/site-packages")
+            ),
             PathBuf::from("../../../bin/x")
         );
         assert_eq!(
-            relative_to(Path::new("/e/lib/python3.12/site-packages/a/b.py"), Path::new("/e/lib/python3.12/site-packages")),
+            relative_to(
+                Path::new("/e/lib/python3.12/site-packages/a/b.py"),
+                Path::new("/e/lib/python3.12/site-packages")
+            ),
             PathBuf::from("a/b.py")
         );
         assert_eq!(normalize(Path::new("/e/./a/../b")), PathBuf::from("/e/b"));

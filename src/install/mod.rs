@@ -47,7 +47,12 @@ pub struct Fetched {
 
 /// Fetch (and build, for source distributions) every wheel the plan needs, in parallel, in
 /// plan order: installs, then replacements.
-pub fn fetch_plan(plan: &Plan, options: &ApplyOptions, http: &HttpClient, cache: &Cache) -> anyhow::Result<Vec<Fetched>> {
+pub fn fetch_plan(
+    plan: &Plan,
+    options: &ApplyOptions,
+    http: &HttpClient,
+    cache: &Cache,
+) -> anyhow::Result<Vec<Fetched>> {
     let dists: Vec<&crate::resolve::ResolvedDist> = plan
         .install
         .iter()
@@ -60,21 +65,36 @@ pub fn fetch_plan(plan: &Plan, options: &ApplyOptions, http: &HttpClient, cache:
         if let Some(required) = options.required_hashes.get(&d.key) {
             a.required = required.clone();
         }
-        let built = d.built_from.as_ref().map(|b| (b.filename.clone(), b.sha256.clone(), b.size, b.url.clone()));
+        let built = d
+            .built_from
+            .as_ref()
+            .map(|b| (b.filename.clone(), b.sha256.clone(), b.size, b.url.clone()));
         if a.wheel.is_none() {
             // A source distribution: fetch it, build it (cached per interpreter), install the wheel.
             let build = options.build.as_ref().ok_or_else(|| {
                 crate::error::user(
-                    format!("{} must be built from source, and --only-binary forbids it", a.filename),
+                    format!(
+                        "{} must be built from source, and --only-binary forbids it",
+                        a.filename
+                    ),
                     "drop --only-binary, or pick a version that has a wheel",
                 )
             })?;
             let (archive, sha, size) = fetch::fetch_sdist(&a, http, cache)?;
             let wheel_path = build.wheel_from_sdist(&archive, &sha, &a.filename)?;
             origins.push(Some((a.filename.clone(), sha, size, a.url.to_string())));
-            let name = wheel_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            let url = url::Url::from_file_path(&wheel_path).map_err(|_| anyhow::anyhow!("bad path {}", wheel_path.display()))?;
-            artifacts.push(fetch::Artifact::for_wheel(crate::dist::WheelFilename::parse(&name)?, url, Vec::new()));
+            let name = wheel_path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let url = url::Url::from_file_path(&wheel_path)
+                .map_err(|_| anyhow::anyhow!("bad path {}", wheel_path.display()))?;
+            artifacts.push(fetch::Artifact::for_wheel(
+                crate::dist::WheelFilename::parse(&name)?,
+                url,
+                Vec::new(),
+            ));
         } else {
             origins.push(built);
             artifacts.push(a);
@@ -110,29 +130,42 @@ pub fn fetch_plan(plan: &Plan, options: &ApplyOptions, http: &HttpClient, cache:
 }
 
 /// Apply the plan to the environment at `layout`, all or nothing.
-pub fn apply_plan(plan: &Plan, wheels: &[Fetched], layout: &Layout, options: &ApplyOptions) -> anyhow::Result<()> {
+pub fn apply_plan(
+    plan: &Plan,
+    wheels: &[Fetched],
+    layout: &Layout,
+    options: &ApplyOptions,
+) -> anyhow::Result<()> {
     let _critical = crate::interrupt::Critical::enter();
     let mut txn = Txn::begin(&layout.root)?;
     let linker = Linker::new(options.link_mode);
     let result = (|| -> anyhow::Result<Vec<PathBuf>> {
         let mut emptied = Vec::new();
-        for old in plan.remove.iter().chain(plan.replace.iter().map(|(old, _)| old)) {
+        for old in plan
+            .remove
+            .iter()
+            .chain(plan.replace.iter().map(|(old, _)| old))
+        {
             emptied.extend(apply::remove_dist(old, layout, &mut txn)?);
         }
-        let mut py_files = Vec::new();
-        let new = plan.install.iter().chain(plan.replace.iter().map(|(_, new)| new));
+        let mut installed_dists = Vec::new();
+        let new = plan
+            .install
+            .iter()
+            .chain(plan.replace.iter().map(|(_, new)| new));
         for (dist, fetched) in new.zip(wheels) {
             let extras = DistExtras {
                 requested: dist.requested,
                 direct_url: dist.direct_url.clone(),
                 origin: Some(fetched.origin.clone()),
             };
-            let installed = apply::install_wheel(&fetched.wheel, layout, &extras, &mut txn, &linker)
-                .with_context(|| format!("cannot install {} {}", dist.name, dist.version))?;
-            py_files.extend(installed.py_files);
+            let installed =
+                apply::install_wheel(&fetched.wheel, layout, &extras, &mut txn, &linker)
+                    .with_context(|| format!("cannot install {} {}", dist.name, dist.version))?;
+            installed_dists.push(installed);
         }
         if options.compile {
-            apply::compile(&py_files, layout, &mut txn)?;
+            apply::compile(&installed_dists, layout, &mut txn)?;
         }
         crate::interrupt::check()?;
         Ok(emptied)

@@ -29,13 +29,20 @@ fn same(installed: &InstalledDist, resolved: &ResolvedDist) -> bool {
         .version()
         .parse::<pep440_rs::Version>()
         .is_ok_and(|v| v == resolved.version);
-    let installed_url = installed.direct_url.as_ref().and_then(|d| d["url"].as_str().map(String::from));
-    let resolved_url = resolved.direct_url.as_ref().and_then(|d| d["url"].as_str().map(String::from));
+    let installed_url = installed
+        .direct_url
+        .as_ref()
+        .and_then(|d| d["url"].as_str().map(String::from));
+    let resolved_url = resolved
+        .direct_url
+        .as_ref()
+        .and_then(|d| d["url"].as_str().map(String::from));
     same_version && installed_url == resolved_url
 }
 
 pub fn plan(resolution: &Resolution, installed: &[InstalledDist], options: PlanOptions) -> Plan {
-    let mut by_key: HashMap<&str, &InstalledDist> = installed.iter().map(|d| (d.key.as_str(), d)).collect();
+    let mut by_key: HashMap<&str, &InstalledDist> =
+        installed.iter().map(|d| (d.key.as_str(), d)).collect();
     let mut plan = Plan::default();
     for dist in &resolution.dists {
         match by_key.remove(dist.key.as_str()) {
@@ -63,7 +70,12 @@ impl Plan {
 
     /// `+ 3 ~ 1 - 2`
     pub fn summary(&self) -> String {
-        format!("+ {} ~ {} - {}", self.install.len(), self.replace.len(), self.remove.len())
+        format!(
+            "+ {} ~ {} - {}",
+            self.install.len(),
+            self.replace.len(),
+            self.remove.len()
+        )
     }
 
     /// One line per change, sorted by name: ` + name==1.0`, ` ~ name 1.0 -> 2.0`, ` - name==1.0`.
@@ -73,10 +85,16 @@ impl Plan {
             lines.push((d.key.clone(), format!(" + {}=={}", d.name, d.version)));
         }
         for (old, new) in &self.replace {
-            lines.push((new.key.clone(), format!(" ~ {} {} -> {}", new.name, old.version(), new.version)));
+            lines.push((
+                new.key.clone(),
+                format!(" ~ {} {} -> {}", new.name, old.version(), new.version),
+            ));
         }
         for old in &self.remove {
-            lines.push((old.key.clone(), format!(" - {}=={}", old.metadata.name, old.version())));
+            lines.push((
+                old.key.clone(),
+                format!(" - {}=={}", old.metadata.name, old.version()),
+            ));
         }
         lines.sort();
         lines.into_iter().map(|(_, l)| l).collect()

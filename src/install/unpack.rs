@@ -51,7 +51,9 @@ impl CachedWheel {
 pub enum WheelError {
     #[error("{filename} is not a valid wheel: {reason}")]
     Corrupt { filename: String, reason: String },
-    #[error("{filename} contains an entry that would be written outside the environment: {entry:?}")]
+    #[error(
+        "{filename} contains an entry that would be written outside the environment: {entry:?}"
+    )]
     UnsafePath { filename: String, entry: String },
     #[error("{filename}: {entry} does not match its RECORD hash")]
     HashMismatch { filename: String, entry: String },
@@ -59,6 +61,21 @@ pub enum WheelError {
     Unlisted { filename: String, entry: String },
     #[error("{filename} needs a newer installer (Wheel-Version {version})")]
     TooNew { filename: String, version: String },
+}
+
+impl WheelError {
+    pub fn hint(&self) -> String {
+        match self {
+            WheelError::Corrupt { .. } => {
+                "the file is damaged (truncated or not a zip); nothing was installed. If it came from an index, report it there".into()
+            }
+            WheelError::UnsafePath { .. } => "the wheel is malformed or malicious; nothing was installed".into(),
+            WheelError::HashMismatch { .. } | WheelError::Unlisted { .. } => {
+                "the wheel's contents do not match its RECORD; it was changed after it was built. Nothing was installed".into()
+            }
+            WheelError::TooNew { .. } => "use a newer envtool, or an older version of the package".into(),
+        }
+    }
 }
 
 /// The entry for `sha256`, if it is in the cache (and records its use).
@@ -115,21 +132,32 @@ pub fn safe_relative(name: &str) -> Option<PathBuf> {
         return None;
     }
     let path = Path::new(name);
-    let ok = path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let ok = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     ok.then(|| path.to_path_buf())
 }
 
 /// Unpack and verify; returns the `.dist-info` directory name.
 fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Result<String> {
     let file = fs_err::File::open(archive)?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file.into_parts().0))
-        .map_err(|e| corrupt(filename, format!("not a readable zip archive ({e}); the file may be truncated")))?;
+    let mut zip =
+        zip::ZipArchive::new(std::io::BufReader::new(file.into_parts().0)).map_err(|e| {
+            corrupt(
+                filename,
+                format!("not a readable zip archive ({e}); the file may be truncated"),
+            )
+        })?;
 
     let names: Vec<String> = (0..zip.len())
         .map(|i| {
             zip.by_index_raw(i)
                 .map_err(|e| corrupt(filename, e))
-                .and_then(|f| f.name().map(|n| n.into_owned()).map_err(|e| corrupt(filename, e)))
+                .and_then(|f| {
+                    f.name()
+                        .map(|n| n.into_owned())
+                        .map_err(|e| corrupt(filename, e))
+                })
         })
         .collect::<Result<_, _>>()?;
     let dist_info = find_dist_info(&names, filename)?;
@@ -145,7 +173,8 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
         text
     };
     let record = parse_record(&record_text).map_err(|e| corrupt(filename, e))?;
-    let listed: HashMap<&str, &record::RecordEntry> = record.iter().map(|e| (e.path.as_str(), e)).collect();
+    let listed: HashMap<&str, &record::RecordEntry> =
+        record.iter().map(|e| (e.path.as_str(), e)).collect();
     check_wheel_version(&mut zip, &dist_info, filename)?;
 
     let mut seen = std::collections::HashSet::new();
@@ -154,7 +183,8 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
         let mut entry = zip.by_index(i).map_err(|e| corrupt(filename, e))?;
         let name = entry.name().map_err(|e| corrupt(filename, e))?.into_owned();
         if entry.is_dir() {
-            let rel = safe_relative(name.trim_end_matches('/')).ok_or_else(|| unsafe_path(filename, &name))?;
+            let rel = safe_relative(name.trim_end_matches('/'))
+                .ok_or_else(|| unsafe_path(filename, &name))?;
             fs_err::create_dir_all(dest.join(rel))?;
             continue;
         }
@@ -192,16 +222,22 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
         if is_record_file {
             continue;
         }
-        let listed_entry = listed.get(name.as_str()).ok_or_else(|| WheelError::Unlisted {
-            filename: filename.filename.clone(),
-            entry: name.clone(),
-        })?;
+        let listed_entry = listed
+            .get(name.as_str())
+            .ok_or_else(|| WheelError::Unlisted {
+                filename: filename.filename.clone(),
+                entry: name.clone(),
+            })?;
         let ok = match listed_entry.hash.as_deref() {
             Some(h) if h.starts_with("sha256=") => {
-                let ours = format!("sha256={}", data_encoding::BASE64URL_NOPAD.encode(&hasher.finalize()));
+                let ours = format!(
+                    "sha256={}",
+                    data_encoding::BASE64URL_NOPAD.encode(&hasher.finalize())
+                );
                 ours == h && listed_entry.size.is_none_or(|s| s == size)
             }
-            Some(h) => record::hash_matches(h, &fs_err::read(&target)?).map_err(|e| corrupt(filename, e))?,
+            Some(h) => record::hash_matches(h, &fs_err::read(&target)?)
+                .map_err(|e| corrupt(filename, e))?,
             None => false,
         };
         if !ok {
@@ -215,7 +251,11 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
     for entry in &record {
         let is_dir = entry.path.ends_with('/');
         if !is_dir && !seen.contains(&entry.path) && entry.path != record_name {
-            return Err(corrupt(filename, format!("{} is listed in RECORD but missing", entry.path)).into());
+            return Err(corrupt(
+                filename,
+                format!("{} is listed in RECORD but missing", entry.path),
+            )
+            .into());
         }
     }
     Ok(dist_info)
@@ -232,14 +272,21 @@ fn unsafe_path(filename: &WheelFilename, entry: &str) -> WheelError {
 fn find_dist_info(names: &[String], filename: &WheelFilename) -> Result<String, WheelError> {
     let mut dirs: Vec<&str> = names
         .iter()
-        .filter_map(|n| n.split('/').next().filter(|top| top.ends_with(".dist-info") && n.contains('/')))
+        .filter_map(|n| {
+            n.split('/')
+                .next()
+                .filter(|top| top.ends_with(".dist-info") && n.contains('/'))
+        })
         .collect();
     dirs.sort();
     dirs.dedup();
     let [dir] = dirs.as_slice() else {
         return Err(corrupt(
             filename,
-            format!("expected exactly one .dist-info directory, found {}", dirs.len()),
+            format!(
+                "expected exactly one .dist-info directory, found {}",
+                dirs.len()
+            ),
         ));
     };
     let stem = dir.trim_end_matches(".dist-info");
@@ -266,7 +313,8 @@ fn check_wheel_version<R: Read + std::io::Seek>(
         .map_err(|_| corrupt(filename, format!("it has no {dist_info}/WHEEL")))?
         .read_to_string(&mut text)
         .map_err(|e| corrupt(filename, e))?;
-    let version = header(&text, "Wheel-Version").ok_or_else(|| corrupt(filename, "WHEEL has no Wheel-Version"))?;
+    let version = header(&text, "Wheel-Version")
+        .ok_or_else(|| corrupt(filename, "WHEEL has no Wheel-Version"))?;
     let major: u32 = version
         .split('.')
         .next()
@@ -279,9 +327,16 @@ fn check_wheel_version<R: Read + std::io::Seek>(
         }
         .into());
     }
-    let minor: u32 = version.split('.').nth(1).and_then(|m| m.trim().parse().ok()).unwrap_or(0);
+    let minor: u32 = version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.trim().parse().ok())
+        .unwrap_or(0);
     if minor > 0 {
-        crate::output::warn(&format!("{} has Wheel-Version {version}, newer than 1.0", filename.filename));
+        crate::output::warn(&format!(
+            "{} has Wheel-Version {version}, newer than 1.0",
+            filename.filename
+        ));
     }
     Ok(())
 }
@@ -290,6 +345,8 @@ fn check_wheel_version<R: Read + std::io::Seek>(
 pub fn header(text: &str, key: &str) -> Option<String> {
     text.lines().find_map(|line| {
         let (k, v) = line.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(key).then(|| v.trim().to_string())
+        k.trim()
+            .eq_ignore_ascii_case(key)
+            .then(|| v.trim().to_string())
     })
 }

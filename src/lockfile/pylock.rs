@@ -71,13 +71,17 @@ pub struct PyLock {
 /// Whether a path names a lock file: `pylock.toml`, `pylock.NAME.toml`, or any other `*.toml`
 /// (a requirements file is never TOML).
 pub fn is_pylock(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
 }
 
 impl PyLock {
     pub fn read(path: &Path) -> anyhow::Result<PyLock> {
         let text = fs_err::read_to_string(path).map_err(|e| {
-            user(format!("cannot read the lock file {}: {e}", path.display()), "check the path of the lock file")
+            user(
+                format!("cannot read the lock file {}: {e}", path.display()),
+                "check the path of the lock file",
+            )
         })?;
         let lock: PyLock = toml::from_str(&text).map_err(|e| {
             user(
@@ -85,14 +89,26 @@ impl PyLock {
                 "fix the file at the line shown, or write it again with `envtool lock`",
             )
         })?;
-        let major = lock.lock_version.split('.').next().and_then(|m| m.parse::<u32>().ok());
+        let major = lock
+            .lock_version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok());
         if major != Some(1) {
             return Err(user(
-                format!("{} has lock-version {:?}; envtool reads lock-version 1.x", path.display(), lock.lock_version),
+                format!(
+                    "{} has lock-version {:?}; envtool reads lock-version 1.x",
+                    path.display(),
+                    lock.lock_version
+                ),
                 "write the lock again with a tool that produces lock-version 1.0",
             ));
         }
-        crate::output::debug(&format!("{} was written by {}", path.display(), lock.created_by));
+        crate::output::debug(&format!(
+            "{} was written by {}",
+            path.display(),
+            lock.created_by
+        ));
         if lock.lock_version != "1.0" {
             crate::output::warn(&format!(
                 "{} has lock-version {}; keys newer than 1.0 are ignored",
@@ -117,7 +133,10 @@ impl PyLock {
             .unwrap_or_else(|| PathBuf::from("."));
         if let Some(spec) = &self.requires_python {
             let specs: VersionSpecifiers = spec.parse().map_err(|e| {
-                user(format!("{}: bad requires-python {spec:?}: {e}", lock_path.display()), "fix the lock file")
+                user(
+                    format!("{}: bad requires-python {spec:?}: {e}", lock_path.display()),
+                    "fix the lock file",
+                )
             })?;
             if !specs.contains(python) {
                 return Err(user(
@@ -130,10 +149,16 @@ impl PyLock {
             }
         }
         if let Some(envs) = &self.environments {
-            let any = envs.iter().any(|m| marker_true(m, markers).unwrap_or(false));
+            let any = envs
+                .iter()
+                .any(|m| marker_true(m, markers).unwrap_or(false));
             if !envs.is_empty() && !any {
                 return Err(user(
-                    format!("none of the environments of {} matches this interpreter: {}", lock_path.display(), envs.join("; ")),
+                    format!(
+                        "none of the environments of {} matches this interpreter: {}",
+                        lock_path.display(),
+                        envs.join("; ")
+                    ),
                     "lock again for this interpreter",
                 ));
             }
@@ -142,7 +167,10 @@ impl PyLock {
         for package in &self.packages {
             if let Some(marker) = &package.marker {
                 if !marker_true(marker, markers).map_err(|e| {
-                    user(format!("{}: package {}: {e}", lock_path.display(), package.name), "fix the marker")
+                    user(
+                        format!("{}: package {}: {e}", lock_path.display(), package.name),
+                        "fix the marker",
+                    )
                 })? {
                     continue;
                 }
@@ -150,14 +178,22 @@ impl PyLock {
             let key = normalize_name(&package.name);
             if dists.iter().any(|d| d.key == key) {
                 return Err(user(
-                    format!("{} lists {} twice for this interpreter", lock_path.display(), package.name),
+                    format!(
+                        "{} lists {} twice for this interpreter",
+                        lock_path.display(),
+                        package.name
+                    ),
                     "the lock is inconsistent; write it again",
                 ));
             }
             if let Some(rp) = &package.requires_python {
                 if !crate::resolve::candidates::python_ok(Some(rp), python) {
                     return Err(user(
-                        format!("{} {} in the lock requires Python {rp}; this is Python {python}", package.name, package.version.as_deref().unwrap_or("")),
+                        format!(
+                            "{} {} in the lock requires Python {rp}; this is Python {python}",
+                            package.name,
+                            package.version.as_deref().unwrap_or("")
+                        ),
                         "lock again for this interpreter",
                     ));
                 }
@@ -178,7 +214,11 @@ impl PyLock {
     ) -> anyhow::Result<ResolvedDist> {
         let unsupported = |what: &str| {
             user(
-                format!("{}: {} is locked as {what}, which envtool cannot install yet", lock_path.display(), package.name),
+                format!(
+                    "{}: {} is locked as {what}, which envtool cannot install yet",
+                    lock_path.display(),
+                    package.name
+                ),
                 "lock it as a wheel",
             )
         };
@@ -203,37 +243,75 @@ impl PyLock {
                 .filter_map(|w| {
                     let name = file_name(w)?;
                     let parsed = WheelFilename::parse(&name).ok()?;
-                    Some((parsed.best_rank(tags)?, std::cmp::Reverse(parsed.build.clone()), w))
+                    Some((
+                        parsed.best_rank(tags)?,
+                        std::cmp::Reverse(parsed.build.clone()),
+                        w,
+                    ))
                 })
                 .min_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)))
                 .map(|(_, _, w)| w.clone());
             match best {
                 Some(w) => (w, false),
-                None if package.sdist.is_some() => (package.sdist.clone().unwrap_or_default(), false),
+                None if package.sdist.is_some() => {
+                    (package.sdist.clone().unwrap_or_default(), false)
+                }
                 None => {
                     return Err(user(
                         format!(
                             "{}: no wheel of {} in the lock fits this interpreter (it has: {})",
                             lock_path.display(),
                             package.name,
-                            wheels.iter().filter_map(file_name).collect::<Vec<_>>().join(", ")
+                            wheels
+                                .iter()
+                                .filter_map(file_name)
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                         "lock again for this interpreter",
                     ))
                 }
             }
         };
-        let name = file_name(&file).ok_or_else(|| user(format!("{}: {} has a file without a name", lock_path.display(), package.name), "fix the lock file"))?;
-        let wheel = if name.ends_with(".whl") {
-            Some(WheelFilename::parse(&name).map_err(|e| user(format!("{}: {e}", lock_path.display()), "fix the lock file"))?)
-        } else {
-            None
-        };
+        let name = file_name(&file).ok_or_else(|| {
+            user(
+                format!(
+                    "{}: {} has a file without a name",
+                    lock_path.display(),
+                    package.name
+                ),
+                "fix the lock file",
+            )
+        })?;
+        let wheel =
+            if name.ends_with(".whl") {
+                Some(WheelFilename::parse(&name).map_err(|e| {
+                    user(format!("{}: {e}", lock_path.display()), "fix the lock file")
+                })?)
+            } else {
+                None
+            };
         let url = match (&file.path, &file.url) {
-            (Some(path), _) => Url::from_file_path(crate::install::layout::normalize(&lock_dir.join(path)))
-                .map_err(|_| anyhow::anyhow!("bad path {path} in {}", lock_path.display()))?,
-            (None, Some(url)) => Url::parse(url).map_err(|e| user(format!("{}: bad URL {url}: {e}", lock_path.display()), "fix the lock file"))?,
-            (None, None) => return Err(user(format!("{}: {} has a file with neither url nor path", lock_path.display(), package.name), "fix the lock file")),
+            (Some(path), _) => {
+                Url::from_file_path(crate::install::layout::normalize(&lock_dir.join(path)))
+                    .map_err(|_| anyhow::anyhow!("bad path {path} in {}", lock_path.display()))?
+            }
+            (None, Some(url)) => Url::parse(url).map_err(|e| {
+                user(
+                    format!("{}: bad URL {url}: {e}", lock_path.display()),
+                    "fix the lock file",
+                )
+            })?,
+            (None, None) => {
+                return Err(user(
+                    format!(
+                        "{}: {} has a file with neither url nor path",
+                        lock_path.display(),
+                        package.name
+                    ),
+                    "fix the lock file",
+                ))
+            }
         };
         if !file.hashes.contains_key("sha256") && file.hashes.is_empty() {
             return Err(user(
@@ -241,9 +319,18 @@ impl PyLock {
                 "every file in a pylock.toml needs hashes; write the lock again",
             ));
         }
-        let hashes: Vec<(String, String)> = file.hashes.iter().map(|(a, h)| (a.to_ascii_lowercase(), h.to_ascii_lowercase())).collect();
+        let hashes: Vec<(String, String)> = file
+            .hashes
+            .iter()
+            .map(|(a, h)| (a.to_ascii_lowercase(), h.to_ascii_lowercase()))
+            .collect();
         let version: Version = match &package.version {
-            Some(v) => v.parse().map_err(|e| user(format!("{}: bad version {v}: {e}", lock_path.display()), "fix the lock file"))?,
+            Some(v) => v.parse().map_err(|e| {
+                user(
+                    format!("{}: bad version {v}: {e}", lock_path.display()),
+                    "fix the lock file",
+                )
+            })?,
             None => match &wheel {
                 Some(w) => w.version.clone(),
                 None => {
@@ -272,7 +359,7 @@ impl PyLock {
             built_from: None,
             index: package.index.as_ref().and_then(|i| Url::parse(i).ok()),
             size: file.size,
-            upload_time: file.upload_time.map(|t| t.to_string()),
+            upload_time: file.upload_time.map(|t| canonical_time(&t.to_string())),
             requires_python: package.requires_python.clone(),
             requested,
             direct_url,
@@ -282,17 +369,57 @@ impl PyLock {
     }
 }
 
+/// One spelling for an upload time, whichever way it arrived (index JSON or a lock's TOML
+/// datetime): `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`. Unparsable text is kept as it is.
+pub fn canonical_time(text: &str) -> String {
+    let Ok(dt) = text.trim().parse::<toml::value::Datetime>() else {
+        return text.to_string();
+    };
+    let (Some(date), Some(time)) = (dt.date, dt.time) else {
+        return text.to_string();
+    };
+    let mut out = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        date.year,
+        date.month,
+        date.day,
+        time.hour,
+        time.minute,
+        time.second.unwrap_or(0)
+    );
+    let nanos = time.nanosecond.unwrap_or(0);
+    if nanos != 0 {
+        out.push_str(&format!(".{:06}", nanos / 1000));
+    }
+    match dt.offset {
+        Some(toml::value::Offset::Custom { minutes }) if minutes != 0 => out.push_str(&format!(
+            "{}{:02}:{:02}",
+            if minutes < 0 { '-' } else { '+' },
+            minutes.abs() / 60,
+            minutes.abs() % 60
+        )),
+        _ => out.push('Z'),
+    }
+    out
+}
+
 fn file_name(file: &LockFile) -> Option<String> {
     if let Some(name) = &file.name {
         return Some(name.clone());
     }
     let from = file.path.as_deref().or(file.url.as_deref())?;
     let last = from.trim_end_matches('/').rsplit('/').next()?;
-    Some(percent_encoding::percent_decode_str(last).decode_utf8_lossy().into_owned())
+    Some(
+        percent_encoding::percent_decode_str(last)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 fn marker_true(marker: &str, env: &MarkerEnvironment) -> Result<bool, String> {
-    let tree: MarkerTree = marker.parse().map_err(|e| format!("bad marker {marker:?}: {e}"))?;
+    let tree: MarkerTree = marker
+        .parse()
+        .map_err(|e| format!("bad marker {marker:?}: {e}"))?;
     Ok(tree.evaluate(env, &[]))
 }
 
@@ -357,10 +484,18 @@ fn file_table(file: &OutFile, with_name: bool) -> String {
     if let Some(size) = file.size {
         parts.push(format!("size = {size}"));
     }
-    if let Some(t) = file.upload_time.as_ref().filter(|t| t.parse::<toml::value::Datetime>().is_ok()) {
+    if let Some(t) = file
+        .upload_time
+        .as_ref()
+        .filter(|t| t.parse::<toml::value::Datetime>().is_ok())
+    {
         parts.push(format!("upload-time = {t}"));
     }
-    let hashes: Vec<String> = file.hashes.iter().map(|(a, h)| format!("{a} = {}", s(h))).collect();
+    let hashes: Vec<String> = file
+        .hashes
+        .iter()
+        .map(|(a, h)| format!("{a} = {}", s(h)))
+        .collect();
     parts.push(format!("hashes = {{ {} }}", hashes.join(", ")));
     format!("{{ {} }}", parts.join(", "))
 }
@@ -375,7 +510,9 @@ pub fn render(lock: &OutLock) -> String {
     if let Some(rp) = &lock.requires_python {
         out.push_str(&format!("requires-python = {}\n", s(rp)));
     }
-    out.push_str("extras = []\ndependency-groups = []\ndefault-groups = []\ncreated-by = \"envtool\"\n");
+    out.push_str(
+        "extras = []\ndependency-groups = []\ndefault-groups = []\ncreated-by = \"envtool\"\n",
+    );
     for p in &lock.packages {
         out.push_str("\n[[packages]]\n");
         out.push_str(&format!("name = {}\n", s(&normalize_name(&p.name))));
@@ -387,7 +524,11 @@ pub fn render(lock: &OutLock) -> String {
             out.push_str(&format!("index = {}\n", s(index)));
         }
         if !p.dependencies.is_empty() {
-            let deps: Vec<String> = p.dependencies.iter().map(|d| format!("{{ name = {} }}", s(d))).collect();
+            let deps: Vec<String> = p
+                .dependencies
+                .iter()
+                .map(|d| format!("{{ name = {} }}", s(d)))
+                .collect();
             out.push_str(&format!("dependencies = [{}]\n", deps.join(", ")));
         }
         if let Some(archive) = &p.archive {
@@ -402,7 +543,10 @@ pub fn render(lock: &OutLock) -> String {
             }
             out.push_str("]\n");
         }
-        out.push_str(&format!("\n[packages.tool.envtool]\nrequested = {}\n", p.requested));
+        out.push_str(&format!(
+            "\n[packages.tool.envtool]\nrequested = {}\n",
+            p.requested
+        ));
     }
     out
 }
@@ -441,7 +585,38 @@ mod tests {
         let wheels = back.packages[0].wheels.as_ref().unwrap();
         assert_eq!(wheels[0].hashes["sha256"], "ab");
         assert!(wheels[0].upload_time.is_some());
-        assert_eq!(back.packages[0].tool.as_ref().unwrap().envtool.as_ref().unwrap().requested, Some(true));
+        assert_eq!(
+            back.packages[0]
+                .tool
+                .as_ref()
+                .unwrap()
+                .envtool
+                .as_ref()
+                .unwrap()
+                .requested,
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn upload_times_have_one_spelling() {
+        assert_eq!(
+            canonical_time("2024-01-01T00:00:00.000000Z"),
+            "2024-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            canonical_time("2024-01-01T00:00:00Z"),
+            "2024-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            canonical_time("2021-05-05T14:18:18.123456Z"),
+            "2021-05-05T14:18:18.123456Z"
+        );
+        let dt: toml::value::Datetime = "2021-05-05T14:18:18.123456Z".parse().unwrap();
+        assert_eq!(
+            canonical_time(&dt.to_string()),
+            "2021-05-05T14:18:18.123456Z"
+        );
     }
 
     #[test]

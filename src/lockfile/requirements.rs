@@ -29,7 +29,9 @@ impl Pin {
 
 /// The whole file, one pin per line, in the given order.
 pub fn render(pins: &[Pin], with_hashes: bool) -> String {
-    pins.iter().map(|p| format!("{}\n", p.line(with_hashes))).collect()
+    pins.iter()
+        .map(|p| format!("{}\n", p.line(with_hashes)))
+        .collect()
 }
 
 /// What pip freeze prints for a PEP 610 `direct_url.json` (the part after `name @ `).
@@ -43,7 +45,10 @@ pub fn direct_reference(direct_url: &serde_json::Value) -> Option<String> {
             vcs["commit_id"].as_str().unwrap_or_default()
         )
     } else {
-        if let Some(hash) = direct_url.get("archive_info").and_then(|a| a["hash"].as_str()) {
+        if let Some(hash) = direct_url
+            .get("archive_info")
+            .and_then(|a| a["hash"].as_str())
+        {
             fragments.push(hash.to_string());
         }
         url.to_string()
@@ -73,7 +78,10 @@ mod tests {
         assert_eq!(pin.line(false), "Six==1.16.0");
         assert_eq!(pin.line(true), "Six==1.16.0 \\\n    --hash=sha256:ab");
         let direct = serde_json::json!({"url": "file:///w/x-1.0-py3-none-any.whl", "archive_info": {"hash": "sha256=ff", "hashes": {"sha256": "ff"}}});
-        assert_eq!(direct_reference(&direct).unwrap(), "file:///w/x-1.0-py3-none-any.whl#sha256=ff");
+        assert_eq!(
+            direct_reference(&direct).unwrap(),
+            "file:///w/x-1.0-py3-none-any.whl#sha256=ff"
+        );
         let dir = serde_json::json!({"url": "file:///src/proj", "dir_info": {}});
         assert_eq!(direct_reference(&dir).unwrap(), "file:///src/proj");
     }

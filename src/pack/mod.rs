@@ -57,7 +57,10 @@ struct Payload {
 fn collect(site: &Path) -> anyhow::Result<Vec<Payload>> {
     use std::os::unix::fs::PermissionsExt;
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(site).sort_by_file_name().follow_links(true) {
+    for entry in walkdir::WalkDir::new(site)
+        .sort_by_file_name()
+        .follow_links(true)
+    {
         let entry = entry.map_err(|e| anyhow::anyhow!("cannot read {}: {e}", site.display()))?;
         if entry.file_type().is_dir() {
             continue;
@@ -97,7 +100,9 @@ fn content_hash(payload: &[Payload]) -> String {
 
 /// 1980-01-01, or `SOURCE_DATE_EPOCH` clamped to the zip range and rounded to even seconds.
 fn timestamp() -> zip::DateTime {
-    let Some(epoch) = crate::settings::non_empty_var("SOURCE_DATE_EPOCH").and_then(|v| v.trim().parse::<i64>().ok()) else {
+    let Some(epoch) = crate::settings::non_empty_var("SOURCE_DATE_EPOCH")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    else {
         return zip::DateTime::default();
     };
     let epoch = epoch.max(315_532_800); // 1980-01-01T00:00:00Z
@@ -114,14 +119,23 @@ fn timestamp() -> zip::DateTime {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, (secs % 60) / 2 * 2);
-    zip::DateTime::from_date_and_time(year.min(2107) as u16, month as u8, day as u8, h as u8, m as u8, s as u8)
-        .unwrap_or_default()
+    zip::DateTime::from_date_and_time(
+        year.min(2107) as u16,
+        month as u8,
+        day as u8,
+        h as u8,
+        m as u8,
+        s as u8,
+    )
+    .unwrap_or_default()
 }
 
 fn manifest(spec: &PackSpec, hash: &str, pth: bool) -> String {
     let entry = match &spec.entry {
         Entry::Module(m) => serde_json::json!({"kind": "module", "module": m}),
-        Entry::Function { module, attr } => serde_json::json!({"kind": "function", "module": module, "attr": attr}),
+        Entry::Function { module, attr } => {
+            serde_json::json!({"kind": "function", "module": module, "attr": attr})
+        }
     };
     let value = serde_json::json!({
         "compile": spec.compile,
@@ -228,7 +242,10 @@ pub fn write(spec: &PackSpec, out: &Path) -> anyhow::Result<()> {
 /// What `pack --inspect` prints.
 pub fn inspect(path: &Path) -> anyhow::Result<String> {
     let file = std::fs::File::open(path).map_err(|e| {
-        user(format!("cannot read {}: {e}", path.display()), "check the path of the pack")
+        user(
+            format!("cannot read {}: {e}", path.display()),
+            "check the path of the pack",
+        )
     })?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| {
         user(
@@ -239,7 +256,15 @@ pub fn inspect(path: &Path) -> anyhow::Result<String> {
     let mut read = |name: &str| -> anyhow::Result<String> {
         let mut text = String::new();
         zip.by_name(name)
-            .map_err(|_| user(format!("{} has no {name}: it is not an envtool pack", path.display()), "point --inspect at a file written by `envtool pack`"))?
+            .map_err(|_| {
+                user(
+                    format!(
+                        "{} has no {name}: it is not an envtool pack",
+                        path.display()
+                    ),
+                    "point --inspect at a file written by `envtool pack`",
+                )
+            })?
             .read_to_string(&mut text)?;
         Ok(text)
     };
@@ -247,11 +272,22 @@ pub fn inspect(path: &Path) -> anyhow::Result<String> {
     let lock = read(".envtool/pylock.toml")?;
     let entry = &manifest["entry"];
     let entry_text = match entry["kind"].as_str() {
-        Some("module") => format!("{} (python -m {})", entry["module"].as_str().unwrap_or(""), entry["module"].as_str().unwrap_or("")),
-        _ => format!("{}:{}", entry["module"].as_str().unwrap_or(""), entry["attr"].as_str().unwrap_or("")),
+        Some("module") => format!(
+            "{} (python -m {})",
+            entry["module"].as_str().unwrap_or(""),
+            entry["module"].as_str().unwrap_or("")
+        ),
+        _ => format!(
+            "{}:{}",
+            entry["module"].as_str().unwrap_or(""),
+            entry["attr"].as_str().unwrap_or("")
+        ),
     };
     let python = &manifest["python"];
-    let platform = python["platform"].as_str().map(|p| format!(" on {p}")).unwrap_or_default();
+    let platform = python["platform"]
+        .as_str()
+        .map(|p| format!(" on {p}"))
+        .unwrap_or_default();
     let tags: Vec<&str> = manifest["platform_tags"]
         .as_array()
         .map(|a| a.iter().filter_map(|t| t.as_str()).collect())

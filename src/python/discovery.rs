@@ -208,7 +208,10 @@ pub fn find(request: Option<&str>, cache: &Cache) -> anyhow::Result<Interpreter>
         }
         let binary = see_through(&path, pyenv.as_ref()).ok_or_else(|| {
             user(
-                format!("the pyenv shim {} selects no installed version", path.display()),
+                format!(
+                    "the pyenv shim {} selects no installed version",
+                    path.display()
+                ),
                 "check `pyenv version`, or pass a version with --python",
             )
         })?;
@@ -264,7 +267,10 @@ pub fn find(request: Option<&str>, cache: &Cache) -> anyhow::Result<Interpreter>
             found.join(", ")
         )
     };
-    Err(user(format!("no Python interpreter matches `{request}`"), hint))
+    Err(user(
+        format!("no Python interpreter matches `{request}`"),
+        hint,
+    ))
 }
 
 /// Every interpreter envtool can see, deduplicated by real binary, too-old ones included.
@@ -340,8 +346,14 @@ mod tests {
         assert_eq!(Request::parse("3.12"), Request::Version(vec![3, 12]));
         assert_eq!(Request::parse("3.12.1"), Request::Version(vec![3, 12, 1]));
         assert_eq!(Request::parse("3"), Request::Version(vec![3]));
-        assert_eq!(Request::parse("python3.12"), Request::Name("python3.12".into()));
-        assert_eq!(Request::parse("/usr/bin/python3"), Request::Path("/usr/bin/python3".into()));
+        assert_eq!(
+            Request::parse("python3.12"),
+            Request::Name("python3.12".into())
+        );
+        assert_eq!(
+            Request::parse("/usr/bin/python3"),
+            Request::Path("/usr/bin/python3".into())
+        );
         assert_eq!(Request::parse("./py"), Request::Path("./py".into()));
     }
 }

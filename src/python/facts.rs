@@ -189,6 +189,10 @@ impl Facts {
 
     /// The full Python version as a PEP 440 version (`3.12.1`).
     pub fn python_version(&self) -> pep440_rs::Version {
-        pep440_rs::Version::new([self.version.0 as u64, self.version.1 as u64, self.version.2 as u64])
+        pep440_rs::Version::new([
+            self.version.0 as u64,
+            self.version.1 as u64,
+            self.version.2 as u64,
+        ])
     }
 }

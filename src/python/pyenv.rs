@@ -102,7 +102,10 @@ impl Pyenv {
             let Some(rest) = name.strip_prefix(&prefix) else {
                 continue;
             };
-            if !rest.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            if !rest
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            {
                 continue;
             }
             let key: Vec<u64> = name.split('.').filter_map(|p| p.parse().ok()).collect();

@@ -47,7 +47,10 @@ fn merge_options(into: &mut TxtOptions, from: TxtOptions) {
 }
 
 fn file_hint(path: &Path) -> String {
-    format!("fix {} at the line shown, then run the command again", path.display())
+    format!(
+        "fix {} at the line shown, then run the command again",
+        path.display()
+    )
 }
 
 impl Request {
@@ -73,8 +76,9 @@ impl Request {
             if txt.hash_mode() {
                 request.hash_mode = true;
             }
-            txt.check_hash_mode()
-                .hint("in hash-checking mode every requirement must be pinned with == and carry a --hash")?;
+            txt.check_hash_mode().hint(
+                "in hash-checking mode every requirement must be pinned with == and carry a --hash",
+            )?;
             request.entries.extend(txt.requirements);
             request.constraints.extend(txt.constraints);
             merge_options(&mut request.options, txt.options);
@@ -117,9 +121,9 @@ impl Request {
                     ..Default::default()
                 },
             };
-            check
-                .check_hash_mode()
-                .hint("with --require-hashes every requirement must be pinned with == and carry a --hash")?;
+            check.check_hash_mode().hint(
+                "with --require-hashes every requirement must be pinned with == and carry a --hash",
+            )?;
         }
         Ok(request)
     }

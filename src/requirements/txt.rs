@@ -635,15 +635,16 @@ fn parse_hash(value: &str) -> Result<(String, String), String> {
         ));
     };
     let algo = algo.to_ascii_lowercase();
-    let digits =
-        match algo.as_str() {
-            "sha256" => 64,
-            "sha384" => 96,
-            "sha512" => 128,
-            _ => return Err(format!(
+    let digits = match algo.as_str() {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => {
+            return Err(format!(
                 "unsupported hash algorithm `{algo}` in --hash (allowed: sha256, sha384, sha512)"
-            )),
-        };
+            ))
+        }
+    };
     if hex.len() != digits || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(format!(
             "invalid {algo} digest `{hex}` in --hash: expected {digits} hex digits"

@@ -24,8 +24,16 @@ pub struct VersionEntry {
 impl VersionEntry {
     /// The file to use: the best wheel, else the sdist, as the policy allows.
     pub fn best(&self, (allow_wheel, allow_sdist): (bool, bool)) -> Option<&Candidate> {
-        let wheel = if allow_wheel { self.wheel.as_ref() } else { None };
-        wheel.or(if allow_sdist { self.sdist.as_ref() } else { None })
+        let wheel = if allow_wheel {
+            self.wheel.as_ref()
+        } else {
+            None
+        };
+        wheel.or(if allow_sdist {
+            self.sdist.as_ref()
+        } else {
+            None
+        })
     }
 }
 
@@ -73,7 +81,9 @@ impl VersionMap {
                     let key = (yanked, rank, wheel.build.clone());
                     let better = match chosen.get(&version) {
                         None => true,
-                        Some((y, r, b)) => (key.0, key.1) < (*y, *r) || ((key.0, key.1) == (*y, *r) && key.2 > *b),
+                        Some((y, r, b)) => {
+                            (key.0, key.1) < (*y, *r) || ((key.0, key.1) == (*y, *r) && key.2 > *b)
+                        }
                     };
                     if better {
                         chosen.insert(version.clone(), key);

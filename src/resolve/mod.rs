@@ -50,7 +50,11 @@ impl BinaryPolicy {
     pub fn parse(only_binary: &[String], no_binary: &[String]) -> BinaryPolicy {
         let mut policy = BinaryPolicy::default();
         for (values, all, names) in [
-            (only_binary, &mut policy.only_binary_all, &mut policy.only_binary),
+            (
+                only_binary,
+                &mut policy.only_binary_all,
+                &mut policy.only_binary,
+            ),
             (no_binary, &mut policy.no_binary_all, &mut policy.no_binary),
         ] {
             for value in values.iter().flat_map(|v| v.split(',')) {
@@ -185,7 +189,11 @@ pub fn resolve(
     markers: MarkerEnvironment,
 ) -> anyhow::Result<Resolution> {
     let start = Instant::now();
-    let requested: HashSet<String> = input.root.iter().map(|r| normalize_name(r.name.as_ref())).collect();
+    let requested: HashSet<String> = input
+        .root
+        .iter()
+        .map(|r| normalize_name(r.name.as_ref()))
+        .collect();
     let state = State::new(
         index.clone(),
         cache.clone(),
@@ -209,10 +217,13 @@ pub fn resolve(
         Ok(s) => s,
         Err(pubgrub::PubGrubError::NoSolution(tree)) => {
             precheck_root(state)?;
-            let explanation = report::explain(&tree, state);
+            let (explanation, hint) = report::explain(&tree, state);
             return Err(user(
                 format!("no set of versions satisfies your requirements:\n{explanation}"),
-                "loosen the requirements that collide, or force a version with --override",
+                hint.unwrap_or_else(|| {
+                    "loosen the requirements that collide, or force a version with --override"
+                        .into()
+                }),
             ));
         }
         Err(pubgrub::PubGrubError::ErrorRetrievingDependencies { source, .. })
@@ -222,17 +233,17 @@ pub fn resolve(
         }
     };
 
+    let selected: HashSet<String> = solution
+        .iter()
+        .filter_map(|(p, _)| match p {
+            Pkg::Dist(k) => Some(k.clone()),
+            _ => None,
+        })
+        .collect();
     let mut dists = Vec::new();
     for (pkg, version) in solution.iter() {
         let Pkg::Dist(key) = pkg else { continue };
-        let dependencies = solution
-            .iter()
-            .filter_map(|(p, _)| match p {
-                Pkg::Dist(k) if k != key => Some(k.clone()),
-                _ => None,
-            })
-            .filter(|k| depends_on(state, key, version, k))
-            .collect();
+        let dependencies = dependency_names(state, key, version, &selected);
         let dist = if let Some(direct) = state.direct.get(key) {
             ResolvedDist {
                 key: key.clone(),
@@ -266,7 +277,11 @@ pub fn resolve(
                 artifact,
                 index: candidate.index.clone(),
                 size: candidate.file.size,
-                upload_time: candidate.file.upload_time.clone(),
+                upload_time: candidate
+                    .file
+                    .upload_time
+                    .as_deref()
+                    .map(crate::lockfile::pylock::canonical_time),
                 requires_python: candidate.file.requires_python.clone(),
                 requested: requested.contains(key),
                 direct_url: None,
@@ -288,7 +303,11 @@ pub fn resolve(
         dists.push(dist);
     }
     dists.sort_by(|a, b| a.key.cmp(&b.key));
-    crate::output::debug(&format!("resolved {} packages in {:?}", dists.len(), start.elapsed()));
+    crate::output::debug(&format!(
+        "resolved {} packages in {:?}",
+        dists.len(),
+        start.elapsed()
+    ));
     Ok(Resolution { dists })
 }
 
@@ -303,23 +322,38 @@ fn precheck_root(state: &State) -> anyhow::Result<()> {
         if state.direct.contains_key(&key) || state.overrides.contains_key(&key) {
             continue;
         }
-        let map = state.versions(&key).map_err(|e| crate::error::duplicate(&e.0))?;
+        let map = state
+            .versions(&key)
+            .map_err(|e| crate::error::duplicate(&e.0))?;
         if !map.found {
             let close = close_names(state, &key);
             let hint = if close.is_empty() {
-                format!("check the spelling, or the index ({})", state.index.describe_sources())
+                format!(
+                    "check the spelling, or the index ({})",
+                    state.index.describe_sources()
+                )
             } else {
                 format!("did you mean {}?", close.join(" or "))
             };
             return Err(user(
-                format!("no package named {} was found in {}", req.name, state.index.describe_sources()),
+                format!(
+                    "no package named {} was found in {}",
+                    req.name,
+                    state.index.describe_sources()
+                ),
                 hint,
             ));
         }
         if let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) = &req.version_or_url {
             let any = map.entries.keys().any(|v| specs.contains(v));
             if !any {
-                let mut versions: Vec<String> = map.entries.keys().rev().take(5).map(|v| v.to_string()).collect();
+                let mut versions: Vec<String> = map
+                    .entries
+                    .keys()
+                    .rev()
+                    .take(5)
+                    .map(|v| v.to_string())
+                    .collect();
                 versions.reverse();
                 return Err(user(
                     format!("no version of {} matches {specs}", req.name),
@@ -357,13 +391,24 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Whether `key`==`version` lists `dep` among its (marker-true) requirements.
-fn depends_on(state: &State, key: &str, version: &Version, dep: &str) -> bool {
+/// The selected distributions that `key`==`version` requires (sorted, for locks).
+fn dependency_names(
+    state: &State,
+    key: &str,
+    version: &Version,
+    selected: &HashSet<String>,
+) -> Vec<String> {
     let Ok(meta) = state.metadata(key, version) else {
-        return false;
+        return Vec::new();
     };
-    meta.requires_dist.iter().any(|text| {
-        text.parse::<Requirement>()
-            .is_ok_and(|r| normalize_name(r.name.as_ref()) == dep)
-    })
+    let mut names: Vec<String> = meta
+        .requires_dist
+        .iter()
+        .filter_map(|text| text.parse::<Requirement>().ok())
+        .map(|r| normalize_name(r.name.as_ref()))
+        .filter(|n| n != key && selected.contains(n))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }

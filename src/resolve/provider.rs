@@ -7,7 +7,9 @@ use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 use pep440_rs::Version;
 use pep508_rs::{ExtraName, MarkerEnvironment, Requirement, VersionOrUrl};
-use pubgrub::{Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics};
+use pubgrub::{
+    Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics,
+};
 use version_ranges::Ranges;
 
 use super::candidates::VersionMap;
@@ -68,7 +70,13 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Memo<K, V> {
     }
 
     fn get(&self, key: &K, compute: impl FnOnce() -> V) -> V {
-        let cell = self.map.lock().unwrap().entry(key.clone()).or_default().clone();
+        let cell = self
+            .map
+            .lock()
+            .unwrap()
+            .entry(key.clone())
+            .or_default()
+            .clone();
         cell.get_or_init(compute).clone()
     }
 }
@@ -109,7 +117,11 @@ impl State {
     ) -> State {
         let mut pre_named = HashSet::new();
         let mut constraint_map: HashMap<String, Range> = HashMap::new();
-        for req in root.iter().chain(constraints.iter()).chain(overrides.iter()) {
+        for req in root
+            .iter()
+            .chain(constraints.iter())
+            .chain(overrides.iter())
+        {
             if let Some(VersionOrUrl::VersionSpecifier(specs)) = &req.version_or_url {
                 if specs.iter().any(|s| s.version().any_prerelease()) {
                     pre_named.insert(normalize_name(req.name.as_ref()));
@@ -125,13 +137,18 @@ impl State {
                 Some(VersionOrUrl::VersionSpecifier(specs)) => Range::from(specs.clone()),
                 _ => Range::full(),
             };
-            let merged = constraint_map.get(&key).map_or(range.clone(), |r| r.intersection(&range));
+            let merged = constraint_map
+                .get(&key)
+                .map_or(range.clone(), |r| r.intersection(&range));
             constraint_map.insert(key, merged);
         }
         let mut override_map: HashMap<String, Vec<Requirement>> = HashMap::new();
         for o in overrides {
             if o.evaluate_markers(&markers, &[]) {
-                override_map.entry(normalize_name(o.name.as_ref())).or_default().push(o);
+                override_map
+                    .entry(normalize_name(o.name.as_ref()))
+                    .or_default()
+                    .push(o);
             }
         }
         State {
@@ -155,15 +172,25 @@ impl State {
     /// The versions of `key` (memoized; fetched at most once per run).
     pub fn versions(&self, key: &str) -> Shared<VersionMap> {
         self.versions.get(&key.to_string(), || {
-            let files = self.index.project(key).map_err(|e| ProviderError(Arc::new(e)))?;
-            Ok(Arc::new(VersionMap::build(&files, &self.tags, &self.python)))
+            let files = self
+                .index
+                .project(key)
+                .map_err(|e| ProviderError(Arc::new(e)))?;
+            Ok(Arc::new(VersionMap::build(
+                &files,
+                &self.tags,
+                &self.python,
+            )))
         })
     }
 
     /// Which kinds of file `key` may use: (wheels, source distributions).
     pub fn allow(&self, key: &str) -> (bool, bool) {
         let policy = &self.options.binary;
-        (policy.allow_wheel(key), policy.allow_sdist(key) && self.build.is_some())
+        (
+            policy.allow_wheel(key),
+            policy.allow_sdist(key) && self.build.is_some(),
+        )
     }
 
     /// The file the resolver would use for `key` at `version`.
@@ -181,11 +208,16 @@ impl State {
         }
         self.metadata.get(&(key.to_string(), version.clone()), || {
             let candidate = self.candidate(key, version).ok_or_else(|| {
-                ProviderError(Arc::new(anyhow::anyhow!("no usable file for {key} {version}")))
+                ProviderError(Arc::new(anyhow::anyhow!(
+                    "no usable file for {key} {version}"
+                )))
             })?;
             let text = metadata_text(self, &candidate).map_err(|e| ProviderError(Arc::new(e)))?;
             let meta = metadata::parse(&text).map_err(|e| {
-                ProviderError(Arc::new(anyhow::anyhow!("bad metadata for {}: {e}", candidate.file.filename)))
+                ProviderError(Arc::new(anyhow::anyhow!(
+                    "bad metadata for {}: {e}",
+                    candidate.file.filename
+                )))
             })?;
             Ok(Arc::new(meta))
         })
@@ -223,7 +255,10 @@ impl State {
     }
 
     /// The requirements in effect for a package's dependency list, overrides applied.
-    fn effective<'a>(&'a self, reqs: impl Iterator<Item = &'a Requirement>) -> Vec<&'a Requirement> {
+    fn effective<'a>(
+        &'a self,
+        reqs: impl Iterator<Item = &'a Requirement>,
+    ) -> Vec<&'a Requirement> {
         let mut out = Vec::new();
         let mut overridden = HashSet::new();
         for req in reqs {
@@ -247,7 +282,9 @@ impl State {
     ) -> Result<BTreeMap<Pkg, Range>, String> {
         let mut deps: BTreeMap<Pkg, Range> = BTreeMap::new();
         let mut add = |pkg: Pkg, range: Range| {
-            let merged = deps.get(&pkg).map_or(range.clone(), |r| r.intersection(&range));
+            let merged = deps
+                .get(&pkg)
+                .map_or(range.clone(), |r| r.intersection(&range));
             deps.insert(pkg, merged);
         };
         for req in reqs {
@@ -258,7 +295,10 @@ impl State {
             let range = self.range_of(req)?;
             add(Pkg::Dist(key.clone()), range.clone());
             for extra in &req.extras {
-                add(Pkg::Extra(key.clone(), normalize_name(extra.as_ref())), range.clone());
+                add(
+                    Pkg::Extra(key.clone(), normalize_name(extra.as_ref())),
+                    range.clone(),
+                );
             }
         }
         Ok(deps)
@@ -294,26 +334,43 @@ fn metadata_text(state: &State, candidate: &Candidate) -> anyhow::Result<String>
 /// Metadata of a source distribution: its PKG-INFO when PEP 643 makes it trustworthy, else the
 /// backend's `prepare_metadata_for_build_wheel`, else the METADATA of the wheel it builds.
 fn sdist_metadata(state: &State, artifact: &fetch::Artifact) -> anyhow::Result<String> {
-    let build = state
-        .build
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("{} needs building, and builds are disabled", artifact.filename))?;
+    let build = state.build.as_ref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} needs building, and builds are disabled",
+            artifact.filename
+        )
+    })?;
     let (archive, sha, _) = fetch::fetch_sdist(artifact, &state.index.http, &state.cache)?;
-    let cached = state.cache.bucket(crate::cache::Bucket::Metadata)?.join(format!("{sha}.sdist.METADATA"));
+    let cached = state
+        .cache
+        .bucket(crate::cache::Bucket::Metadata)?
+        .join(format!("{sha}.sdist.METADATA"));
     if let Ok(text) = std::fs::read_to_string(&cached) {
         return Ok(text);
     }
     let project = build.unpacked_sdist(&archive, &sha)?;
-    let text = match std::fs::read_to_string(project.join("PKG-INFO")).ok().filter(|t| static_metadata(t)) {
+    let text = match std::fs::read_to_string(project.join("PKG-INFO"))
+        .ok()
+        .filter(|t| static_metadata(t))
+    {
         Some(text) => text,
         None => match build.prepare_metadata(&project, &artifact.filename)? {
             Some(text) => text,
             None => {
                 let wheel_path = build.wheel_from_sdist(&archive, &sha, &artifact.filename)?;
-                let name = wheel_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let name = wheel_path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 let wheel_name = crate::dist::WheelFilename::parse(&name)?;
-                let url = url::Url::from_file_path(&wheel_path).map_err(|_| anyhow::anyhow!("bad path {}", wheel_path.display()))?;
-                let built = fetch::fetch(&fetch::Artifact::for_wheel(wheel_name, url, Vec::new()), &state.index.http, &state.cache)?;
+                let url = url::Url::from_file_path(&wheel_path)
+                    .map_err(|_| anyhow::anyhow!("bad path {}", wheel_path.display()))?;
+                let built = fetch::fetch(
+                    &fetch::Artifact::for_wheel(wheel_name, url, Vec::new()),
+                    &state.index.http,
+                    &state.cache,
+                )?;
                 built.metadata_text()?
             }
         },
@@ -327,8 +384,16 @@ fn static_metadata(text: &str) -> bool {
     let Ok(meta) = metadata::parse(text) else {
         return false;
     };
-    let version: Vec<u32> = meta.metadata_version.split('.').filter_map(|p| p.parse().ok()).collect();
-    version >= vec![2, 2] && !meta.dynamic.iter().any(|d| d == "requires-dist" || d == "requires-python")
+    let version: Vec<u32> = meta
+        .metadata_version
+        .split('.')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    version >= vec![2, 2]
+        && !meta
+            .dynamic
+            .iter()
+            .any(|d| d == "requires-dist" || d == "requires-python")
 }
 
 /// GET `<file-url>.metadata` (PEP 658), checked against its published hash; None if offline.
@@ -342,7 +407,8 @@ fn fetch_core_metadata(state: &State, candidate: &Candidate) -> anyhow::Result<O
     let (_, mut reader) = state.index.http.get_stream(&url)?;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut reader, &mut bytes)?;
-    if let crate::index::simple::CoreMetadata::Available { hashes } = &candidate.file.core_metadata {
+    if let crate::index::simple::CoreMetadata::Available { hashes } = &candidate.file.core_metadata
+    {
         if let Some(expected) = hashes.get("sha256") {
             let actual = data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes));
             if &actual != expected {
@@ -412,7 +478,10 @@ impl Provider {
         }
         let map = state.versions(key)?;
         if let Some(installed) = state.options.preferences.get(key) {
-            if range.contains(installed) && !state.options.upgrade_all && !state.options.upgrade.contains(key) {
+            if range.contains(installed)
+                && !state.options.upgrade_all
+                && !state.options.upgrade.contains(key)
+            {
                 if let Some(entry) = map.entries.get(installed) {
                     if entry.best(state.allow(key)).is_some() {
                         return Ok(Some(installed.clone()));
@@ -440,8 +509,11 @@ impl Provider {
 fn prefetch_one(state: &State, key: &str, range: &Range) {
     let Ok(map) = state.versions(key) else { return };
     let version = map.entries.iter().rev().find_map(|(v, e)| {
-        (range.contains(v) && !v.any_prerelease() && !e.yanked && e.best(state.allow(key)).is_some())
-            .then(|| v.clone())
+        (range.contains(v)
+            && !v.any_prerelease()
+            && !e.yanked
+            && e.best(state.allow(key)).is_some())
+        .then(|| v.clone())
     });
     if let Some(v) = version {
         let _ = state.metadata(key, &v);
@@ -456,7 +528,12 @@ impl DependencyProvider for Provider {
     type Priority = (u32, std::cmp::Reverse<usize>);
     type Err = ProviderError;
 
-    fn prioritize(&self, package: &Pkg, range: &Range, stats: &PackageResolutionStatistics) -> Self::Priority {
+    fn prioritize(
+        &self,
+        package: &Pkg,
+        range: &Range,
+        stats: &PackageResolutionStatistics,
+    ) -> Self::Priority {
         // Decide conflict-prone packages first, then the most constrained (fewest versions).
         let count = match package.key() {
             Some(key) => self
@@ -467,10 +544,17 @@ impl DependencyProvider for Provider {
             None => 0,
         };
         let singleton = range.as_singleton().is_some() as u32;
-        (stats.conflict_count() * 2 + singleton, std::cmp::Reverse(count))
+        (
+            stats.conflict_count() * 2 + singleton,
+            std::cmp::Reverse(count),
+        )
     }
 
-    fn choose_version(&self, package: &Pkg, range: &Range) -> Result<Option<Version>, ProviderError> {
+    fn choose_version(
+        &self,
+        package: &Pkg,
+        range: &Range,
+    ) -> Result<Option<Version>, ProviderError> {
         crate::interrupt::check().map_err(|e| ProviderError(Arc::new(e.into())))?;
         match package {
             Pkg::Root => Ok(Some(Version::new([0]))),
@@ -500,7 +584,9 @@ impl DependencyProvider for Provider {
                 if state.options.no_deps {
                     let mut d = DependencyConstraints::default();
                     if matches!(package, Pkg::Extra(..)) {
-                        d = [(Pkg::Dist(key.clone()), Range::singleton(version.clone()))].into_iter().collect();
+                        d = [(Pkg::Dist(key.clone()), Range::singleton(version.clone()))]
+                            .into_iter()
+                            .collect();
                     }
                     return Ok(Dependencies::Available(d));
                 }
@@ -510,18 +596,26 @@ impl DependencyProvider for Provider {
                 for text in &meta.requires_dist {
                     match text.parse::<Requirement>() {
                         Ok(r) => parsed.push(r),
-                        Err(e) => crate::output::debug(&format!("{key} {version}: skipping bad Requires-Dist {text:?}: {e}")),
+                        Err(e) => crate::output::debug(&format!(
+                            "{key} {version}: skipping bad Requires-Dist {text:?}: {e}"
+                        )),
                     }
                 }
                 let extras: Vec<ExtraName> = match package {
                     Pkg::Extra(_, extra) => {
-                        let known = meta.provides_extra.iter().any(|e| normalize_name(e) == *extra)
+                        let known = meta
+                            .provides_extra
+                            .iter()
+                            .any(|e| normalize_name(e) == *extra)
                             || parsed.iter().any(|r| {
                                 let e: Vec<ExtraName> = extra.parse().into_iter().collect();
-                                r.evaluate_markers(&state.markers, &e) && !r.evaluate_markers(&state.markers, &[])
+                                r.evaluate_markers(&state.markers, &e)
+                                    && !r.evaluate_markers(&state.markers, &[])
                             });
                         if !known {
-                            crate::output::warn(&format!("{key} {version} does not provide the extra '{extra}'"));
+                            crate::output::warn(&format!(
+                                "{key} {version} does not provide the extra '{extra}'"
+                            ));
                         }
                         extra.parse().into_iter().collect()
                     }
@@ -541,7 +635,9 @@ impl DependencyProvider for Provider {
                 }
                 if let Some(python) = &meta.requires_python {
                     if !super::candidates::python_ok(Some(python), &state.python) {
-                        return Ok(Dependencies::Unavailable(format!("requires Python {python}")));
+                        return Ok(Dependencies::Unavailable(format!(
+                            "requires Python {python}"
+                        )));
                     }
                 }
                 d

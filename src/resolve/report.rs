@@ -3,7 +3,9 @@
 
 use std::ops::Bound;
 
-use pubgrub::{DerivationTree, Derived, External, Map, ReportFormatter, Reporter, DefaultStringReporter, Term};
+use pubgrub::{
+    DefaultStringReporter, DerivationTree, Derived, External, Map, ReportFormatter, Reporter, Term,
+};
 
 use super::provider::{Pkg, Range, State};
 
@@ -46,10 +48,19 @@ fn pkg_range(pkg: &Pkg, range: &Range) -> String {
 /// Formats pubgrub's explanation with our names, plus reasons we know for "no versions".
 pub struct Formatter<'a> {
     pub state: &'a State,
+    /// The most specific advice met while explaining.
+    pub hints: std::cell::RefCell<Vec<String>>,
 }
 
 impl Formatter<'_> {
     /// Why `pkg` has no usable version in `range`: Python, platform, source-only, yanked.
+    fn advise(&self, hint: String) {
+        let mut hints = self.hints.borrow_mut();
+        if !hints.contains(&hint) {
+            hints.push(hint);
+        }
+    }
+
     fn why_none(&self, pkg: &Pkg, range: &Range) -> String {
         let Some(key) = pkg.key() else {
             return String::new();
@@ -58,15 +69,27 @@ impl Formatter<'_> {
             return String::new();
         };
         if !map.found {
-            return format!(" ({key} was not found in {})", self.state.index.describe_sources());
+            self.advise(format!(
+                "check the spelling of {key}, or the index (--index-url)"
+            ));
+            return format!(
+                " ({key} was not found in {})",
+                self.state.index.describe_sources()
+            );
         }
-        let in_range: Vec<_> = map.entries.iter().filter(|(v, _)| range.contains(*v)).collect();
+        let in_range: Vec<_> = map
+            .entries
+            .iter()
+            .filter(|(v, _)| range.contains(*v))
+            .collect();
         let Some((newest, entry)) = in_range.last() else {
-            let newest = map.entries.keys().last().map(|v| format!("; the newest is {v}")).unwrap_or_default();
-            return format!(" (no such version{newest})");
+            return String::new();
         };
         if let Some(py) = &entry.python_excluded {
             if entry.wheel.is_none() {
+                self.advise(format!(
+                    "use an interpreter {key} {newest} supports (--python), or require an older {key}"
+                ));
                 return format!(
                     " (the newest, {newest}, requires Python {py}, and this is Python {})",
                     self.state.python
@@ -74,22 +97,45 @@ impl Formatter<'_> {
             }
         }
         if entry.wheel.is_none() && entry.sdist.is_some() && !self.state.allow(key).1 {
+            self.advise(format!(
+                "allow building {key} from source (drop --only-binary for it)"
+            ));
             return format!(" ({key} {newest} has only a source distribution, and --only-binary forbids building it)");
         }
         if entry.wheel.is_none() && !entry.incompatible_wheels.is_empty() {
-            let tags = self.state.tags.platform_tags();
-            let shown: Vec<_> = tags.iter().take(3).cloned().collect();
+            let first = self
+                .state
+                .tags
+                .iter()
+                .next()
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            let last = self
+                .state
+                .tags
+                .iter()
+                .last()
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            self.advise(format!(
+                "use an interpreter or platform {key} publishes wheels for, or a version of {key} with a wheel for this one"
+            ));
             return format!(
-                " (no wheel of {key} {newest} fits this interpreter: it has {}; this interpreter accepts {} tags such as {}...)",
+                " (no wheel of {key} {newest} fits this interpreter: it has {}; this interpreter accepts {} tags, from {first} to {last})",
                 entry.incompatible_wheels.join(", "),
                 self.state.tags.len(),
-                shown.join(", ")
             );
         }
         if entry.yanked {
-            return format!(" ({key} {newest} was yanked; pin it exactly with == to use it anyway)");
+            self.advise(format!(
+                "pin {key}=={newest} exactly to use a yanked version"
+            ));
+            return format!(
+                " ({key} {newest} was yanked; pin it exactly with == to use it anyway)"
+            );
         }
         if newest.any_prerelease() {
+            self.advise("pass --pre to allow pre-releases".into());
             return format!(" (only pre-releases such as {newest}; pass --pre to allow them)");
         }
         String::new()
@@ -99,16 +145,36 @@ impl Formatter<'_> {
         match external {
             External::NotRoot(_, _) => "we are solving for your requirements".into(),
             External::NoVersions(pkg, range) => {
-                format!("there is no usable version of {}{}", pkg_range(pkg, range), self.why_none(pkg, range))
+                let why = self.why_none(pkg, range);
+                if why.is_empty() {
+                    format!(
+                        "{pkg} has no version{}",
+                        range_text(range).replacen("==", " ", 1)
+                    )
+                } else {
+                    format!(
+                        "there is no usable version of {}{why}",
+                        pkg_range(pkg, range)
+                    )
+                }
             }
-            External::FromDependencyOf(Pkg::Root, _, dep, range) => format!("you asked for {}", pkg_range(dep, range)),
-            External::FromDependencyOf(pkg, prange, Pkg::Dist(d), range)
-                if matches!(pkg, Pkg::Extra(k, _) if k == d) =>
+            External::FromDependencyOf(Pkg::Root, _, dep, range) => {
+                format!("you asked for {}", pkg_range(dep, range))
+            }
+            External::FromDependencyOf(pkg, prange, Pkg::Dist(d), range) if matches!(pkg, Pkg::Extra(k, _) if k == d) =>
             {
-                format!("{} is part of {}", pkg_range(&Pkg::Dist(d.clone()), range), pkg_range(pkg, prange))
+                format!(
+                    "{} is part of {}",
+                    pkg_range(&Pkg::Dist(d.clone()), range),
+                    pkg_range(pkg, prange)
+                )
             }
             External::FromDependencyOf(pkg, prange, dep, range) => {
-                format!("{} depends on {}", pkg_range(pkg, prange), pkg_range(dep, range))
+                format!(
+                    "{} depends on {}",
+                    pkg_range(pkg, prange),
+                    pkg_range(dep, range)
+                )
             }
             External::Custom(pkg, range, reason) => format!("{} {reason}", pkg_range(pkg, range)),
         }
@@ -125,9 +191,10 @@ impl Formatter<'_> {
             | [(p2, Term::Negative(r2)), (Pkg::Root, Term::Positive(_))] => {
                 format!("your requirements need {}", pkg_range(p2, r2))
             }
-            [(p1, Term::Positive(r1)), (p2, Term::Negative(r2))] | [(p2, Term::Negative(r2)), (p1, Term::Positive(r1))] => {
-                self.external(&External::FromDependencyOf((*p1).clone(), r1.clone(), (*p2).clone(), r2.clone()))
-            }
+            [(p1, Term::Positive(r1)), (p2, Term::Negative(r2))]
+            | [(p2, Term::Negative(r2)), (p1, Term::Positive(r1))] => self.external(
+                &External::FromDependencyOf((*p1).clone(), r1.clone(), (*p2).clone(), r2.clone()),
+            ),
             slice => {
                 let parts: Vec<String> = slice
                     .iter()
@@ -159,7 +226,12 @@ impl ReportFormatter<Pkg, Range, String> for Formatter<'_> {
         e2: &External<Pkg, Range, String>,
         current: &Map<Pkg, Term<Range>>,
     ) -> String {
-        format!("Because {} and {}, {}.", self.external(e1), self.external(e2), self.terms(current))
+        format!(
+            "Because {} and {}, {}.",
+            self.external(e1),
+            self.external(e2),
+            self.terms(current)
+        )
     }
 
     fn explain_both_ref(
@@ -193,12 +265,29 @@ impl ReportFormatter<Pkg, Range, String> for Formatter<'_> {
         )
     }
 
-    fn and_explain_external(&self, external: &External<Pkg, Range, String>, current: &Map<Pkg, Term<Range>>) -> String {
-        format!("And because {}, {}.", self.external(external), self.terms(current))
+    fn and_explain_external(
+        &self,
+        external: &External<Pkg, Range, String>,
+        current: &Map<Pkg, Term<Range>>,
+    ) -> String {
+        format!(
+            "And because {}, {}.",
+            self.external(external),
+            self.terms(current)
+        )
     }
 
-    fn and_explain_ref(&self, id: usize, derived: &Derived<Pkg, Range, String>, current: &Map<Pkg, Term<Range>>) -> String {
-        format!("And because {} ({id}), {}.", self.terms(&derived.terms), self.terms(current))
+    fn and_explain_ref(
+        &self,
+        id: usize,
+        derived: &Derived<Pkg, Range, String>,
+        current: &Map<Pkg, Term<Range>>,
+    ) -> String {
+        format!(
+            "And because {} ({id}), {}.",
+            self.terms(&derived.terms),
+            self.terms(current)
+        )
     }
 
     fn and_explain_prior_and_external(
@@ -216,8 +305,16 @@ impl ReportFormatter<Pkg, Range, String> for Formatter<'_> {
     }
 }
 
-/// The whole explanation, one sentence per line.
-pub fn explain(tree: &DerivationTree<Pkg, Range, String>, state: &State) -> String {
-    let formatter = Formatter { state };
-    DefaultStringReporter::report_with_formatter(tree, &formatter)
+/// The whole explanation, one sentence per line, and the most specific advice found.
+pub fn explain(
+    tree: &DerivationTree<Pkg, Range, String>,
+    state: &State,
+) -> (String, Option<String>) {
+    let formatter = Formatter {
+        state,
+        hints: Default::default(),
+    };
+    let text = DefaultStringReporter::report_with_formatter(tree, &formatter);
+    let hint = formatter.hints.borrow().first().cloned();
+    (text, hint)
 }

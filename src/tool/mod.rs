@@ -46,7 +46,8 @@ pub struct Receipt {
 
 impl Receipt {
     pub fn render(&self) -> anyhow::Result<String> {
-        let body = toml::to_string(self).map_err(|e| anyhow::anyhow!("cannot write the receipt: {e}"))?;
+        let body =
+            toml::to_string(self).map_err(|e| anyhow::anyhow!("cannot write the receipt: {e}"))?;
         Ok(format!(
             "# How envtool installed this tool; `envtool tool upgrade {}` rebuilds it from here.\n{body}",
             self.name
@@ -72,7 +73,10 @@ pub fn tool_dir() -> PathBuf {
 
 /// Where shims go: `ENVTOOL_BIN_DIR`, else `XDG_BIN_HOME`, else `~/.local/bin`.
 pub fn bin_dir() -> PathBuf {
-    for var in [crate::env_vars::ENVTOOL_BIN_DIR, crate::env_vars::XDG_BIN_HOME] {
+    for var in [
+        crate::env_vars::ENVTOOL_BIN_DIR,
+        crate::env_vars::XDG_BIN_HOME,
+    ] {
         if let Some(dir) = crate::settings::non_empty_var(var) {
             return std::path::absolute(PathBuf::from(&dir)).unwrap_or_else(|_| PathBuf::from(dir));
         }
@@ -99,10 +103,18 @@ pub fn installed() -> Vec<(String, anyhow::Result<Receipt>)> {
     let Ok(rd) = std::fs::read_dir(tool_dir()) else {
         return out;
     };
-    let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     for dir in dirs {
-        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if name.starts_with('.') {
             continue;
         }
@@ -118,7 +130,9 @@ pub fn broken_reason(env_dir: &Path) -> Option<String> {
         return Some("its environment is missing".into());
     }
     if std::fs::canonicalize(&python).is_err() {
-        let target = std::fs::read_link(&python).map(|t| t.display().to_string()).unwrap_or_default();
+        let target = std::fs::read_link(&python)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
         return Some(format!("its interpreter {target} is gone"));
     }
     None

@@ -33,7 +33,8 @@ impl Owner {
         if let Some(name) = text.strip_prefix("tool=") {
             return Some(Owner::Tool(name.trim().to_string()));
         }
-        text.strip_prefix("env=").map(|d| Owner::Env(PathBuf::from(d.trim())))
+        text.strip_prefix("env=")
+            .map(|d| Owner::Env(PathBuf::from(d.trim())))
     }
 
     pub fn describe(&self) -> String {
@@ -92,7 +93,10 @@ pub fn check_free(bin_dir: &Path, command: &str, owner: &Owner, force: bool) -> 
                 path.display(),
                 other.describe()
             ),
-            format!("uninstall {} first, or pass --force to take the command over", other.describe()),
+            format!(
+                "uninstall {} first, or pass --force to take the command over",
+                other.describe()
+            ),
         )),
         None if !force => Err(user(
             format!("{} exists and was not created by envtool", path.display()),
@@ -152,7 +156,10 @@ pub fn path_advice(dir: &Path) -> Option<String> {
     let line = match shell {
         "fish" => format!("fish_add_path {quoted}"),
         "zsh" => format!("echo 'export PATH=\"{}:$PATH\"' >> ~/.zshrc", dir.display()),
-        _ => format!("echo 'export PATH=\"{}:$PATH\"' >> ~/.bashrc", dir.display()),
+        _ => format!(
+            "echo 'export PATH=\"{}:$PATH\"' >> ~/.bashrc",
+            dir.display()
+        ),
     };
     Some(line)
 }

@@ -23,7 +23,9 @@ impl PyvenvCfg {
     }
 
     pub fn read(dir: &Path) -> anyhow::Result<PyvenvCfg> {
-        Ok(PyvenvCfg::parse(&fs_err::read_to_string(dir.join("pyvenv.cfg"))?))
+        Ok(PyvenvCfg::parse(&fs_err::read_to_string(
+            dir.join("pyvenv.cfg"),
+        )?))
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -80,7 +82,9 @@ mod tests {
 
     #[test]
     fn parses_like_site() {
-        let cfg = PyvenvCfg::parse("Home = /usr/bin\ninclude-system-site-packages=false\nnonsense\nprompt = 'a=b'\n");
+        let cfg = PyvenvCfg::parse(
+            "Home = /usr/bin\ninclude-system-site-packages=false\nnonsense\nprompt = 'a=b'\n",
+        );
         assert_eq!(cfg.get("home"), Some("/usr/bin"));
         assert_eq!(cfg.get("include-system-site-packages"), Some("false"));
         assert_eq!(cfg.get("prompt"), Some("'a=b'"));

@@ -45,7 +45,9 @@ pub struct Venv {
 impl Venv {
     /// The Python version pyvenv.cfg records (`version_info`, else `version`).
     pub fn recorded_version(&self) -> Option<&str> {
-        self.cfg.get("version_info").or_else(|| self.cfg.get("version"))
+        self.cfg
+            .get("version_info")
+            .or_else(|| self.cfg.get("version"))
     }
 }
 
@@ -86,7 +88,9 @@ pub fn inspect_target(dir: &Path, clear: bool) -> anyhow::Result<Existing> {
     let meta = match std::fs::symlink_metadata(dir) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Existing::Nothing),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", dir.display()))),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot read {}", dir.display())))
+        }
     };
     if !meta.is_dir() {
         return Err(user(
@@ -142,7 +146,11 @@ pub fn new_cfg(spec: &CreateSpec, facts: &Facts) -> PyvenvCfg {
     cfg.set("version_info", facts.version_string());
     cfg.set(
         "include-system-site-packages",
-        if spec.system_site_packages { "true" } else { "false" },
+        if spec.system_site_packages {
+            "true"
+        } else {
+            "false"
+        },
     );
     cfg.set("executable", facts.executable.to_string_lossy());
     cfg.set("command", spec.command.clone());
@@ -206,7 +214,10 @@ fn write_layout(root: &Path, spec: &CreateSpec) -> anyhow::Result<()> {
 
 /// Create the environment. Nothing at `spec.dir` changes unless the new one is complete.
 /// `populate` runs on the staging directory (e.g. installing packages) before the swap.
-pub fn create(spec: &CreateSpec, populate: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+pub fn create(
+    spec: &CreateSpec,
+    populate: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let existing = inspect_target(&spec.dir, spec.clear)?;
     let parent = spec
         .dir

@@ -15,14 +15,20 @@ impl TestEnv {
     /// Interpreter facts are cached in a directory shared by all tests (under target/), so
     /// each interpreter is probed once per test run; everything else is private.
     pub fn new() -> TestEnv {
-        let tmp = tempfile::Builder::new().prefix("envtool-test-").tempdir().unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("envtool-test-")
+            .tempdir()
+            .unwrap();
         let cache_dir = shared_cache();
         TestEnv { tmp, cache_dir }
     }
 
     /// The same, with a cache of its own.
     pub fn with_private_cache() -> TestEnv {
-        let tmp = tempfile::Builder::new().prefix("envtool-test-").tempdir().unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("envtool-test-")
+            .tempdir()
+            .unwrap();
         let cache_dir = tmp.path().join("cache");
         TestEnv { tmp, cache_dir }
     }
@@ -109,7 +115,11 @@ pub fn assert_success(out: &Output) {
 /// A user-facing failure: exit 1, an `error:` line, a `hint:` line, and no panic.
 pub fn assert_user_error(out: &Output, needle: &str) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "expected exit 1; stderr:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1; stderr:\n{stderr}"
+    );
     assert!(stderr.contains("error:"), "no error: line in:\n{stderr}");
     assert!(stderr.contains("hint:"), "no hint: line in:\n{stderr}");
     assert!(!stderr.contains("panicked"), "a panic in:\n{stderr}");
@@ -129,7 +139,10 @@ pub fn pyenv_pythons() -> Vec<(String, PathBuf)> {
         if parts.len() != 3 || parts[0] != 3 || parts[1] < 8 {
             continue;
         }
-        let exe = entry.path().join("bin").join(format!("python{}.{}", parts[0], parts[1]));
+        let exe = entry
+            .path()
+            .join("bin")
+            .join(format!("python{}.{}", parts[0], parts[1]));
         if exe.is_file() {
             out.push((name, exe));
         }
@@ -142,7 +155,11 @@ pub fn pyenv_pythons() -> Vec<(String, PathBuf)> {
 pub fn python() -> PathBuf {
     pyenv_pythons()
         .into_iter()
-        .max_by_key(|(n, _)| n.split('.').map(|p| p.parse::<u32>().unwrap()).collect::<Vec<_>>())
+        .max_by_key(|(n, _)| {
+            n.split('.')
+                .map(|p| p.parse::<u32>().unwrap())
+                .collect::<Vec<_>>()
+        })
         .map(|(_, p)| p)
         .expect("tests need a CPython 3.8+ under pyenv")
 }
@@ -165,7 +182,13 @@ pub fn tree(dir: &Path) -> Vec<String> {
         .min_depth(1)
         .into_iter()
         .flatten()
-        .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     out.sort();
     out

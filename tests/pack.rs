@@ -1,0 +1,1217 @@
+//! `envtool pack`: one executable file (`#!/bin/sh` header + zip application) made from an
+//! environment, a lock or requirements, run as `./OUT` and as `python OUT`, against a local
+//! test index. Every run of a pack sets `ENVTOOL_PACK_ROOT` to a directory of its own test.
+
+mod common;
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, SystemTime};
+
+use common::{assert_success, assert_user_error, py, pyenv_pythons, tree, TestEnv};
+use support::{truncate_file, IndexServer, WheelBuilder};
+
+// ---------------------------------------------------------------------------------------
+// The package world
+// ---------------------------------------------------------------------------------------
+
+/// `demo.cli.run(kind)`: prints one JSON line describing how it was run, writes one line to
+/// stderr, and returns the status asked for with `--exit N`. `--stdin` echoes standard
+/// input, `--data` reads the package data both ways, `--pth` imports the module a `.pth`
+/// file makes importable.
+const DEMO_CLI: &str = r#"import json, os, sys
+import demolib
+
+def run(kind):
+    args = sys.argv[1:]
+    out = {"kind": kind, "argv0": sys.argv[0], "args": args, "lib": demolib.VERSION,
+           "file": __file__}
+    if "--stdin" in args:
+        out["stdin"] = sys.stdin.read()
+    if "--data" in args:
+        from demo import reader
+        out["data_file"] = reader.via_file()
+        out["data_resources"] = reader.via_resources()
+    if "--pth" in args:
+        import extramod
+        out["pth"] = extramod.VALUE
+    print(json.dumps(out, sort_keys=True))
+    sys.stdout.flush()
+    sys.stderr.write("demo stderr: %s\n" % kind)
+    sys.stderr.flush()
+    if "--exit" in args:
+        return int(args[args.index("--exit") + 1])
+    return 0
+
+def main():
+    return run("script")
+
+def three():
+    run("function")
+    return 3
+"#;
+
+const DEMO_READER: &str = r#"import importlib.resources, os
+
+def via_file():
+    with open(os.path.join(os.path.dirname(__file__), "data.txt")) as f:
+        return f.read()
+
+def via_resources():
+    return importlib.resources.files("demo").joinpath("data.txt").read_text()
+"#;
+
+fn demo() -> WheelBuilder {
+    WheelBuilder::new("demo", "1.0")
+        .file("demo/__init__.py", "")
+        .file(
+            "demo/__main__.py",
+            "import sys\nfrom demo.cli import run\nsys.exit(run('module'))\n",
+        )
+        .file("demo/cli.py", DEMO_CLI)
+        .file("demo/reader.py", DEMO_READER)
+        .file("demo/data.txt", "packed data\n")
+        .file("zz_extra.pth", "extra_dir\n")
+        .file("extra_dir/extramod.py", "VALUE = 'from the pth dir'\n")
+        .entry_point("console_scripts", "demo-cli", "demo.cli:main")
+        .requires_dist("demolib>=1")
+}
+
+fn demolib() -> WheelBuilder {
+    WheelBuilder::new("demolib", "1.0").file("demolib/__init__.py", "VERSION = '1.0'\n")
+}
+
+/// Deterministic, incompressible bytes (xorshift64*).
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+struct World {
+    t: TestEnv,
+    server: IndexServer,
+    python: PathBuf,
+}
+
+impl World {
+    fn new() -> World {
+        World::with(&[])
+    }
+
+    /// The demo world plus more wheels.
+    fn with(extra: &[WheelBuilder]) -> World {
+        let t = TestEnv::new();
+        let wheels = t.path("wheels");
+        demo().build(&wheels);
+        demolib().build(&wheels);
+        for w in extra {
+            w.build(&wheels);
+        }
+        let server = IndexServer::start(&wheels);
+        std::fs::create_dir_all(t.path("home")).unwrap();
+        World {
+            t,
+            server,
+            python: common::python(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.t.path(rel)
+    }
+
+    fn root(&self) -> PathBuf {
+        self.path("packroot")
+    }
+
+    /// `X.Y` of the test interpreter.
+    fn minor(&self) -> String {
+        py(
+            &self.python,
+            "import sys; print('%d.%d' % sys.version_info[:2])",
+        )
+    }
+
+    /// `envtool create DIR --python PY --index-url URL REQS...`.
+    fn create(&self, dir: &str, reqs: &[&str]) -> PathBuf {
+        let mut args: Vec<String> = vec![
+            "create".into(),
+            dir.into(),
+            "--python".into(),
+            self.python.to_string_lossy().into_owned(),
+            "--index-url".into(),
+            self.server.url(),
+        ];
+        args.extend(reqs.iter().map(|s| s.to_string()));
+        self.t.ok(&args);
+        self.path(dir)
+    }
+
+    /// `envtool pack ARGS` (with --python and --index-url added) -> the raw output.
+    fn pack_raw(&self, args: &[&str]) -> Output {
+        self.pack_cmd(args).output().unwrap()
+    }
+
+    fn pack_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.t.cmd(["pack"]);
+        cmd.args(args)
+            .arg("--python")
+            .arg(&self.python)
+            .arg("--index-url")
+            .arg(self.server.url());
+        cmd
+    }
+
+    /// `envtool pack --env DIR --entry ENTRY -o OUT`, asserting success; returns OUT.
+    fn pack_env(&self, env: &str, entry: &str, out: &str) -> PathBuf {
+        let o = self.pack_raw(&["--env", env, "--entry", entry, "-o", out]);
+        assert_success(&o);
+        self.path(out)
+    }
+
+    /// The demo environment `e`.
+    fn demo_env(&self) -> PathBuf {
+        self.create("e", &["demo"])
+    }
+
+    /// The PATH runs of `./OUT` see: the test interpreter's bin dir first, so the header's
+    /// `/usr/bin/env python3.X` finds it.
+    fn path_var(&self) -> String {
+        format!("{}:/usr/bin:/bin", self.python.parent().unwrap().display())
+    }
+
+    /// A command running the pack, either `OUT ARGS` or `python OUT ARGS`.
+    fn run_cmd(&self, pack: &Path, how: How, args: &[&str]) -> Command {
+        let mut cmd = match how {
+            How::Direct => Command::new(pack),
+            How::Python => {
+                let mut c = Command::new(&self.python);
+                c.arg(pack);
+                c
+            }
+        };
+        cmd.args(args)
+            .current_dir(self.t.tmp.path())
+            .env("ENVTOOL_PACK_ROOT", self.root())
+            .env("HOME", self.path("home"))
+            .env("PATH", self.path_var())
+            .env_remove("PYTHONPATH")
+            .env_remove("PYTHONHOME")
+            .env_remove("PYTHONNOUSERSITE")
+            .env_remove("PYTHONSTARTUP")
+            .env_remove("PYTHONSAFEPATH")
+            .env_remove("VIRTUAL_ENV")
+            .env_remove("XDG_CACHE_HOME")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, pack: &Path, how: How, args: &[&str]) -> Output {
+        self.run_cmd(pack, how, args).output().unwrap()
+    }
+
+    /// Runs with `input` piped to standard input.
+    fn run_with_stdin(&self, pack: &Path, how: How, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .run_cmd(pack, how, args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// The extraction directories below the pack root (names not starting with `.`), and
+    /// everything else there.
+    fn root_entries(&self) -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir(self.root()) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The one complete extraction directory.
+    fn extraction(&self) -> PathBuf {
+        let names = self.root_entries();
+        assert_eq!(
+            names.len(),
+            1,
+            "expected one extraction dir, found {names:?}"
+        );
+        let dir = self.root().join(&names[0]);
+        assert!(
+            dir.join(".complete").is_file(),
+            "{} has no .complete",
+            dir.display()
+        );
+        dir
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum How {
+    /// `./OUT ARGS` (the sh header)
+    Direct,
+    /// `python OUT ARGS` (the zip application)
+    Python,
+}
+
+const BOTH: [How; 2] = [How::Direct, How::Python];
+
+fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The one JSON line the demo prints.
+fn report(out: &Output) -> serde_json::Value {
+    let text = stdout_of(out);
+    let line = text
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no output; stderr:\n{}", stderr_of(out)));
+    serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}; stderr:\n{}", stderr_of(out)))
+}
+
+/// Runs the pack both ways, twice each (a cold then a warm start), checking stdout (the
+/// entry kind, the arguments, the packed dependency, the code runs from the extraction),
+/// stdin passthrough, stderr and the exit status.
+fn check_pack(w: &World, pack: &Path, kind: &str, status: i32) {
+    for how in BOTH {
+        for start in ["cold", "warm"] {
+            if start == "cold" {
+                let _ = std::fs::remove_dir_all(w.root());
+            }
+            let ctx = format!("{kind} entry, {how:?}, {start} start");
+            let out =
+                w.run_with_stdin(pack, how, &["a b", "--stdin", "-x"], "line one\nline two\n");
+            assert_eq!(
+                out.status.code(),
+                Some(status),
+                "{ctx}: stderr:\n{}",
+                stderr_of(&out)
+            );
+            let r = report(&out);
+            assert_eq!(r["kind"], kind, "{ctx}");
+            assert_eq!(
+                r["args"],
+                serde_json::json!(["a b", "--stdin", "-x"]),
+                "{ctx}"
+            );
+            assert_eq!(r["lib"], "1.0", "{ctx}");
+            assert_eq!(r["stdin"], "line one\nline two\n", "{ctx}");
+            let file = r["file"].as_str().unwrap();
+            assert!(
+                Path::new(file).starts_with(w.root()),
+                "{ctx}: the code ran from {file}, not from the pack root {}",
+                w.root().display()
+            );
+            assert_eq!(
+                stdout_of(&out).lines().count(),
+                1,
+                "{ctx}: {}",
+                stdout_of(&out)
+            );
+            assert_eq!(stderr_of(&out), format!("demo stderr: {kind}\n"), "{ctx}");
+
+            let out = w.run(pack, how, &["--exit", "5"]);
+            let want = if kind == "function" { 3 } else { 5 };
+            assert_eq!(
+                out.status.code(),
+                Some(want),
+                "{ctx}: stderr:\n{}",
+                stderr_of(&out)
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Entries and sources
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn module_entry_from_an_env() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    let head = std::fs::read(&pack).unwrap();
+    assert!(
+        head.starts_with(b"#!/bin/sh\n"),
+        "{:?}",
+        String::from_utf8_lossy(&head[..40])
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&pack).unwrap().permissions().mode() & 0o111,
+        0o111
+    );
+    check_pack(&w, &pack, "module", 0);
+}
+
+#[test]
+fn function_entry_return_value_is_the_exit_status() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo.cli:three", "three");
+    check_pack(&w, &pack, "function", 3);
+}
+
+#[test]
+fn console_script_entry_from_an_env() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo-cli", "demo-cli");
+    check_pack(&w, &pack, "script", 0);
+}
+
+#[test]
+fn packs_from_a_lock_file() {
+    let w = World::new();
+    let out =
+        w.t.cmd([
+            "lock",
+            "demo",
+            "-o",
+            "pylock.toml",
+            "--index-url",
+            &w.server.url(),
+        ])
+        .arg("--python")
+        .arg(&w.python)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let o = w.pack_raw(&[
+        "--lock",
+        "pylock.toml",
+        "--entry",
+        "demo-cli",
+        "-o",
+        "from-lock",
+    ]);
+    assert_success(&o);
+    check_pack(&w, &w.path("from-lock"), "script", 0);
+    let inspect = w.t.ok(["pack", "--inspect", "from-lock"]);
+    assert!(inspect.contains("demolib"), "{inspect}");
+}
+
+#[test]
+fn packs_from_requirement_arguments() {
+    let w = World::new();
+    let o = w.pack_raw(&["demo", "--entry", "demo", "-o", "from-args"]);
+    assert_success(&o);
+    check_pack(&w, &w.path("from-args"), "module", 0);
+}
+
+#[test]
+fn packs_from_a_requirements_file() {
+    let w = World::new();
+    std::fs::write(w.path("requirements.txt"), "demo==1.0\n").unwrap();
+    let o = w.pack_raw(&[
+        "-r",
+        "requirements.txt",
+        "--entry",
+        "demo.cli:three",
+        "-o",
+        "from-file",
+    ]);
+    assert_success(&o);
+    check_pack(&w, &w.path("from-file"), "function", 3);
+}
+
+/// `sys.argv[0]` names the pack file, for every kind of entry, both ways of running it,
+/// whether the pack is named by an absolute or a relative path; and a cold and a warm start
+/// of the same command line see the same `sys.argv[0]`.
+#[test]
+fn argv0_is_the_pack_path() {
+    let w = World::new();
+    w.demo_env();
+    let pack_dir = w.t.tmp.path().canonicalize().unwrap();
+    let mut failures = Vec::new();
+    for (entry, out) in [
+        ("demo", "m.pyz"),
+        ("demo.cli:three", "f.pyz"),
+        ("demo-cli", "s.pyz"),
+    ] {
+        let pack = w.pack_env("e", entry, out);
+        for how in BOTH {
+            for (named, arg) in [
+                ("absolute", pack.clone()),
+                ("relative", PathBuf::from(format!("./{out}"))),
+            ] {
+                let _ = std::fs::remove_dir_all(w.root());
+                let mut seen = Vec::new();
+                for start in ["cold", "warm"] {
+                    let o = w.run(&arg, how, &[]);
+                    let argv0 = report(&o)["argv0"].as_str().unwrap().to_string();
+                    let names_pack =
+                        pack_dir.join(&argv0).canonicalize().ok() == Some(pack_dir.join(out));
+                    if !names_pack {
+                        failures.push(format!(
+                            "--entry {entry}, {how:?}, {named} path {arg:?}, {start} start: sys.argv[0] = {argv0:?} is not the pack"
+                        ));
+                    }
+                    seen.push(argv0);
+                }
+                if seen[0] != seen[1] {
+                    failures.push(format!(
+                        "--entry {entry}, {how:?}, {named} path {arg:?}: sys.argv[0] is {:?} on a cold start, {:?} on a warm one",
+                        seen[0], seen[1]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "sys.argv[0]:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn python_shebang_names_the_interpreter_the_header_runs() {
+    let w = World::new();
+    w.demo_env();
+    let o = w.pack_raw(&[
+        "--env",
+        "e",
+        "--entry",
+        "demo",
+        "-o",
+        "pinned",
+        "--python-shebang",
+        &w.python.to_string_lossy(),
+    ]);
+    assert_success(&o);
+    let pack = w.path("pinned");
+    for start in ["cold", "warm"] {
+        // No python3.X on PATH at all.
+        let out = w
+            .run_cmd(&pack, How::Direct, &[])
+            .env("PATH", "/nonexistent")
+            .output()
+            .unwrap();
+        assert_success(&out);
+        assert_eq!(report(&out)["kind"], "module", "{start}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What the packed code sees
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn data_files_via_file_and_importlib_resources() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    for how in BOTH {
+        for start in ["cold", "warm"] {
+            if start == "cold" {
+                let _ = std::fs::remove_dir_all(w.root());
+            }
+            let out = w.run(&pack, how, &["--data"]);
+            assert_success(&out);
+            let r = report(&out);
+            assert_eq!(r["data_file"], "packed data\n", "{how:?} {start}");
+            assert_eq!(r["data_resources"], "packed data\n", "{how:?} {start}");
+        }
+    }
+}
+
+#[test]
+fn pth_files_in_site_packages_are_honoured() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo-cli", "demo-cli");
+    for how in BOTH {
+        for start in ["cold", "warm"] {
+            if start == "cold" {
+                let _ = std::fs::remove_dir_all(w.root());
+            }
+            let out = w.run(&pack, how, &["--pth"]);
+            assert_success(&out);
+            assert_eq!(report(&out)["pth"], "from the pth dir", "{how:?} {start}");
+        }
+    }
+}
+
+/// A wheel with a real C extension module, tagged for the test interpreter.
+#[test]
+fn native_extension_module() {
+    let python = common::python();
+    let facts = py(
+        &python,
+        "import sys, sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX')); \
+         print('cp%d%d' % sys.version_info[:2]); print(sysconfig.get_platform())",
+    );
+    let facts: Vec<&str> = facts.lines().collect();
+    let (include, suffix, cp, platform) = (facts[0], facts[1], facts[2], facts[3]);
+    let platform_tag = platform.replace(['-', '.'], "_");
+    let tag = format!("{cp}-{cp}-{platform_tag}");
+
+    let build = tempfile::tempdir().unwrap();
+    let c = build.path().join("nativemod.c");
+    std::fs::write(
+        &c,
+        r#"#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(42); }
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "nativemod", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_nativemod(void) { return PyModule_Create(&mod); }
+"#,
+    )
+    .unwrap();
+    let so_name = format!("nativemod{suffix}");
+    let so = build.path().join(&so_name);
+    let out = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1"])
+        .arg(format!("-I{include}"))
+        .arg(&c)
+        .arg("-o")
+        .arg(&so)
+        .output()
+        .expect("cc (a C compiler) is needed for this test");
+    assert_success(&out);
+
+    let wheel = WheelBuilder::new("nativepkg", "1.0")
+        .tag(&tag)
+        .root_is_purelib(false)
+        .file(&so_name, std::fs::read(&so).unwrap())
+        .file("nativepkg/__init__.py", "")
+        .file(
+            "nativepkg/__main__.py",
+            "import sys, nativemod\nprint('native says %d from %s' % (nativemod.answer(), nativemod.__file__))\nsys.exit(0)\n",
+        );
+    let w = World::with(&[wheel]);
+    w.create("n", &["nativepkg"]);
+    let pack = w.pack_env("n", "nativepkg", "native");
+    for how in BOTH {
+        for start in ["cold", "warm"] {
+            if start == "cold" {
+                let _ = std::fs::remove_dir_all(w.root());
+            }
+            let out = w.run(&pack, how, &[]);
+            assert_success(&out);
+            let text = stdout_of(&out);
+            assert!(
+                text.starts_with("native says 42 from "),
+                "{how:?} {start}: {text}"
+            );
+            let file = text.trim().trim_start_matches("native says 42 from ");
+            assert!(Path::new(file).starts_with(w.root()), "{file}");
+        }
+    }
+    let inspect = w.t.ok(["pack", "--inspect", "native"]);
+    assert!(inspect.contains(&tag), "no {tag} in:\n{inspect}");
+    assert!(inspect.contains(platform), "no {platform} in:\n{inspect}");
+    assert!(inspect.contains("nativepkg"), "{inspect}");
+}
+
+#[test]
+fn inspect_shows_entry_python_tags_and_lock() {
+    let w = World::new();
+    w.demo_env();
+    w.pack_env("e", "demo.cli:three", "three");
+    let text = w.t.ok(["pack", "--inspect", "three"]);
+    assert!(text.contains("entry: demo.cli:three"), "{text}");
+    assert!(
+        text.contains(&format!("python: cpython {}", w.minor())),
+        "{text}"
+    );
+    assert!(text.contains("none (pure Python)"), "{text}");
+    assert!(text.contains("demolib") && text.contains("demo"), "{text}");
+    assert!(
+        text.contains("[[packages]]"),
+        "no embedded lock in:\n{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Reproducible bytes
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn packing_the_same_env_twice_gives_identical_bytes() {
+    let w = World::new();
+    w.demo_env();
+    let a = std::fs::read(w.pack_env("e", "demo", "a")).unwrap();
+    // Running the environment's Python writes bytecode caches: they stay out of the pack.
+    let out = Command::new(w.path("e/bin/python"))
+        .args(["-c", "import demo.cli, demolib"])
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let b = std::fs::read(w.pack_env("e", "demo", "b")).unwrap();
+    assert!(a == b, "two packs of the same env differ");
+}
+
+#[test]
+fn source_date_epoch_builds_are_identical() {
+    let w = World::new();
+    w.demo_env();
+    let build = |out: &str| {
+        let o = w
+            .pack_cmd(&["--env", "e", "--entry", "demo", "-o", out])
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap();
+        assert_success(&o);
+        std::fs::read(w.path(out)).unwrap()
+    };
+    let a = build("a");
+    let b = build("b");
+    assert!(a == b, "two SOURCE_DATE_EPOCH builds differ");
+    // The zip entries carry the epoch's date (2023-11-14T22:13:20Z).
+    let zip = zip::ZipArchive::new(std::fs::File::open(w.path("a")).unwrap());
+    let mut zip = zip.unwrap();
+    let t = zip.by_index(0).unwrap().last_modified().unwrap();
+    assert_eq!((t.year(), t.month(), t.day()), (2023, 11, 14));
+    // And it still runs.
+    assert_success(&w.run(&w.path("a"), How::Direct, &[]));
+}
+
+#[test]
+fn packing_the_same_requirements_twice_gives_identical_bytes() {
+    let w = World::new();
+    assert_success(&w.pack_raw(&["demo", "--entry", "demo", "-o", "a"]));
+    assert_success(&w.pack_raw(&["demo", "--entry", "demo", "-o", "b"]));
+    let (a, b) = (
+        std::fs::read(w.path("a")).unwrap(),
+        std::fs::read(w.path("b")).unwrap(),
+    );
+    assert!(
+        a == b,
+        "two packs of the same requirements differ in: {:?}",
+        differing_entries(&w.path("a"), &w.path("b"))
+    );
+}
+
+/// The names of the zip entries whose contents differ between two packs.
+fn differing_entries(a: &Path, b: &Path) -> Vec<String> {
+    let read = |p: &Path| {
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(p).unwrap()).unwrap();
+        let mut out = std::collections::BTreeMap::new();
+        for i in 0..zip.len() {
+            let mut f = zip.by_index(i).unwrap();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut data).unwrap();
+            out.insert(f.name().unwrap().to_string(), data);
+        }
+        out
+    };
+    let (a, b) = (read(a), read(b));
+    let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    names
+        .into_iter()
+        .filter(|n| a.get(*n) != b.get(*n))
+        .cloned()
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Extraction
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn eight_concurrent_cold_starts_extract_once() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo-cli", "demo-cli");
+    for round in 0..2 {
+        let _ = std::fs::remove_dir_all(w.root());
+        let children: Vec<_> = (0..8)
+            .map(|i| {
+                let how = if (i + round) % 2 == 0 {
+                    How::Direct
+                } else {
+                    How::Python
+                };
+                let n = i.to_string();
+                w.run_cmd(&pack, how, &[n.as_str()])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for (i, child) in children.into_iter().enumerate() {
+            let out = child.wait_with_output().unwrap();
+            assert_success(&out);
+            let r = report(&out);
+            assert_eq!(
+                r["args"],
+                serde_json::json!([i.to_string()]),
+                "round {round}"
+            );
+            assert_eq!(stderr_of(&out), "demo stderr: script\n", "round {round}");
+        }
+        let names = w.root_entries();
+        assert_eq!(
+            names.len(),
+            1,
+            "round {round}: the pack root holds {names:?}"
+        );
+        assert!(!names[0].starts_with('.'), "{names:?}");
+        let dir = w.extraction();
+        assert!(dir.join("site-packages/demo/cli.py").is_file());
+    }
+}
+
+fn without_pycache(files: Vec<String>) -> Vec<String> {
+    files
+        .into_iter()
+        .filter(|f| !f.contains("__pycache__"))
+        .collect()
+}
+
+#[test]
+fn warm_start_extracts_nothing_and_records_the_last_use() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    assert_success(&w.run(&pack, How::Direct, &[]));
+    let dir = w.extraction();
+    let before = without_pycache(tree(&dir));
+    assert!(
+        before.iter().any(|f| f == "site-packages/demo/cli.py"),
+        "{before:?}"
+    );
+    let complete = dir.join(".complete");
+    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(946_684_800); // 2000-01-01
+    std::fs::File::options()
+        .write(true)
+        .open(&complete)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+
+    for how in BOTH {
+        let out = w.run(&pack, how, &[]);
+        assert_success(&out);
+        assert_eq!(
+            without_pycache(tree(&dir)),
+            before,
+            "{how:?}: the warm start changed the extraction"
+        );
+        assert_eq!(w.root_entries().len(), 1, "{:?}", w.root_entries());
+        let mtime = std::fs::metadata(&complete).unwrap().modified().unwrap();
+        assert!(
+            mtime > old + Duration::from_secs(86_400 * 365 * 10),
+            "{how:?}: .complete mtime not updated: {mtime:?}"
+        );
+        std::fs::File::options()
+            .write(true)
+            .open(&complete)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Isolation
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn incompatible_interpreter_is_refused_without_traceback() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    let minor = w.minor();
+    let others: Vec<(String, PathBuf)> = pyenv_pythons()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with(&format!("{minor}.")))
+        .collect();
+    if others.is_empty() {
+        eprintln!("skipped: no pyenv Python other than {minor}");
+        return;
+    }
+    for (name, exe) in others {
+        let other_minor = name.rsplit_once('.').unwrap().0.to_string();
+        let out = Command::new(&exe)
+            .arg(&pack)
+            .env("ENVTOOL_PACK_ROOT", w.root())
+            .env("HOME", w.path("home"))
+            .env_remove("PYTHONPATH")
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: stderr:\n{stderr}");
+        assert!(
+            stdout_of(&out).is_empty(),
+            "{name}: the entry ran: {}",
+            stdout_of(&out)
+        );
+        assert!(!stderr.contains("Traceback"), "{name}:\n{stderr}");
+        assert!(
+            stderr.contains("error:") && stderr.contains("hint:"),
+            "{name}:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("needs cpython {minor}")),
+            "{name}: which Python it needs:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("cpython {other_minor}.")),
+            "{name}: which Python it got:\n{stderr}"
+        );
+    }
+}
+
+/// A directory with a conflicting `demo` package and `demolib` module that print WRONG.
+fn decoys(dir: &Path) {
+    std::fs::create_dir_all(dir.join("demo")).unwrap();
+    std::fs::write(
+        dir.join("demo/__init__.py"),
+        "print('WRONG demo package')\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("demo/__main__.py"), "print('WRONG demo main')\n").unwrap();
+    std::fs::write(
+        dir.join("demo/cli.py"),
+        "print('WRONG demo cli')\ndef main(): return 0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("demolib.py"),
+        "print('WRONG demolib')\nVERSION = 'WRONG'\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn pythonpath_does_not_leak_into_the_pack() {
+    let w = World::new();
+    w.demo_env();
+    let decoy = w.path("decoy");
+    decoys(&decoy);
+    for (entry, out, kind) in [("demo", "m", "module"), ("demo-cli", "s", "script")] {
+        let pack = w.pack_env("e", entry, out);
+        for how in BOTH {
+            for start in ["cold", "warm"] {
+                if start == "cold" {
+                    let _ = std::fs::remove_dir_all(w.root());
+                }
+                let o = w
+                    .run_cmd(&pack, how, &[])
+                    .env("PYTHONPATH", &decoy)
+                    .output()
+                    .unwrap();
+                assert_success(&o);
+                let text = stdout_of(&o);
+                assert!(!text.contains("WRONG"), "{entry} {how:?} {start}: {text}");
+                let r = report(&o);
+                assert_eq!(r["kind"], kind);
+                assert_eq!(r["lib"], "1.0");
+            }
+        }
+    }
+}
+
+/// `./OUT` on a cold start runs the bootstrap through the header: a PYTHONPATH module that
+/// shadows one the bootstrap imports (json) must not break it or run.
+#[test]
+fn pythonpath_does_not_leak_into_the_bootstrap_of_a_direct_run() {
+    let w = World::new();
+    w.demo_env();
+    let decoy = w.path("decoy");
+    std::fs::create_dir_all(&decoy).unwrap();
+    std::fs::write(decoy.join("json.py"), "print('WRONG json')\n").unwrap();
+    let pack = w.pack_env("e", "demo", "m");
+    let o = w
+        .run_cmd(&pack, How::Direct, &[])
+        .env("PYTHONPATH", &decoy)
+        .output()
+        .unwrap();
+    let text = stdout_of(&o);
+    assert!(
+        !text.contains("WRONG"),
+        "{text}\nstderr:\n{}",
+        stderr_of(&o)
+    );
+    assert_success(&o);
+    assert_eq!(report(&o)["kind"], "module");
+}
+
+#[test]
+fn user_site_does_not_leak_into_the_pack() {
+    let w = World::new();
+    w.demo_env();
+    let minor = w.minor();
+    let home = w.path("userhome");
+    decoys(&home.join(format!(".local/lib/python{minor}/site-packages")));
+    // The decoys are importable from the user site when nothing isolates it.
+    let check = Command::new(&w.python)
+        .args(["-c", "import demolib; print(demolib.VERSION)"])
+        .env("HOME", &home)
+        .env_remove("PYTHONNOUSERSITE")
+        .env_remove("PYTHONPATH")
+        .current_dir(w.path("home"))
+        .output()
+        .unwrap();
+    assert!(
+        stdout_of(&check).contains("WRONG"),
+        "the user site is not in effect: {}",
+        stdout_of(&check)
+    );
+    let pack = w.pack_env("e", "demo", "m");
+    for how in BOTH {
+        for start in ["cold", "warm"] {
+            if start == "cold" {
+                let _ = std::fs::remove_dir_all(w.root());
+            }
+            let o = w
+                .run_cmd(&pack, how, &[])
+                .env("HOME", &home)
+                .output()
+                .unwrap();
+            assert_success(&o);
+            let text = stdout_of(&o);
+            assert!(!text.contains("WRONG"), "{how:?} {start}: {text}");
+            assert_eq!(report(&o)["lib"], "1.0");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad input
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_entry_is_an_error_that_names_the_choices() {
+    let w = World::new();
+    w.demo_env();
+    let out = w.pack_raw(&["--env", "e", "--entry", "nosuch", "-o", "out"]);
+    let stderr = assert_user_error(&out, "nosuch");
+    assert!(
+        stderr.contains("demo-cli"),
+        "the console scripts are not listed:\n{stderr}"
+    );
+    assert!(!w.path("out").exists());
+
+    let out = w.pack_raw(&["--env", "e", "--entry", "demoo", "-o", "out"]);
+    let stderr = assert_user_error(&out, "demoo");
+    assert!(
+        stderr.contains("did you mean") && stderr.contains("demo"),
+        "no close match in:\n{stderr}"
+    );
+    assert!(!w.path("out").exists());
+
+    let out = w.pack_raw(&["--env", "e", "--entry", "demo:", "-o", "out"]);
+    assert_user_error(&out, "demo:");
+    assert!(!w.path("out").exists());
+}
+
+#[test]
+fn output_that_is_a_directory_is_an_error() {
+    let w = World::new();
+    w.demo_env();
+    std::fs::create_dir(w.path("outdir")).unwrap();
+    let out = w.pack_raw(&["--env", "e", "--entry", "demo", "-o", "outdir"]);
+    assert_user_error(&out, "outdir");
+    assert!(w.path("outdir").is_dir());
+    assert!(std::fs::read_dir(w.path("outdir"))
+        .unwrap()
+        .next()
+        .is_none());
+}
+
+#[test]
+fn output_under_a_missing_directory_is_an_error() {
+    let w = World::new();
+    w.demo_env();
+    let out = w.pack_raw(&["--env", "e", "--entry", "demo", "-o", "no/such/dir/out"]);
+    assert_user_error(&out, "does not exist");
+    assert!(!w.path("no").exists());
+}
+
+#[test]
+fn damaged_source_env_is_an_error() {
+    let w = World::new();
+    let env = w.demo_env();
+    let site = py(
+        &env.join("bin/python"),
+        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+    );
+    std::fs::remove_file(Path::new(&site).join("demolib-1.0.dist-info/METADATA")).unwrap();
+    let out = w.pack_raw(&["--env", "e", "--entry", "demo", "-o", "out"]);
+    assert_user_error(&out, "demolib-1.0.dist-info");
+    assert!(!w.path("out").exists());
+}
+
+#[test]
+fn truncated_pack_is_refused_by_the_header() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    let len = std::fs::metadata(&pack).unwrap().len();
+    truncate_file(&pack, len - 100);
+    let out = w.run(&pack, How::Direct, &[]);
+    let stderr = assert_user_error(&out, "damaged");
+    assert!(!stderr.contains("Traceback"), "{stderr}");
+    assert!(stdout_of(&out).is_empty());
+    assert!(
+        w.root_entries().is_empty(),
+        "something was extracted: {:?}",
+        w.root_entries()
+    );
+}
+
+/// A pack holding a large incompressible file, so that its bytes are stored verbatim in the
+/// zip; returns the world, the pack, its bytes with one byte of that file flipped (same
+/// size, inside the payload), and the file's data as tampered.
+fn tampered_pack() -> (World, PathBuf, Vec<u8>, Vec<u8>) {
+    let blob = noise(256 * 1024);
+    let big = WheelBuilder::new("bigpkg", "1.0")
+        .file("bigpkg/__init__.py", "")
+        .file("bigpkg/__main__.py", "print('RAN')\n")
+        .file("bigpkg/blob.bin", &blob);
+    let w = World::with(&[big]);
+    w.create("b", &["bigpkg"]);
+    let pack = w.pack_env("b", "bigpkg", "big");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let window = &blob[150_000..150_064];
+    let at = bytes
+        .windows(window.len())
+        .position(|win| win == window)
+        .expect("the blob is not stored verbatim in the pack");
+    bytes[at + 10] ^= 0xFF;
+    let mut tampered = blob.clone();
+    tampered[150_010] ^= 0xFF;
+    (w, pack, bytes, tampered)
+}
+
+/// Runs a tampered pack both ways: exit 1 with an error (no traceback), the entry never
+/// runs, nothing is extracted and no staging directory is left.
+fn assert_refused(w: &World, pack: &Path, needle: &str) {
+    for how in BOTH {
+        let out = w.run(pack, how, &[]);
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{how:?}: stderr:\n{stderr}");
+        assert!(!stdout_of(&out).contains("RAN"), "{how:?}: the entry ran");
+        assert!(
+            !stderr.contains("Traceback"),
+            "{how:?}: a traceback instead of an error:\n{stderr}"
+        );
+        assert!(
+            stderr.contains("error:") && stderr.contains("hint:"),
+            "{how:?}: no error:/hint: lines in:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(needle),
+            "{how:?}: expected {needle:?} in:\n{stderr}"
+        );
+        let complete: Vec<String> = w
+            .root_entries()
+            .into_iter()
+            .filter(|n| w.root().join(n).join(".complete").exists())
+            .collect();
+        assert!(
+            complete.is_empty(),
+            "{how:?}: a tampered pack was extracted: {complete:?}"
+        );
+        let staging: Vec<String> = w
+            .root_entries()
+            .into_iter()
+            .filter(|n| n.starts_with(".extract-"))
+            .collect();
+        assert!(
+            staging.is_empty(),
+            "{how:?}: staging dirs left: {staging:?}"
+        );
+    }
+}
+
+/// One flipped byte: the zip CRC of that member no longer matches.
+#[test]
+fn tampered_pack_is_refused_before_running_anything() {
+    let (w, pack, bytes, _) = tampered_pack();
+    std::fs::write(&pack, &bytes).unwrap();
+    assert_refused(&w, &pack, "damaged");
+}
+
+/// One flipped byte with the zip CRCs (local header and central directory) fixed up to
+/// match: only the content hash can tell.
+#[test]
+fn tampered_pack_with_fixed_crcs_fails_the_content_hash() {
+    let (w, pack, mut bytes, tampered) = tampered_pack();
+    let original = {
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&pack).unwrap()).unwrap();
+        let crc = zip
+            .by_name("site-packages/bigpkg/blob.bin")
+            .unwrap()
+            .crc32();
+        crc
+    };
+    let mut crc = flate2::Crc::new();
+    crc.update(&tampered);
+    let (old, new) = (original.to_le_bytes(), crc.sum().to_le_bytes());
+    let places: Vec<usize> = bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, win)| *win == old)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        places.len(),
+        2,
+        "the CRC should be in the local header and the central directory"
+    );
+    for i in places {
+        bytes[i..i + 4].copy_from_slice(&new);
+    }
+    std::fs::write(&pack, &bytes).unwrap();
+    // The zip itself is consistent again.
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&pack).unwrap()).unwrap();
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(
+        &mut zip.by_name("site-packages/bigpkg/blob.bin").unwrap(),
+        &mut data,
+    )
+    .unwrap();
+    assert!(data == tampered);
+    assert_refused(&w, &pack, "content hash");
+}
+
+#[test]
+fn inspect_of_something_that_is_not_a_pack_is_an_error() {
+    let w = World::new();
+    std::fs::write(w.path("notes.txt"), "just some text\n").unwrap();
+    let out = w.t.run(["pack", "--inspect", "notes.txt"]);
+    assert_user_error(&out, "notes.txt");
+
+    // A zip file, but not a pack.
+    let whl = demolib().build(w.path("plain"));
+    let out =
+        w.t.run(["pack".as_ref(), "--inspect".as_ref(), whl.as_os_str()]);
+    assert_user_error(&out, "not an envtool pack");
+
+    let out = w.t.run(["pack", "--inspect", "missing.pyz"]);
+    assert_user_error(&out, "missing.pyz");
+}
