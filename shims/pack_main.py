@@ -6,14 +6,21 @@ copies may start at once), then runs the extracted copy with `python -I -S`, so 
 environment (PYTHONPATH, user site, an active venv, the interpreter's own site-packages)
 does not leak into the pack's imports.
 """
+import os
+import sys
+
+if not sys.flags.isolated:
+    # Started as `python PACK` with the user's environment: start again isolated, so that
+    # PYTHONPATH or a user site cannot replace the modules this bootstrap imports.
+    os.execv(sys.executable, [sys.executable, "-I"] + sys.argv)
+
 import hashlib
 import json
-import os
 import shutil
-import sys
 import sysconfig
 import tempfile
 import zipfile
+import zlib
 
 PAYLOAD = "site-packages/"
 
@@ -115,17 +122,22 @@ def main():
     check_interpreter(manifest)
     root = pack_root()
     target = os.path.join(root, manifest["content_hash"])
+    damaged = (zipfile.BadZipFile, zlib.error, EOFError, KeyError)
     if not os.path.exists(os.path.join(target, ".complete")):
-        if payload_hash(archive) != manifest["content_hash"]:
-            fail("%s is damaged: its contents do not match its content hash" % path, "get a fresh copy of the file")
         try:
-            target = extract(archive, manifest, root)
-        except OSError as e:
-            fallback = tempfile.mkdtemp(prefix="envtool-pack-")
-            sys.stderr.write("warning: cannot extract into %s (%s); using %s for this run\n" % (root, e, fallback))
-            target = extract(archive, manifest, fallback)
+            if payload_hash(archive) != manifest["content_hash"]:
+                fail("%s is damaged: its contents do not match its content hash" % path, "get a fresh copy of the file")
+            try:
+                target = extract(archive, manifest, root)
+            except OSError as e:
+                fallback = tempfile.mkdtemp(prefix="envtool-pack-")
+                sys.stderr.write("warning: cannot extract into %s (%s); using %s for this run\n" % (root, e, fallback))
+                target = extract(archive, manifest, fallback)
+        except damaged as e:
+            fail("%s is damaged (%s)" % (path, e), "get a fresh copy of the file")
     run = os.path.join(target, ".envtool", "run.py")
-    os.execv(sys.executable, [sys.executable, "-I", "-S", run, path] + sys.argv[1:])
+    # sys.argv[0] is the pack as it was invoked, as the sh header passes "$0" on warm starts.
+    os.execv(sys.executable, [sys.executable, "-I", "-S", run, sys.argv[0]] + sys.argv[1:])
 
 
 main()

@@ -36,7 +36,10 @@ entry = manifest["entry"]
 if entry["kind"] == "module":
     import runpy
 
-    runpy.run_module(entry["module"], run_name="__main__", alter_sys=True)
+    # As `python -m`: the working directory is importable (after the pack's own packages),
+    # and sys.argv[0] stays the pack's path.
+    sys.path.append(os.getcwd())
+    runpy._run_module_as_main(entry["module"], alter_argv=False)
 else:
     module = __import__(entry["module"], fromlist=["_"])
     target = module

@@ -75,14 +75,32 @@ fn collect(site: &Path) -> anyhow::Result<Vec<Payload>> {
             .to_str()
             .ok_or_else(|| anyhow::anyhow!("{} is not UTF-8", rel.display()))?;
         let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
+        let mut data = fs_err::read(entry.path())?;
+        if name.ends_with(".dist-info/RECORD") {
+            data = record_inside(&data);
+        }
         out.push(Payload {
             name: format!("site-packages/{name}"),
-            data: fs_err::read(entry.path())?,
+            data,
             executable,
         });
     }
     out.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     Ok(out)
+}
+
+/// RECORD without the rows for files outside site-packages (scripts in `bin/`): they are not
+/// in the pack, and their hashes name the environment's path, which must not change the bytes.
+fn record_inside(data: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(data);
+    text.lines()
+        .filter(|line| {
+            let path = line.trim_start_matches('"');
+            !path.starts_with("../") && !path.starts_with('/')
+        })
+        .map(|line| format!("{line}\n"))
+        .collect::<String>()
+        .into_bytes()
 }
 
 /// The content hash the bootstrap checks (the same recipe as `payload_hash` in pack_main.py).
