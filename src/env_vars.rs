@@ -42,6 +42,11 @@ pub const ENVTOOL_BIN_DIR: &str = "ENVTOOL_BIN_DIR";
 pub const XDG_BIN_HOME: &str = "XDG_BIN_HOME";
 /// The user's shell, to print the right line for adding the bin directory to PATH.
 pub const SHELL: &str = "SHELL";
+/// Where packed executables extract themselves (read by the pack's bootstrap; pruned by
+/// `cache prune`). Default: `pack-v1` in the user cache dir.
+pub const ENVTOOL_PACK_ROOT: &str = "ENVTOOL_PACK_ROOT";
+/// Pins timestamps in packed executables (reproducible builds).
+pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 
 #[cfg(test)]
 mod tests {

@@ -123,7 +123,55 @@ pub fn prune(cache: &Cache, older_than: Option<Duration>) -> anyhow::Result<u64>
         }
         freed += prune_bucket(&path, &name, cutoff)?;
     }
-    // Packed-executable extractions record their own last use (see pack).
+    freed += prune_pack_root(&pack_root(cache), cutoff)?;
+    Ok(freed)
+}
+
+/// Where packed executables extract themselves (as their bootstrap computes it).
+pub fn pack_root(cache: &Cache) -> PathBuf {
+    match crate::settings::non_empty_var(crate::env_vars::ENVTOOL_PACK_ROOT) {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let xdg = crate::settings::non_empty_var("XDG_CACHE_HOME").map(PathBuf::from);
+            let home = directories::BaseDirs::new().map(|d| d.home_dir().join(".cache"));
+            match xdg.or(home) {
+                Some(base) => base.join("envtool").join("pack-v1"),
+                None => cache.root().join("pack-v1"),
+            }
+        }
+    }
+}
+
+/// Extractions of packed executables: unfinished ones always, and with a cutoff those whose
+/// last use (the mtime of `.complete`) is older, unless a running pack holds their lock.
+fn prune_pack_root(root: &Path, cutoff: Option<SystemTime>) -> anyhow::Result<u64> {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return Ok(0);
+    };
+    let mut freed = 0;
+    for entry in rd.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let marker = path.join(".complete");
+        let unfinished = name.starts_with(".extract-");
+        let stale = cutoff.is_some_and(|c| {
+            std::fs::metadata(&marker)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < c)
+        });
+        if !(unfinished || stale) {
+            continue;
+        }
+        if !unfinished {
+            // A running pack holds a shared lock on .complete: never remove it under its feet.
+            let Ok(file) = std::fs::File::open(&marker) else { continue };
+            if file.try_lock().is_err() {
+                continue;
+            }
+        }
+        freed += size_of(&path);
+        remove_any(&path)?;
+    }
     Ok(freed)
 }
 

@@ -118,7 +118,7 @@ fn content_hash(payload: &[Payload]) -> String {
 
 /// 1980-01-01, or `SOURCE_DATE_EPOCH` clamped to the zip range and rounded to even seconds.
 fn timestamp() -> zip::DateTime {
-    let Some(epoch) = crate::settings::non_empty_var("SOURCE_DATE_EPOCH")
+    let Some(epoch) = crate::settings::non_empty_var(crate::env_vars::SOURCE_DATE_EPOCH)
         .and_then(|v| v.trim().parse::<i64>().ok())
     else {
         return zip::DateTime::default();
