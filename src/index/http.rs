@@ -116,6 +116,37 @@ fn tls_config(cert: Option<&Path>) -> anyhow::Result<ureq::tls::TlsConfig> {
     Ok(TlsConfig::builder().root_certs(roots).build())
 }
 
+/// Resolves each host once per run. Many parallel requests would otherwise each ask the
+/// system resolver, and one lost query costs its full timeout (seconds); with one lookup the
+/// others wait a moment and reuse the answer.
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: ureq::unversioned::resolver::DefaultResolver,
+    answers: std::sync::Mutex<std::collections::HashMap<String, ureq::unversioned::resolver::ResolvedSocketAddrs>>,
+}
+
+impl ureq::unversioned::resolver::Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let key = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or(""),
+            uri.authority().map(|a| a.as_str()).unwrap_or("")
+        );
+        let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = answers.get(&key) {
+            return Ok(hit.clone());
+        }
+        let resolved = self.inner.resolve(uri, config, timeout)?;
+        answers.insert(key, resolved.clone());
+        Ok(resolved)
+    }
+}
+
 impl HttpClient {
     pub fn new(cache: Cache, offline: bool, cert: Option<&Path>) -> anyhow::Result<HttpClient> {
         let config = ureq::Agent::config_builder()
@@ -126,8 +157,13 @@ impl HttpClient {
             .max_idle_connections_per_host(16)
             .tls_config(tls_config(cert)?)
             .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            CachingResolver::default(),
+        );
         Ok(HttpClient {
-            agent: config.into(),
+            agent,
             offline,
             cache,
         })
