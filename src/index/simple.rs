@@ -276,6 +276,8 @@ struct JsonPage {
 
 #[derive(Deserialize)]
 struct JsonMeta {
+    #[serde(rename = "api-version", default)]
+    api_version: Option<serde_json::Value>,
     #[serde(rename = "project-status", default)]
     project_status: Option<JsonStatus>,
 }
@@ -336,16 +338,28 @@ impl JsonStatus {
 /// Parses a PEP 691 JSON project page. `page_url` is the final URL (after redirects).
 pub fn parse_json(body: &[u8], page_url: &Url) -> Result<ProjectPage, SimpleError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| invalid(page_url, e.to_string()))?;
-    if !value.is_object() {
-        return Err(invalid(page_url, "expected a JSON object"));
-    }
     let mut warnings = Vec::new();
-    let declared = json_api_version(&value, page_url)?;
+    // Straight into the typed page (pages can be megabytes); on failure, look at the raw
+    // JSON only to tell an unsupported API version from garbage.
+    let page: JsonPage = match serde_json::from_slice(body) {
+        Ok(page) => page,
+        Err(e) => {
+            let value: serde_json::Value =
+                serde_json::from_slice(body).map_err(|e| invalid(page_url, e.to_string()))?;
+            if !value.is_object() {
+                return Err(invalid(page_url, "expected a JSON object"));
+            }
+            let declared = json_api_version(&value, page_url)?;
+            check_api_version(declared.as_deref(), page_url, &mut warnings)?;
+            return Err(invalid(page_url, e.to_string()));
+        }
+    };
+    let declared = match page.meta.as_ref().and_then(|m| m.api_version.as_ref()) {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(other) => return Err(invalid(page_url, format!("meta.api-version must be a string, not {other}"))),
+    };
     let api_version = check_api_version(declared.as_deref(), page_url, &mut warnings)?;
-    let page: JsonPage =
-        serde_json::from_value(value).map_err(|e| invalid(page_url, e.to_string()))?;
     let status = page
         .project_status
         .and_then(JsonStatus::into_status)

@@ -1,7 +1,10 @@
 //! All-or-nothing changes to an environment: an undo journal.
 //!
 //! Every change is journaled before it is made: a file or directory about to be created, or an
-//! existing file moved aside into the transaction directory (`<env>/.envtool-txn-*`). Commit
+//! existing file moved aside into the transaction directory (`<env>/.envtool-txn-*`). Files
+//! created inside a directory this transaction created need no entry of their own: undoing the
+//! directory removes them (most of a wheel lands in new directories, so this keeps the journal
+//! to a few lines per package). Commit
 //! deletes the moved-aside files; rollback undoes the journal backwards. A process killed
 //! outright leaves the directory behind, and the next envtool run on the environment rolls it back.
 
@@ -16,7 +19,10 @@ const PREFIX: &str = ".envtool-txn-";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Step {
     Created(PathBuf),
+    /// A directory this transaction created, with everything that ends up inside it.
     CreatedDir(PathBuf),
+    /// A directory that may have existed before: removed on undo only if empty.
+    MaybeCreatedDir(PathBuf),
     Moved { from: PathBuf, backup: PathBuf },
 }
 
@@ -26,6 +32,8 @@ pub struct Txn {
     steps: Vec<Step>,
     moved: usize,
     done: bool,
+    /// Directories created by this transaction.
+    created_dirs: std::collections::HashSet<PathBuf>,
 }
 
 impl Txn {
@@ -46,6 +54,7 @@ impl Txn {
             steps: Vec::new(),
             moved: 0,
             done: false,
+            created_dirs: Default::default(),
         })
     }
 
@@ -70,15 +79,25 @@ impl Txn {
             .map(Path::to_path_buf)
             .collect();
         for d in missing.into_iter().rev() {
-            self.record(Step::CreatedDir(d.clone()))?;
+            if !d.parent().is_some_and(|p| self.created_dirs.contains(p)) {
+                self.record(Step::CreatedDir(d.clone()))?;
+            }
             fs_err::create_dir(&d)?;
+            self.created_dirs.insert(d);
         }
         Ok(())
+    }
+
+    fn in_created_dir(&self, path: &Path) -> bool {
+        path.parent().is_some_and(|p| self.created_dirs.contains(p))
     }
 
     /// Journal that `path` is about to be created; an existing file there is moved aside first.
     pub fn will_create(&mut self, path: &Path) -> anyhow::Result<()> {
         crate::interrupt::check()?;
+        if self.in_created_dir(path) {
+            return Ok(());
+        }
         if std::fs::symlink_metadata(path).is_ok() {
             self.move_aside(path)?;
         }
@@ -132,6 +151,9 @@ fn undo(steps: &[Step]) {
                 let _ = std::fs::remove_file(path);
             }
             Step::CreatedDir(path) => {
+                let _ = std::fs::remove_dir_all(path);
+            }
+            Step::MaybeCreatedDir(path) => {
                 let _ = std::fs::remove_dir(path);
             }
             Step::Moved { from, backup } => {
@@ -180,10 +202,13 @@ pub fn recover(root: &Path) -> anyhow::Result<()> {
 impl Txn {
     /// Journal a file something else already created (byte-compiled files), so rollback removes it.
     pub fn record_existing(&mut self, path: &Path) -> anyhow::Result<()> {
+        if self.in_created_dir(path) {
+            return Ok(());
+        }
         if let Some(parent) = path.parent() {
             if parent.file_name().is_some_and(|n| n == "__pycache__") {
                 // The directory may be new; rollback removes it only if it ends up empty.
-                self.record(Step::CreatedDir(parent.to_path_buf()))?;
+                self.record(Step::MaybeCreatedDir(parent.to_path_buf()))?;
             }
         }
         self.record(Step::Created(path.to_path_buf()))
