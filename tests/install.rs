@@ -1215,3 +1215,27 @@ fn interrupted_install_leaves_the_environment_whole_or_unchanged() {
     }
     eprintln!("interrupt outcomes: {outcomes:#?}");
 }
+
+/// Two distributions of one plan that ship the same file in a new directory (old-style
+/// namespace packages): installing them together must not fail on the shared file.
+#[test]
+fn distributions_sharing_a_file_install_together() {
+    let fx = Fixture::new();
+    for name in ["nsa", "nsb", "nsc", "nsd"] {
+        fx.publish(
+            wheel(name, "1.0")
+                .file("shared_ns/__init__.py", "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n")
+                .file(&format!("shared_ns/{name}.py"), format!("NAME = '{name}'\n")),
+        );
+    }
+    let env = fx.env("e");
+    fx.install_ok(&env, &["nsa==1.0", "nsb==1.0", "nsc==1.0", "nsd==1.0"]);
+    let site = fx.site_packages(&env);
+    for name in ["nsa", "nsb", "nsc", "nsd"] {
+        assert!(site.join(format!("shared_ns/{name}.py")).is_file());
+    }
+    fx.assert_pip_check_clean(&env);
+    // Removing one leaves the others importable.
+    fx.pip_ok(&env, &["uninstall", "-y", "nsa"]);
+    assert!(site.join("shared_ns/nsb.py").is_file());
+}

@@ -34,7 +34,7 @@ pub struct Installed {
     pub root_dir: PathBuf,
 }
 
-fn write_new(txn: &mut Txn, path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<RecordEntry> {
+fn write_new(txn: &Txn, path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<RecordEntry> {
     txn.will_create(path)?;
     fs_err::write(path, bytes)?;
     fs_err::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
@@ -50,7 +50,7 @@ pub fn install_wheel(
     wheel: &CachedWheel,
     layout: &Layout,
     extras: &DistExtras,
-    txn: &mut Txn,
+    txn: &Txn,
     linker: &Linker,
 ) -> anyhow::Result<Installed> {
     let dist_info = &wheel.info.dist_info;
@@ -143,7 +143,7 @@ pub fn install_wheel(
         }
     }
 
-    let mut add = |txn: &mut Txn, name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+    let mut add = |txn: &Txn, name: &str, bytes: &[u8]| -> anyhow::Result<()> {
         let path = dist_info_dir.join(name);
         let mut row = write_new(txn, &path, bytes, 0o644)?;
         row.path = relative_to(&path, root_dir).to_string_lossy().into_owned();
@@ -185,6 +185,20 @@ pub fn install_wheel(
     })
 }
 
+/// Link (or copy) a cached file into the environment. When another distribution of the same
+/// plan already put a file there (shared namespace files), the later one wins, as with pip.
+fn place(txn: &Txn, linker: &Linker, src: &Path, dest: &Path) -> anyhow::Result<()> {
+    txn.will_create(dest)?;
+    match linker.place(src, dest) {
+        Err(e) if dest.exists() && e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::AlreadyExists)) => {
+            txn.clear_conflict(dest)?;
+            linker.place(src, dest)
+        }
+        other => other,
+    }
+    .with_context(|| format!("cannot install {}", dest.display()))
+}
+
 /// `sub` joined under `base`, or None if it would leave `base`.
 fn inside(base: &Path, sub: &str) -> Option<PathBuf> {
     let rel = safe_relative(sub)?;
@@ -208,7 +222,7 @@ fn install_script(
     src: &Path,
     dest: &Path,
     layout: &Layout,
-    txn: &mut Txn,
+    txn: &Txn,
     linker: &Linker,
 ) -> anyhow::Result<RecordEntry> {
     let content = fs_err::read(src)?;
@@ -217,8 +231,7 @@ fn install_script(
     }
     let executable = std::fs::metadata(src)?.permissions().mode() & 0o111 != 0;
     if executable {
-        txn.will_create(dest)?;
-        linker.place(src, dest)?;
+        place(txn, linker, src, dest)?;
         Ok(RecordEntry {
             path: String::new(),
             hash: Some(record_hash(&content)),
@@ -309,7 +322,7 @@ fn pyc_files(py: &Path) -> Vec<PathBuf> {
 pub fn remove_dist(
     dist: &InstalledDist,
     layout: &Layout,
-    txn: &mut Txn,
+    txn: &Txn,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let files = recorded_files(dist)?;
     let root = normalize(&layout.root);
@@ -360,7 +373,7 @@ pub fn prune_empty_dirs(mut dirs: Vec<PathBuf>, layout: &Layout) {
 
 /// Byte-compile with the target interpreter (the base binary: the environment may still be a
 /// staging directory); the `.pyc` files join the transaction and each distribution's RECORD.
-pub fn compile(installed: &[Installed], layout: &Layout, txn: &mut Txn) -> anyhow::Result<()> {
+pub fn compile(installed: &[Installed], layout: &Layout, txn: &Txn) -> anyhow::Result<()> {
     let py_files: Vec<&PathBuf> = installed.iter().flat_map(|i| i.py_files.iter()).collect();
     if py_files.is_empty() {
         return Ok(());

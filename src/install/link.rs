@@ -31,6 +31,7 @@ impl Linker {
         match self.mode {
             LinkMode::Hardlink => match std::fs::hard_link(src, dst) {
                 Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e.into()),
                 Err(e) => {
                     if !self.warned.swap(true, Ordering::Relaxed) {
                         crate::output::warn(&format!(
@@ -44,19 +45,23 @@ impl Linker {
                 }
             },
             LinkMode::Copy => copy(src, dst),
-            LinkMode::Clone => {
-                if clone(src, dst).is_err() {
-                    copy(src, dst)
-                } else {
-                    Ok(())
-                }
-            }
+            LinkMode::Clone => match clone(src, dst) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e.into()),
+                Err(_) => copy(src, dst),
+            },
         }
     }
 }
 
+/// A copy that never overwrites (like a hard link, it fails when `dst` exists).
 fn copy(src: &Path, dst: &Path) -> anyhow::Result<()> {
-    fs_err::copy(src, dst)?;
+    use std::os::unix::fs::PermissionsExt;
+    let mut from = std::fs::File::open(src)?;
+    let mut to = std::fs::OpenOptions::new().write(true).create_new(true).open(dst)?;
+    std::io::copy(&mut from, &mut to)?;
+    let mode = from.metadata()?.permissions().mode();
+    to.set_permissions(std::fs::Permissions::from_mode(mode))?;
     Ok(())
 }
 
@@ -65,7 +70,7 @@ fn clone(src: &Path, dst: &Path) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     const FICLONE: libc::c_ulong = 0x4004_9409;
     let from = std::fs::File::open(src)?;
-    let to = std::fs::File::create(dst)?;
+    let to = std::fs::OpenOptions::new().write(true).create_new(true).open(dst)?;
     // SAFETY: both descriptors are open for the duration of the call.
     let rc = unsafe { libc::ioctl(to.as_raw_fd(), FICLONE as _, from.as_raw_fd()) };
     if rc != 0 {

@@ -8,8 +8,10 @@
 //! deletes the moved-aside files; rollback undoes the journal backwards. A process killed
 //! outright leaves the directory behind, and the next envtool run on the environment rolls it back.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -26,14 +28,19 @@ enum Step {
     Moved { from: PathBuf, backup: PathBuf },
 }
 
-pub struct Txn {
-    dir: PathBuf,
-    journal: std::fs::File,
+/// The journal and what it knows, behind one lock: wheels are installed by several threads.
+struct Journal {
+    file: std::fs::File,
     steps: Vec<Step>,
     moved: usize,
-    done: bool,
     /// Directories created by this transaction.
-    created_dirs: std::collections::HashSet<PathBuf>,
+    created_dirs: HashSet<PathBuf>,
+}
+
+pub struct Txn {
+    dir: PathBuf,
+    journal: Mutex<Journal>,
+    done: bool,
 }
 
 impl Txn {
@@ -46,31 +53,44 @@ impl Txn {
             .tempdir_in(root)
             .with_context(|| format!("cannot write into the environment {}", root.display()))?
             .keep();
-        let journal = std::fs::File::create(dir.join("journal"))
+        let file = std::fs::File::create(dir.join("journal"))
             .with_context(|| format!("cannot write {}", dir.display()))?;
         Ok(Txn {
             dir,
-            journal,
-            steps: Vec::new(),
-            moved: 0,
+            journal: Mutex::new(Journal {
+                file,
+                steps: Vec::new(),
+                moved: 0,
+                created_dirs: HashSet::new(),
+            }),
             done: false,
-            created_dirs: Default::default(),
         })
     }
 
-    fn record(&mut self, step: Step) -> anyhow::Result<()> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, step: Step) -> anyhow::Result<()> {
         let mut line = serde_json::to_vec(&step)?;
         line.push(b'\n');
-        self.journal
+        let mut journal = self.lock();
+        journal
+            .file
             .write_all(&line)
             .with_context(|| format!("cannot write the journal in {}", self.dir.display()))?;
-        self.steps.push(step);
+        journal.steps.push(step);
         Ok(())
     }
 
-    /// `mkdir -p`, journaling each directory created.
-    pub fn create_dir_all(&mut self, dir: &Path) -> anyhow::Result<()> {
-        if dir.is_dir() {
+    fn created(&self, dir: &Path) -> bool {
+        self.lock().created_dirs.contains(dir)
+    }
+
+    /// `mkdir -p`, journaling each directory created (outside the lock, so threads create
+    /// directories in parallel; a directory another thread made first is fine).
+    pub fn create_dir_all(&self, dir: &Path) -> anyhow::Result<()> {
+        if self.created(dir) || dir.is_dir() {
             return Ok(());
         }
         let missing: Vec<PathBuf> = dir
@@ -79,23 +99,23 @@ impl Txn {
             .map(Path::to_path_buf)
             .collect();
         for d in missing.into_iter().rev() {
-            if !d.parent().is_some_and(|p| self.created_dirs.contains(p)) {
+            if !d.parent().is_some_and(|p| self.created(p)) {
                 self.record(Step::CreatedDir(d.clone()))?;
             }
-            fs_err::create_dir(&d)?;
-            self.created_dirs.insert(d);
+            match std::fs::create_dir(&d) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
+                Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot create {}", d.display()))),
+            }
+            self.lock().created_dirs.insert(d);
         }
         Ok(())
     }
 
-    fn in_created_dir(&self, path: &Path) -> bool {
-        path.parent().is_some_and(|p| self.created_dirs.contains(p))
-    }
-
     /// Journal that `path` is about to be created; an existing file there is moved aside first.
-    pub fn will_create(&mut self, path: &Path) -> anyhow::Result<()> {
+    pub fn will_create(&self, path: &Path) -> anyhow::Result<()> {
         crate::interrupt::check()?;
-        if self.in_created_dir(path) {
+        if path.parent().is_some_and(|p| self.created(p)) {
             return Ok(());
         }
         if std::fs::symlink_metadata(path).is_ok() {
@@ -103,15 +123,32 @@ impl Txn {
         }
         if let Some(parent) = path.parent() {
             self.create_dir_all(parent)?;
+            if self.created(parent) {
+                return Ok(());
+            }
         }
         self.record(Step::Created(path.to_path_buf()))
     }
 
+    /// Make room at `path` when creating it failed because it exists (two distributions
+    /// shipping the same file): a file this transaction made is replaced, an older one moved aside.
+    pub fn clear_conflict(&self, path: &Path) -> anyhow::Result<()> {
+        if path.parent().is_some_and(|p| self.created(p)) {
+            fs_err::remove_file(path)?;
+            Ok(())
+        } else {
+            self.move_aside(path)
+        }
+    }
+
     /// Move an existing file or directory out of the way (restored on rollback).
-    pub fn move_aside(&mut self, path: &Path) -> anyhow::Result<()> {
+    pub fn move_aside(&self, path: &Path) -> anyhow::Result<()> {
         crate::interrupt::check()?;
-        self.moved += 1;
-        let backup = self.dir.join(format!("{}", self.moved));
+        let backup = {
+            let mut journal = self.lock();
+            journal.moved += 1;
+            self.dir.join(format!("{}", journal.moved))
+        };
         self.record(Step::Moved {
             from: path.to_path_buf(),
             backup: backup.clone(),
@@ -130,7 +167,7 @@ impl Txn {
     /// Undo every change, newest first.
     pub fn rollback(mut self) {
         self.done = true;
-        undo(&self.steps);
+        undo(&self.lock().steps);
         remove_tree(&self.dir);
     }
 }
@@ -138,7 +175,7 @@ impl Txn {
 impl Drop for Txn {
     fn drop(&mut self) {
         if !self.done {
-            undo(&self.steps);
+            undo(&self.lock().steps);
             remove_tree(&self.dir);
         }
     }
@@ -201,8 +238,8 @@ pub fn recover(root: &Path) -> anyhow::Result<()> {
 
 impl Txn {
     /// Journal a file something else already created (byte-compiled files), so rollback removes it.
-    pub fn record_existing(&mut self, path: &Path) -> anyhow::Result<()> {
-        if self.in_created_dir(path) {
+    pub fn record_existing(&self, path: &Path) -> anyhow::Result<()> {
+        if path.parent().is_some_and(|p| self.created(p)) {
             return Ok(());
         }
         if let Some(parent) = path.parent() {
