@@ -189,14 +189,27 @@ pub fn install_wheel(
 /// plan already put a file there (shared namespace files), the later one wins, as with pip.
 fn place(txn: &Txn, linker: &Linker, src: &Path, dest: &Path) -> anyhow::Result<()> {
     txn.will_create(dest)?;
-    match linker.place(src, dest) {
-        Err(e) if dest.exists() && e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::AlreadyExists)) => {
-            txn.clear_conflict(dest)?;
-            linker.place(src, dest)
+    let exists = |e: &anyhow::Error| {
+        e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::AlreadyExists)
+        })
+    };
+    let mut attempt = 0;
+    loop {
+        match linker.place(src, dest) {
+            // Several threads may race for the same shared file; the last one wins.
+            Err(e) if exists(&e) && attempt < 8 => {
+                attempt += 1;
+                match txn.clear_conflict(dest) {
+                    Ok(()) => {}
+                    Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            other => return other.with_context(|| format!("cannot install {}", dest.display())),
         }
-        other => other,
     }
-    .with_context(|| format!("cannot install {}", dest.display()))
 }
 
 /// `sub` joined under `base`, or None if it would leave `base`.
