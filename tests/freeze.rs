@@ -746,7 +746,7 @@ fn lock_writes_a_valid_pylock_and_installs_nothing() {
         let index = p["index"]
             .as_str()
             .unwrap_or_else(|| panic!("{name} has no index"));
-        assert!(index.starts_with(&f.url()), "{name}: index {index}");
+        assert!(index.starts_with(f.url()), "{name}: index {index}");
         let wheels = p["wheels"]
             .as_array()
             .unwrap_or_else(|| panic!("{name} has no wheels"));

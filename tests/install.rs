@@ -1224,8 +1224,14 @@ fn distributions_sharing_a_file_install_together() {
     for name in ["nsa", "nsb", "nsc", "nsd"] {
         fx.publish(
             wheel(name, "1.0")
-                .file("shared_ns/__init__.py", "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n")
-                .file(&format!("shared_ns/{name}.py"), format!("NAME = '{name}'\n")),
+                .file(
+                    "shared_ns/__init__.py",
+                    "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n",
+                )
+                .file(
+                    &format!("shared_ns/{name}.py"),
+                    format!("NAME = '{name}'\n"),
+                ),
         );
     }
     let env = fx.env("e");

@@ -164,7 +164,9 @@ fn prune_pack_root(root: &Path, cutoff: Option<SystemTime>) -> anyhow::Result<u6
         }
         if !unfinished {
             // A running pack holds a shared lock on .complete: never remove it under its feet.
-            let Ok(file) = std::fs::File::open(&marker) else { continue };
+            let Ok(file) = std::fs::File::open(&marker) else {
+                continue;
+            };
             if file.try_lock().is_err() {
                 continue;
             }

@@ -122,7 +122,9 @@ fn tls_config(cert: Option<&Path>) -> anyhow::Result<ureq::tls::TlsConfig> {
 #[derive(Debug, Default)]
 struct CachingResolver {
     inner: ureq::unversioned::resolver::DefaultResolver,
-    answers: std::sync::Mutex<std::collections::HashMap<String, ureq::unversioned::resolver::ResolvedSocketAddrs>>,
+    answers: std::sync::Mutex<
+        std::collections::HashMap<String, ureq::unversioned::resolver::ResolvedSocketAddrs>,
+    >,
 }
 
 impl ureq::unversioned::resolver::Resolver for CachingResolver {

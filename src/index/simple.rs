@@ -357,7 +357,12 @@ pub fn parse_json(body: &[u8], page_url: &Url) -> Result<ProjectPage, SimpleErro
     let declared = match page.meta.as_ref().and_then(|m| m.api_version.as_ref()) {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(other) => return Err(invalid(page_url, format!("meta.api-version must be a string, not {other}"))),
+        Some(other) => {
+            return Err(invalid(
+                page_url,
+                format!("meta.api-version must be a string, not {other}"),
+            ))
+        }
     };
     let api_version = check_api_version(declared.as_deref(), page_url, &mut warnings)?;
     let status = page

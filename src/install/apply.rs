@@ -36,8 +36,18 @@ pub struct Installed {
 
 fn write_new(txn: &Txn, path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<RecordEntry> {
     txn.will_create(path)?;
-    fs_err::write(path, bytes)?;
-    fs_err::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    // Written beside and renamed into place: a file already there (perhaps a hard link into
+    // the cache, placed by another distribution) is replaced, never written through.
+    let parent = path.parent().context("an installed file has a parent")?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".envtool-")
+        .tempfile_in(parent)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.persist(path).map_err(|e| {
+        anyhow::Error::new(e.error).context(format!("cannot write {}", path.display()))
+    })?;
     Ok(RecordEntry {
         path: String::new(),
         hash: Some(record_hash(bytes)),
@@ -113,10 +123,7 @@ pub fn install_wheel(
         let mut row = if is_script {
             install_script(&src, &dest, layout, txn, linker)?
         } else {
-            txn.will_create(&dest)?;
-            linker
-                .place(&src, &dest)
-                .with_context(|| format!("cannot install {}", dest.display()))?;
+            place(txn, linker, &src, &dest)?;
             entry.clone()
         };
         if dest.extension().is_some_and(|e| e == "py") {
@@ -176,8 +183,7 @@ pub fn install_wheel(
         hash: None,
         size: None,
     });
-    txn.will_create(&record_path)?;
-    fs_err::write(&record_path, write_record(&record))?;
+    write_new(txn, &record_path, write_record(&record).as_bytes(), 0o644)?;
     Ok(Installed {
         py_files,
         record: record_path,
@@ -203,7 +209,11 @@ fn place(txn: &Txn, linker: &Linker, src: &Path, dest: &Path) -> anyhow::Result<
                 attempt += 1;
                 match txn.clear_conflict(dest) {
                     Ok(()) => {}
-                    Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)) => {}
+                    Err(e)
+                        if e.chain().any(|c| {
+                            c.downcast_ref::<std::io::Error>()
+                                .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+                        }) => {}
                     Err(e) => return Err(e),
                 }
             }

@@ -58,7 +58,10 @@ impl Linker {
 fn copy(src: &Path, dst: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut from = std::fs::File::open(src)?;
-    let mut to = std::fs::OpenOptions::new().write(true).create_new(true).open(dst)?;
+    let mut to = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dst)?;
     std::io::copy(&mut from, &mut to)?;
     let mode = from.metadata()?.permissions().mode();
     to.set_permissions(std::fs::Permissions::from_mode(mode))?;
@@ -70,7 +73,10 @@ fn clone(src: &Path, dst: &Path) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     const FICLONE: libc::c_ulong = 0x4004_9409;
     let from = std::fs::File::open(src)?;
-    let to = std::fs::OpenOptions::new().write(true).create_new(true).open(dst)?;
+    let to = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dst)?;
     // SAFETY: both descriptors are open for the duration of the call.
     let rc = unsafe { libc::ioctl(to.as_raw_fd(), FICLONE as _, from.as_raw_fd()) };
     if rc != 0 {

@@ -132,7 +132,12 @@ pub fn fetch_plan(
 /// Apply the plan to the environment at `layout`, all or nothing. Removals go first; the
 /// wheels are then installed by a few threads at once (creating directories and links is most
 /// of the work, and the kernel does it in parallel).
-pub fn apply_plan(plan: &Plan, wheels: &[Fetched], layout: &Layout, options: &ApplyOptions) -> anyhow::Result<()> {
+pub fn apply_plan(
+    plan: &Plan,
+    wheels: &[Fetched],
+    layout: &Layout,
+    options: &ApplyOptions,
+) -> anyhow::Result<()> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Mutex;
 
@@ -141,20 +146,32 @@ pub fn apply_plan(plan: &Plan, wheels: &[Fetched], layout: &Layout, options: &Ap
     let linker = Linker::new(options.link_mode);
     let result = (|| -> anyhow::Result<Vec<PathBuf>> {
         let mut emptied = Vec::new();
-        for old in plan.remove.iter().chain(plan.replace.iter().map(|(old, _)| old)) {
+        for old in plan
+            .remove
+            .iter()
+            .chain(plan.replace.iter().map(|(old, _)| old))
+        {
             emptied.extend(apply::remove_dist(old, layout, &txn)?);
         }
-        let new: Vec<&crate::resolve::ResolvedDist> =
-            plan.install.iter().chain(plan.replace.iter().map(|(_, new)| new)).collect();
+        let new: Vec<&crate::resolve::ResolvedDist> = plan
+            .install
+            .iter()
+            .chain(plan.replace.iter().map(|(_, new)| new))
+            .collect();
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let results: Mutex<Vec<(usize, anyhow::Result<apply::Installed>)>> = Mutex::new(Vec::new());
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4).min(new.len().max(1));
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 4)
+            .min(new.len().max(1));
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    let (Some(dist), Some(fetched)) = (new.get(i), wheels.get(i)) else { break };
+                    let (Some(dist), Some(fetched)) = (new.get(i), wheels.get(i)) else {
+                        break;
+                    };
                     if failed.load(Ordering::SeqCst) {
                         break;
                     }
@@ -163,12 +180,18 @@ pub fn apply_plan(plan: &Plan, wheels: &[Fetched], layout: &Layout, options: &Ap
                         direct_url: dist.direct_url.clone(),
                         origin: Some(fetched.origin.clone()),
                     };
-                    let result = apply::install_wheel(&fetched.wheel, layout, &extras, &txn, &linker)
-                        .with_context(|| format!("cannot install {} {}", dist.name, dist.version));
+                    let result =
+                        apply::install_wheel(&fetched.wheel, layout, &extras, &txn, &linker)
+                            .with_context(|| {
+                                format!("cannot install {} {}", dist.name, dist.version)
+                            });
                     if result.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push((i, result));
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((i, result));
                 });
             }
         });

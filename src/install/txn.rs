@@ -25,7 +25,10 @@ enum Step {
     CreatedDir(PathBuf),
     /// A directory that may have existed before: removed on undo only if empty.
     MaybeCreatedDir(PathBuf),
-    Moved { from: PathBuf, backup: PathBuf },
+    Moved {
+        from: PathBuf,
+        backup: PathBuf,
+    },
 }
 
 /// The journal and what it knows, behind one lock: wheels are installed by several threads.
@@ -105,7 +108,11 @@ impl Txn {
             match std::fs::create_dir(&d) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
-                Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot create {}", d.display()))),
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context(format!("cannot create {}", d.display()))
+                    )
+                }
             }
             self.lock().created_dirs.insert(d);
         }
