@@ -1245,3 +1245,27 @@ fn distributions_sharing_a_file_install_together() {
     fx.pip_ok(&env, &["uninstall", "-y", "nsa"]);
     assert!(site.join("shared_ns/nsb.py").is_file());
 }
+
+/// A cache entry whose description was damaged is replaced, not used and not fatal.
+#[test]
+fn a_damaged_cache_entry_is_fetched_again() {
+    let fx = demo_world();
+    let env = fx.env("e");
+    fx.install_ok(&env, &["demo==1.0"]);
+    let entries = fx.cached_wheel_entries();
+    assert!(!entries.is_empty());
+    let bucket = fx.cache().join("wheels-v1");
+    for entry in &entries {
+        let info = bucket.join(entry).join(".envtool-wheel.json");
+        if info.exists() {
+            std::fs::write(&info, "{ not json").unwrap();
+        }
+    }
+    let env2 = fx.env("e2");
+    fx.install_ok(&env2, &["demo==1.0"]);
+    fx.assert_pip_check_clean(&env2);
+    for entry in fx.cached_wheel_entries() {
+        let info = std::fs::read(bucket.join(&entry).join(".envtool-wheel.json")).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&info).expect("the entry was rebuilt");
+    }
+}

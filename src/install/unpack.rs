@@ -101,6 +101,16 @@ pub fn unpack_into_cache(
     if let Some(hit) = cached(cache, sha256) {
         return Ok(hit);
     }
+    let dest = bucket.join(sha256);
+    if dest.exists() {
+        // An entry without a readable description is damaged (edited by hand, or a crash of
+        // an older version): replace it.
+        crate::output::debug(&format!(
+            "replacing the damaged cache entry {}",
+            dest.display()
+        ));
+        fs_err::remove_dir_all(&dest)?;
+    }
     let staging = cache.tempdir()?;
     let tree = staging.path().join("tree");
     fs_err::create_dir(&tree)?;
@@ -114,7 +124,6 @@ pub fn unpack_into_cache(
         dist_info,
     };
     fs_err::write(tree.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
-    let dest = bucket.join(sha256);
     fs_err::rename(&tree, &dest)?;
     Ok(CachedWheel { dir: dest, info })
 }
