@@ -36,24 +36,37 @@ REPO_ROOT = os.path.dirname(BENCH_DIR)
 PEERS_DIR = os.path.join(BENCH_DIR, ".peers")
 CACHE_DIR = os.path.join(BENCH_DIR, ".cache")
 PINNED_REQUIREMENTS = os.path.join(BENCH_DIR, "workloads", "httpie-requirements.txt")
+HTTPIE_IN = os.path.join(BENCH_DIR, "workloads", "httpie.in")
+JUPYTER_IN = os.path.join(BENCH_DIR, "workloads", "jupyter.in")
+LOCAL_PROJECT = os.path.join(BENCH_DIR, "workloads", "localproj")
 
 # Peer package name -> pip requirement.  Pin here (e.g. "uv==0.13.9") to freeze
 # a comparison; the versions in use are always printed in the header.
 PEER_REQUIREMENTS = {
     "uv": "uv",
     "virtualenv": "virtualenv",
-    # later: "pex": "pex", "shiv": "shiv", "pipx": "pipx",
+    "pex": "pex",
+    "shiv": "shiv",
+    "pipx": "pipx",
 }
 # Peer package -> the console script whose `--version` goes in the header.
 PEER_VERSION_COMMANDS = {
     "uv": ["uv", "--version"],
     "virtualenv": ["virtualenv", "--version"],
+    "pex": ["pex", "--version"],
+    "shiv": ["shiv", "--version"],
+    "pipx": ["pipx", "--version"],
 }
+# Peers that must run on the benchmark interpreter (--python) itself, not on
+# the one running this script: shiv runs `sys.executable -m pip install`, so
+# its pip picks wheels for whatever Python shiv runs on.  They go in a second
+# venv, bench/.peers/py-X.Y, made with --python.
+PEERS_ON_TARGET_PYTHON = ("shiv",)
 
 # Inherited variables dropped from the children's environment so that a
 # developer's shell cannot change what is measured.
-DROP_ENV_EXACT = ("PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME")
-DROP_ENV_PREFIXES = ("UV_", "ENVTOOL_", "VIRTUALENV_")
+DROP_ENV_EXACT = ("PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR")
+DROP_ENV_PREFIXES = ("UV_", "ENVTOOL_", "VIRTUALENV_", "PEX_", "SHIV_", "PIPX_")
 
 
 def die(msg, hint=None):
@@ -71,27 +84,61 @@ def warn(msg):
 # Workload registry
 # --------------------------------------------------------------------------
 
-# label: shown in the table; argv: function(target_dir) -> list of str;
-# env: environment variables for this tool only (or None); a value of None
-# removes the variable.  prime: a Tool run once, untimed, before the warm-up
-# rounds (to fill a cache), or None.
-Tool = collections.namedtuple("Tool", "label argv env prime", defaults=(None, None))
+# label: shown in the table; argv: function(target) -> list of str, where
+# target is DIR/venv inside the run's fresh directory DIR (also the working
+# directory); workloads that make no venv use os.path.dirname(target) as their
+# scratch space.  env: environment variables for this tool only, as a dict or
+# a function(target) -> dict (per-run directories); a value of None removes the
+# variable.  prime: a Tool run once, untimed, before the warm-up rounds (to
+# fill a cache), or None.  setup: function(target) run before every run,
+# untimed (e.g. create the venv an install goes into).  check: function(target,
+# stdout, first) run after every successful run, untimed; stdout is the run's
+# standard output when capture is true (else None), first is true for the
+# tool's first run; it raises CheckFailed to stop the benchmark, and returns a
+# dict of facts about the result (or None): shown under the table for the first
+# run ("size_bytes" in bytes, "_items" a list of strings compared across tools,
+# other keys shown as they are).
+Tool = collections.namedtuple("Tool", "label argv env prime setup check capture", defaults=(None, None, None, None, False))
+
+
+class CheckFailed(Exception):
+    pass
+
+
+# A goal printed under the table as MET / NOT MET.
+#   ("ratio", label, max):   label's median / the baseline's median <= max
+#   ("diff_ms", label, max): the median of label's per-round difference to the
+#                            baseline (same round, so drift cancels) <= max ms
+#   ("size", label, other):  facts size_bytes of label <= those of other
+Goal = collections.namedtuple("Goal", "kind label limit")
 
 # fn(ctx) -> (list of Tool, baseline label).  peers: PEER_REQUIREMENTS keys
-# installed into bench/.peers before the workload runs.  target: optional
-# (label, max ratio) goal, printed as met / not met.  cold: runs --cold-rounds
+# installed into bench/.peers before the workload runs.  target: optional goal,
+# a (label, max ratio) pair or a list of Goal.  cold: runs --cold-rounds
 # rounds, no warm-up, at most one GNU time run.  expect: distribution names
-# that must be installed in the venv after every run.
-Workload = collections.namedtuple("Workload", "name help peers fn target cold expect")
+# that must be installed in the venv after every run.  venv: every run must
+# leave a venv (pyvenv.cfg) at DIR/venv, whose interpreter is shown.
+# rounds, warmup: this workload's defaults when --rounds / --warmup are not given.
+Workload = collections.namedtuple("Workload", "name help peers fn goals cold expect venv rounds warmup")
 
 WORKLOADS = collections.OrderedDict()
 # Group name -> workload names, accepted on the command line.
 GROUPS = collections.OrderedDict()
 
+DEFAULT_ROUNDS = 15
+DEFAULT_WARMUP = 2
 
-def workload(name, help, peers=(), target=None, cold=False, expect=(), group=None):
+
+def workload(name, help, peers=(), target=None, cold=False, expect=(), group=None, venv=True, rounds=None, warmup=None):
+    if target is None:
+        goals = ()
+    elif isinstance(target, tuple) and not isinstance(target, Goal):
+        goals = (Goal("ratio", target[0], target[1]),)
+    else:
+        goals = tuple(target)
+
     def register(fn):
-        WORKLOADS[name] = Workload(name, help, tuple(peers), fn, target, cold, tuple(expect))
+        WORKLOADS[name] = Workload(name, help, tuple(peers), fn, goals, cold, tuple(expect), venv, rounds, warmup)
         if group:
             GROUPS.setdefault(group, []).append(name)
         return fn
@@ -188,18 +235,328 @@ for _mode, _help in (("warm", "warm caches, online (pages revalidated)"), ("cold
 
 
 # --------------------------------------------------------------------------
+# Workloads that create no venv of their own: freeze, lock, tools, packs, builds
+# --------------------------------------------------------------------------
+
+ONLINE_UV = {"UV_OFFLINE": None}  # lifts the UV_OFFLINE=1 that child_env sets
+QUIET_PIP = {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}  # pip must not check for a newer pip while timed
+PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", re.M)
+
+
+def rundir(target, *parts):
+    """A path inside the run's own fresh directory (target is DIR/venv)."""
+    return os.path.join(os.path.dirname(target), *parts)
+
+
+def pins(text):
+    """Sorted "name==version" (names normalised) of the pins in a freeze or lock output."""
+    return sorted({"{}=={}".format(re.sub(r"[-_.]+", "-", m.group(1)).lower(), m.group(2)) for m in PIN_RE.finditer(text)})
+
+
+def primed(tools):
+    """Each tool primed by one untimed run of itself."""
+    return [t._replace(prime=t) for t in tools]
+
+
+def tree_size(path):
+    files = total = 0
+    for root, _, names in os.walk(path):
+        for n in names:
+            p = os.path.join(root, n)
+            if not os.path.islink(p):
+                files += 1
+                total += os.path.getsize(p)
+    return files, total
+
+
+def version_output(expected_prefix=None):
+    """check: the run printed a version (and, on the first run, show it)."""
+
+    def check(target, out, first):
+        line = (out or "").strip()
+        if not re.match(r"^\d+(\.\d+)+", line) or (expected_prefix and not line.startswith(expected_prefix)):
+            raise CheckFailed("printed {!r}, not a version".format(line[:200]))
+        return {"printed": line} if first else None
+
+    return check
+
+
+def httpie_env(ctx, seed):
+    """A venv holding the pinned httpie set, made once with envtool (untimed)."""
+
+    def build(d):
+        env_dir = os.path.join(d, "env")
+        argv = [ctx.envtool, "create", env_dir, "--python", ctx.python] + (["--seed"] if seed else []) + ["-r", PINNED_REQUIREMENTS]
+        ctx.setup_run(argv, "creating the httpie env")
+        return env_dir
+
+    return ctx.fixture("the httpie env ({})".format("envtool create --seed" if seed else "envtool create, no --seed"), build)
+
+
+@workload(
+    "freeze",
+    "pin what an env holding the httpie set has installed (pip freeze format), output to a pipe",
+    peers=("uv",), target=("envtool freeze", 1.0), venv=False,
+)
+def wl_freeze(ctx):
+    env_dir = httpie_env(ctx, seed=True)
+    py = os.path.join(env_dir, "bin", "python")
+
+    def check(target, out, first):
+        items = pins(out or "")
+        if not any(i.startswith("httpie==") for i in items):
+            raise CheckFailed("its output has no httpie==... line")
+        return {"_items": items}
+
+    uv_flags = ctx.uv_flags("pip", "freeze")
+    return primed([
+        Tool("envtool freeze", lambda d: [ctx.envtool, "freeze", env_dir], check=check, capture=True),
+        Tool("uv pip freeze", lambda d: [ctx.peer("uv"), "pip", "freeze", "--python", py] + uv_flags, check=check, capture=True),
+        Tool("pip freeze", lambda d: [py, "-m", "pip", "freeze"], env=QUIET_PIP, check=check, capture=True),
+    ]), "uv pip freeze"
+
+
+def lock_tools(ctx, req_in, name):
+    """`envtool lock -r R -o OUT.txt` against `uv pip compile R -o OUT.txt`
+    (and, since envtool's .txt carries hashes, uv's --generate-hashes too), online."""
+    py, uv = ctx.python, ctx.peer("uv")
+    flags = ctx.uv_flags("pip", "compile")
+
+    def out(target):
+        return rundir(target, "requirements.txt")
+
+    def check(target, _stdout, first):
+        try:
+            with open(out(target)) as f:
+                text = f.read()
+        except OSError:
+            raise CheckFailed("wrote no " + out(target))
+        items = pins(text)
+        if not any(i.startswith(name + "==") for i in items):
+            raise CheckFailed("the lock pins no {}".format(name))
+        return collections.OrderedDict([("_items", items), ("hashes", text.count("--hash="))])
+
+    return primed([
+        Tool("envtool lock", lambda d: [ctx.envtool, "lock", "-r", req_in, "-o", out(d), "--python", py], check=check),
+        Tool("uv pip compile", lambda d: [uv, "pip", "compile", req_in, "-o", out(d), "--python", py] + flags, env=ONLINE_UV, check=check),
+        Tool("uv pip compile --generate-hashes", lambda d: [uv, "pip", "compile", req_in, "-o", out(d), "--python", py, "--generate-hashes"] + flags, env=ONLINE_UV, check=check),
+    ]), "uv pip compile"
+
+
+workload(
+    "lock", "resolve bench/workloads/httpie.in (`httpie`) and write requirements.txt: warm caches, online",
+    peers=("uv",), target=("envtool lock", 1.0), venv=False,
+)(lambda ctx: lock_tools(ctx, HTTPIE_IN, "httpie"))
+workload(
+    "lock-jupyter", "resolve bench/workloads/jupyter.in (`jupyter`, ~96 pins) and write requirements.txt: warm caches, online",
+    peers=("uv",), target=("envtool lock", 1.0), venv=False, rounds=10,
+)(lambda ctx: lock_tools(ctx, JUPYTER_IN, "jupyter"))
+
+
+def check_http_shim(target, _stdout, first):
+    http = rundir(target, "bin", "http")
+    if not os.access(http, os.X_OK):
+        raise CheckFailed("made no executable " + http)
+    if first:
+        return {"bin/http --version": run_capture([http, "--version"]).strip()}
+    return None
+
+
+@workload(
+    "tool-install",
+    "install httpie as a tool (its own env, commands in a bin dir), new tool and bin dirs every run: warm caches, online",
+    peers=("uv", "pipx"), target=("envtool tool install", 1.0), venv=False, rounds=10,
+)
+def wl_tool_install(ctx):
+    py = ctx.python
+    uv_flags = ctx.uv_flags("tool", "install")
+
+    def envtool_env(d):
+        return {"ENVTOOL_TOOL_DIR": rundir(d, "tools"), "ENVTOOL_BIN_DIR": rundir(d, "bin")}
+
+    def uv_env(d):
+        return dict(ONLINE_UV, UV_TOOL_DIR=rundir(d, "tools"), UV_TOOL_BIN_DIR=rundir(d, "bin"))
+
+    def pipx_env(d):
+        # PIPX_SHARED_LIBS (pipx's own pip) stays in bench/.cache, like a cache.
+        # The uv backend runs uv, with its cache in bench/.cache, online.
+        return dict(QUIET_PIP, PIPX_HOME=rundir(d, "pipx"), PIPX_BIN_DIR=rundir(d, "bin"), PIPX_MAN_DIR=rundir(d, "man"), **ONLINE_UV)
+
+    # pipx picks its backend: uv when it can find uv (on PATH, or importable as
+    # here, where uv sits in the same peers venv), else pip.  Both, named.
+
+    return primed([
+        Tool("envtool tool install", lambda d: [ctx.envtool, "tool", "install", "httpie", "--python", py], env=envtool_env, check=check_http_shim),
+        Tool("uv tool install", lambda d: [ctx.peer("uv"), "tool", "install", "httpie", "--python", py] + uv_flags, env=uv_env, check=check_http_shim),
+        Tool("pipx install --backend pip", lambda d: [ctx.peer("pipx"), "install", "httpie", "--python", py, "--backend", "pip"], env=pipx_env, check=check_http_shim),
+        Tool("pipx install --backend uv", lambda d: [ctx.peer("pipx"), "install", "httpie", "--python", py, "--backend", "uv"], env=pipx_env, check=check_http_shim),
+    ]), "uv tool install"
+
+
+@workload(
+    "shim-overhead",
+    "`http --version` through envtool's tool shim against the tool env's own console script",
+    target=[Goal("diff_ms", "shim BIN/http", 2.0)], venv=False, rounds=30,
+)
+def wl_shim_overhead(ctx):
+    def build(d):
+        env = {"ENVTOOL_TOOL_DIR": os.path.join(d, "tools"), "ENVTOOL_BIN_DIR": os.path.join(d, "bin")}
+        ctx.setup_run([ctx.envtool, "tool", "install", "httpie", "--python", ctx.python], "envtool tool install httpie", env=env)
+        return d
+
+    d = ctx.fixture("envtool tool install httpie", build)
+    shim, script = os.path.join(d, "bin", "http"), os.path.join(d, "tools", "httpie", "bin", "http")
+    check = version_output()
+    return primed([
+        Tool("shim BIN/http", lambda _: [shim, "--version"], check=check, capture=True),
+        Tool("script TOOLDIR/httpie/bin/http", lambda _: [script, "--version"], check=check, capture=True),
+    ]), "script TOOLDIR/httpie/bin/http"
+
+
+# The three ways to get one executable file out of the httpie set.  All three
+# are given the real interpreter as their shebang: the default `/usr/bin/env
+# python3.X` would go through the pyenv shim (or fail, when the pyenv version
+# selected is another one).
+PACK_OUTPUTS = (("envtool pack", "http"), ("pex", "http.pex"), ("shiv", "http.pyz"))
+PACK_ROOT_VARS = {"envtool pack": "ENVTOOL_PACK_ROOT", "pex": "PEX_ROOT", "shiv": "SHIV_ROOT"}
+
+
+def pack_argv(ctx, label, env_dir, out):
+    py = ctx.python
+    if label == "envtool pack":
+        return [ctx.envtool, "pack", "--env", env_dir, "--entry", "http", "-o", out, "--python-shebang", py]
+    if label == "pex":
+        return [ctx.peer("pex"), "-r", PINNED_REQUIREMENTS, "-c", "http", "-o", out, "--python", py, "--python-shebang", py]
+    return [ctx.peer("shiv"), "-c", "http", "-o", out, "-p", py, "-r", PINNED_REQUIREMENTS]
+
+
+def pack_files(ctx):
+    """The three packs of the httpie set, built once (untimed), and the env envtool packed."""
+
+    def build(d):
+        env_dir = httpie_env(ctx, seed=False)
+        files = {"env": env_dir}
+        for label, name in PACK_OUTPUTS:
+            files[label] = os.path.join(d, name)
+            ctx.setup_run(pack_argv(ctx, label, env_dir, files[label]), "building the {} file".format(label), env=QUIET_PIP)
+        return files
+
+    return ctx.fixture("the envtool pack, pex and shiv files of the httpie set", build)
+
+
+@workload(
+    "pack-build",
+    "build one executable file running `http`: envtool from the httpie env; pex and shiv from its requirements (warm caches, online)",
+    peers=("pex", "shiv"), target=[Goal("ratio", "envtool pack", 0.2), Goal("size", "envtool pack", "pex")],
+    venv=False, group="pack", rounds=5, warmup=1,
+)
+def wl_pack_build(ctx):
+    env_dir = httpie_env(ctx, seed=False)
+
+    def tool(label, name):
+        def check(target, _stdout, first):
+            out = rundir(target, name)
+            if not os.path.isfile(out):
+                raise CheckFailed("wrote no " + out)
+            facts = collections.OrderedDict([("size_bytes", os.path.getsize(out))])
+            if first:  # does it run?  (a fresh runtime root, untimed)
+                env = dict(ctx.env, **{PACK_ROOT_VARS[label]: rundir(target, "root")})
+                facts["`OUT --version`"] = run_capture([out, "--version"], env=env).strip()
+            return facts
+
+        return Tool(label, lambda d: pack_argv(ctx, label, env_dir, rundir(d, name)), env=QUIET_PIP, check=check)
+
+    return primed([tool(label, name) for label, name in PACK_OUTPUTS]), "pex"
+
+
+@workload(
+    "pack-first-start",
+    "first start of each pack (`OUT --version`) with an empty runtime root (ENVTOOL_PACK_ROOT / PEX_ROOT / SHIV_ROOT) every run",
+    peers=("pex", "shiv"), target=("envtool pack", 1.0), venv=False, group="pack", rounds=10,
+)
+def wl_pack_first_start(ctx):
+    files = pack_files(ctx)
+    check = version_output()
+
+    def tool(label):
+        var = PACK_ROOT_VARS[label]
+
+        def check_extracted(target, out, first):
+            facts = check(target, out, first)
+            if first:
+                n, size = tree_size(rundir(target, "root"))
+                facts["extracted"] = "{} files, {:.1f} MiB".format(n, size / 1048576.0)
+            return facts
+
+        return Tool(label, lambda _: [files[label], "--version"], env=lambda d: {var: rundir(d, "root")}, check=check_extracted, capture=True)
+
+    return [tool(label) for label, _ in PACK_OUTPUTS], "shiv"
+
+
+@workload(
+    "pack-warm-start",
+    "start of each pack (`OUT --version`) once extracted, against the packed env's own `bin/http --version`",
+    peers=("pex", "shiv"), target=("envtool pack", 1.15), venv=False, group="pack",
+)
+def wl_pack_warm_start(ctx):
+    files = pack_files(ctx)
+    roots = ctx.fixture("the runtime roots of the warm packs", lambda d: d)
+    check = version_output()
+    tools = [
+        Tool(label, lambda _, label=label: [files[label], "--version"], env={PACK_ROOT_VARS[label]: os.path.join(roots, label.split()[0])}, check=check, capture=True)
+        for label, _ in PACK_OUTPUTS
+    ]
+    tools.append(Tool("env bin/http", lambda _: [os.path.join(files["env"], "bin", "http"), "--version"], check=check, capture=True))
+    return primed(tools), "env bin/http"
+
+
+@workload(
+    "build-local",
+    "install bench/workloads/localproj (setuptools, PEP 517 build) into a new env: warm caches, online",
+    peers=("uv",), target=("envtool install", 1.0), expect=("bench-localproj",), rounds=10, warmup=1,
+)
+def wl_build_local(ctx):
+    def setup(target):
+        # Untimed: a fresh copy of the project (so no tool can reuse a wheel it
+        # built from the same path in an earlier run) and a new env with pip.
+        shutil.copytree(LOCAL_PROJECT, rundir(target, "localproj"), ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+        ctx.setup_run([ctx.envtool, "-q", "create", target, "--seed", "--python", ctx.python], "creating the env to install into")
+
+    def check(target, _stdout, first):
+        script = os.path.join(target, "bin", "bench-localproj")
+        if not os.access(script, os.X_OK):
+            raise CheckFailed("made no console script " + script)
+        return {"bin/bench-localproj": run_capture([script]).strip()} if first else None
+
+    def py(d):
+        return os.path.join(d, "bin", "python")
+
+    uv_flags = ctx.uv_flags("pip", "install")
+    return primed([
+        Tool("envtool install", lambda d: [ctx.envtool, "install", "--env", d, "./localproj"], setup=setup, check=check),
+        Tool("uv pip install", lambda d: [ctx.peer("uv"), "pip", "install", "--python", py(d), "./localproj"] + uv_flags, env=ONLINE_UV, setup=setup, check=check),
+        Tool("pip install", lambda d: [py(d), "-m", "pip", "install", "./localproj"], env=QUIET_PIP, setup=setup, check=check),
+    ]), "uv pip install"
+
+
+# --------------------------------------------------------------------------
 # Context: paths and facts the workloads need
 # --------------------------------------------------------------------------
 
 
 class Context:
-    def __init__(self, envtool, python, env):
+    def __init__(self, envtool, python, env, tmp_root):
         self.envtool = envtool
         self.python = python
         self.env = env
+        self.tmp_root = tmp_root
         self._uv_flags = {}
+        self._fixtures = {}
+        self._fixture_dirs = []
 
     def peer(self, name):
+        if name in PEERS_ON_TARGET_PYTHON:
+            return os.path.join(target_peers_dir(self.python), "bin", name)
         return os.path.join(PEERS_DIR, "bin", name)
 
     def uv_flags(self, *subcommand):
@@ -211,6 +568,37 @@ class Context:
 
     def uv_venv_flags(self):
         return self.uv_flags("venv")
+
+    def fixture(self, key, build):
+        """What build(dir) returns, dir being a new directory under --tmpdir.
+        Built once per benchmark run (untimed) and shared by the workloads that
+        ask for the same key; removed at the end."""
+        if key not in self._fixtures:
+            d = tempfile.mkdtemp(prefix="envtool-bench-fixture-", dir=self.tmp_root)
+            self._fixture_dirs.append(d)
+            print("preparing {} (untimed)".format(key), file=sys.stderr)
+            self._fixtures[key] = build(d)
+        return self._fixtures[key]
+
+    def cleanup(self):
+        for d in self._fixture_dirs:
+            shutil.rmtree(d, ignore_errors=True)
+        self._fixture_dirs = []
+        self._fixtures = {}
+
+    def setup_run(self, argv, what, env=None, cwd=None):
+        """Run an untimed preparation step; stop the benchmark with its output if it fails."""
+        run_env = dict(self.env)
+        for k, v in (env or {}).items():
+            if v is None:
+                run_env.pop(k, None)
+            else:
+                run_env[k] = v
+        argv = [str(a) for a in argv]
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=run_env, cwd=cwd, universal_newlines=True)
+        if p.returncode != 0:
+            die("{}: `{}` failed (exit {})\n--- output ---\n{}--- end of output ---".format(what, " ".join(argv), p.returncode, p.stdout))
+        return p.stdout
 
 
 def run_capture(argv, env=None, check=True):
@@ -289,6 +677,10 @@ def child_env():
         "UV_CACHE_DIR": os.path.join(CACHE_DIR, "uv"),
         "ENVTOOL_CACHE_DIR": os.path.join(CACHE_DIR, "envtool"),
         "VIRTUALENV_OVERRIDE_APP_DATA": os.path.join(CACHE_DIR, "virtualenv"),
+        "PIP_CACHE_DIR": os.path.join(CACHE_DIR, "pip"),  # pip, and the pip that shiv and pipx run
+        "PEX_ROOT": os.path.join(CACHE_DIR, "pex"),  # pex's cache (a pack's runtime root when run)
+        # pipx's shared pip venv: kept, like a cache, while PIPX_HOME is new every run.
+        "PIPX_SHARED_LIBS": os.path.join(CACHE_DIR, "pipx-shared"),
         # Empty on purpose: uv sees no uv-managed Pythons, whatever ~/.local has.
         "UV_PYTHON_INSTALL_DIR": os.path.join(CACHE_DIR, "uv-python"),
     }
@@ -301,9 +693,9 @@ def child_env():
     return env, note
 
 
-def installed_peers():
-    """Normalised names of the distributions installed in the peers venv, or None if it is unusable."""
-    py = os.path.join(PEERS_DIR, "bin", "python")
+def installed_peers(venv_dir=PEERS_DIR):
+    """Normalised names of the distributions installed in a peers venv, or None if it is unusable."""
+    py = os.path.join(venv_dir, "bin", "python")
     code = "import importlib.metadata as m\nfor d in m.distributions(): print(d.metadata['Name'])"
     try:
         p = subprocess.run([py, "-c", code], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True)
@@ -314,26 +706,65 @@ def installed_peers():
     return {re.sub(r"[-_.]+", "-", n).lower() for n in p.stdout.split()}
 
 
-def ensure_peers(names):
-    """Create bench/.peers (once) and pip-install the missing peer packages: the only network use."""
-    if not names:
-        return
-    have = installed_peers() if os.path.isdir(PEERS_DIR) else None
+_PY_XY = {}
+
+
+def python_xy(python):
+    if python not in _PY_XY:
+        _PY_XY[python] = run_capture([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).strip()
+    return _PY_XY[python]
+
+
+def target_peers_dir(python):
+    """The venv for PEERS_ON_TARGET_PYTHON: bench/.peers/py-X.Y, made with the benchmark interpreter."""
+    return os.path.join(PEERS_DIR, "py-" + python_xy(python))
+
+
+def ensure_venv(venv_dir, python):
+    """Create venv_dir with `python -m venv` unless it is a working venv of that
+    interpreter.  Returns the distributions installed in it."""
+    have = None
+    if os.path.isdir(venv_dir):
+        cfg = read_pyvenv_cfg(venv_dir) or {}
+        same = os.path.realpath(cfg.get("home", "")) == os.path.realpath(os.path.dirname(python)) or venv_dir == PEERS_DIR
+        have = installed_peers(venv_dir) if same else None
+        if have is None:
+            warn("{} is unusable or made with another interpreter; recreating it".format(venv_dir))
+            # The target-python venvs live inside PEERS_DIR: keep them when recreating it.
+            keep = [e for e in os.listdir(venv_dir) if e.startswith("py-")] if venv_dir == PEERS_DIR else []
+            for e in os.listdir(venv_dir):
+                if e not in keep:
+                    path = os.path.join(venv_dir, e)
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        shutil.rmtree(path)
+                    else:
+                        os.remove(path)
     if have is None:
-        if os.path.isdir(PEERS_DIR):
-            warn("{} is unusable; recreating it".format(PEERS_DIR))
-            shutil.rmtree(PEERS_DIR)
-        print("creating peers venv {} with {}".format(PEERS_DIR, sys.executable), file=sys.stderr)
-        p = subprocess.run([sys.executable, "-m", "venv", PEERS_DIR])
+        print("creating peers venv {} with {}".format(venv_dir, python), file=sys.stderr)
+        p = subprocess.run([python, "-m", "venv", venv_dir])
         if p.returncode != 0:
-            die("could not create the peers venv with {}".format(sys.executable), "run bench.py with a Python that has ensurepip")
-        have = installed_peers() or set()
-    missing = [PEER_REQUIREMENTS[n] for n in names if n not in have]
-    if missing:
-        print("installing peers into {}: {}".format(PEERS_DIR, " ".join(missing)), file=sys.stderr)
-        argv = [os.path.join(PEERS_DIR, "bin", "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + missing
-        if subprocess.run(argv).returncode != 0:
-            die("pip install of the peers failed: " + " ".join(missing))
+            die("could not create the peers venv {} with {}".format(venv_dir, python), "use a Python that has ensurepip")
+        have = installed_peers(venv_dir) or set()
+    return have
+
+
+def ensure_peers(names, python):
+    """Create bench/.peers (once; and bench/.peers/py-X.Y for the peers that
+    must run on the benchmark interpreter) and pip-install the missing peer
+    packages: the only network use apart from the online workloads."""
+    for venv_dir, creator, wanted in (
+        (PEERS_DIR, sys.executable, [n for n in names if n not in PEERS_ON_TARGET_PYTHON]),
+        (target_peers_dir(python), python, [n for n in names if n in PEERS_ON_TARGET_PYTHON]),
+    ):
+        if not wanted:
+            continue
+        have = ensure_venv(venv_dir, creator)
+        missing = [PEER_REQUIREMENTS[n] for n in wanted if n not in have]
+        if missing:
+            print("installing peers into {}: {}".format(venv_dir, " ".join(missing)), file=sys.stderr)
+            argv = [os.path.join(venv_dir, "bin", "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + missing
+            if subprocess.run(argv).returncode != 0:
+                die("pip install of the peers failed: " + " ".join(missing))
 
 
 # --------------------------------------------------------------------------
@@ -412,11 +843,12 @@ def spawn_floor_mb(env):
     return usage.ru_maxrss / RSS_DIVISOR
 
 
-def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspect=False):
-    """One run.  Returns (seconds, peak RSS in MiB, facts): facts is the
-    pyvenv.cfg dict, plus, with inspect, "_dists" (the installed
-    distributions as sorted "name==version") and "_pyc" (the number of .pyc
-    files in the venv).
+def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspect=False, venv=True, first=False):
+    """One run.  Returns (seconds, peak RSS in MiB, cfg, facts): cfg is the
+    pyvenv.cfg dict (None unless venv), plus, with inspect, "_dists" (the
+    installed distributions as sorted "name==version") and "_pyc" (the number
+    of .pyc files in the venv); facts is what tool.check returned (or None;
+    first is passed on to it).
 
     With gnu_time, the command runs under GNU time (not timed: its extra
     fork/exec would skew the times) and the RSS is the one GNU time reports.
@@ -428,31 +860,43 @@ def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspe
         rss_file = os.path.join(base, "rss")
         run_argv = [gnu_time, "-f", "%M", "-o", rss_file, "--"] + argv if gnu_time else argv
         run_env = dict(env)
-        for k, v in (tool.env or {}).items():
+        tool_env = tool.env(target) if callable(tool.env) else tool.env
+        for k, v in (tool_env or {}).items():
             if v is None:
                 run_env.pop(k, None)
             else:
                 run_env[k] = v
+        if tool.setup:
+            tool.setup(target)
         errfile.seek(0)
         errfile.truncate()
+        out_path = os.path.join(base, "stdout")
+        out = open(out_path, "wb") if tool.capture else subprocess.DEVNULL
         gc.collect()
         gc.disable()
         try:
             t0 = time.perf_counter()
-            proc = subprocess.Popen(run_argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errfile, env=run_env, cwd=base)
+            proc = subprocess.Popen(run_argv, stdin=subprocess.DEVNULL, stdout=out, stderr=errfile, env=run_env, cwd=base)
             _, status, usage = os.wait4(proc.pid, 0)
             elapsed = time.perf_counter() - t0
         finally:
             gc.enable()
+            if tool.capture:
+                out.close()
         proc.returncode = code = exit_code(status)  # reaped by wait4: tell Popen
-        if code != 0:
+
+        def stderr_text():
             errfile.seek(0)
-            err = errfile.read().decode("utf-8", "replace")
+            return errfile.read().decode("utf-8", "replace")
+
+        if code != 0:
             how = "was killed by signal {}".format(-code) if code < 0 else "failed with exit status {}".format(code)
-            die("{}: `{}` {}\n  command: {}\n--- stderr ---\n{}--- end of stderr ---".format(what, tool.label, how, " ".join(argv), err))
-        cfg = read_pyvenv_cfg(target)
-        if cfg is None:
-            die("{}: `{}` exited 0 but {} has no pyvenv.cfg\n  command: {}".format(what, tool.label, target, " ".join(argv)))
+            die("{}: `{}` {}\n  command: {}\n--- stderr ---\n{}--- end of stderr ---".format(what, tool.label, how, " ".join(argv), stderr_text()))
+        cfg = None
+        if venv:
+            cfg = read_pyvenv_cfg(target)
+            if cfg is None:
+                die("{}: `{}` exited 0 but {} has no pyvenv.cfg\n  command: {}".format(what, tool.label, target, " ".join(argv)))
         if expect or inspect:
             dists = installed_dists(target)
             missing = [n for n in expect if n not in dists]
@@ -461,11 +905,21 @@ def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspe
             if inspect:
                 cfg["_dists"] = sorted("{}=={}".format(k, v) for k, v in dists.items())
                 cfg["_pyc"] = count_pyc(target)
+        facts = None
+        if tool.check:
+            stdout = None
+            if tool.capture:
+                with open(out_path, "rb") as f:
+                    stdout = f.read().decode("utf-8", "replace")
+            try:
+                facts = tool.check(target, stdout, first)
+            except CheckFailed as e:
+                die("{}: `{}` exited 0 but {}\n  command: {}\n--- stderr ---\n{}--- end of stderr ---".format(what, tool.label, e, " ".join(argv), stderr_text()))
         rss = usage.ru_maxrss / RSS_DIVISOR
         if gnu_time:
             with open(rss_file) as f:
                 rss = int(f.read().split()[-1]) / 1024.0
-        return elapsed, rss, cfg
+        return elapsed, rss, cfg, facts
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -480,37 +934,45 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
     rss = {t.label: [] for t in tools}
     rss_gnu = {t.label: [] for t in tools}
     interp = {}
+    facts = {}
+    seen = set()
     n = len(tools)
     floor = spawn_floor_mb(ctx.env)
     contents = {}
     with tempfile.TemporaryFile(dir=tmp_root) as errfile:
         for tool in tools:
             if tool.prime:
-                run_once(tool.prime, ctx.env, tmp_root, errfile, wl.name + " priming run", expect=wl.expect)
+                run_once(tool.prime, ctx.env, tmp_root, errfile, wl.name + " priming run", expect=wl.expect, venv=wl.venv)
         for r in range(warmup + rounds):
             counted = r >= warmup
             what = "{} {} {}".format(wl.name, "round" if counted else "warm-up", (r - warmup if counted else r) + 1)
             for i in range(n):
                 tool = tools[(r + i) % n]  # rotate the starting tool each round
-                first = tool.label not in interp
-                t, m, cfg = run_once(tool, ctx.env, tmp_root, errfile, what, expect=wl.expect, inspect=first and bool(wl.expect))
+                first = tool.label not in seen
+                seen.add(tool.label)
+                t, m, cfg, fact = run_once(tool, ctx.env, tmp_root, errfile, what, expect=wl.expect, inspect=first and bool(wl.expect) and wl.venv, venv=wl.venv, first=first)
                 if counted:
                     times[tool.label].append(t)
                     rss[tool.label].append(m)
                 if first:  # the first run, a warm-up one unless --warmup 0 (or a cold workload)
-                    interp[tool.label] = venv_interpreter(cfg)
-                    if "_dists" in cfg:
-                        contents[tool.label] = (cfg["_dists"], cfg["_pyc"])
+                    if cfg is not None:
+                        interp[tool.label] = venv_interpreter(cfg)
+                        if "_dists" in cfg:
+                            contents[tool.label] = (cfg["_dists"], cfg["_pyc"])
+                    if fact:
+                        facts[tool.label] = fact
         if gnu_time:
             for r in range(rss_runs):
                 for i in range(n):
                     tool = tools[(r + i) % n]
-                    _, m, _ = run_once(tool, ctx.env, tmp_root, errfile, "{} RSS run {}".format(wl.name, r + 1), gnu_time, expect=wl.expect)
+                    _, m, _, _ = run_once(tool, ctx.env, tmp_root, errfile, "{} RSS run {}".format(wl.name, r + 1), gnu_time, expect=wl.expect, venv=wl.venv)
                     rss_gnu[tool.label].append(m)
     base_med = statistics.median(times[baseline])
     res = collections.OrderedDict()
     for t in tools:
         med = statistics.median(times[t.label])
+        # Same-round differences to the baseline: slow drift of the machine cancels.
+        paired = [a - b for a, b in zip(times[t.label], times[baseline])]
         res[t.label] = collections.OrderedDict(
             [
                 ("argv", [str(a) for a in t.argv("DIR")]),
@@ -519,19 +981,41 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
                 ("min_s", min(times[t.label])),
                 ("max_s", max(times[t.label])),
                 ("ratio", med / base_med),
+                ("paired_diff_median_s", statistics.median(paired)),
                 ("rss_median_mb", statistics.median(rss[t.label])),
                 ("rss_at_floor", statistics.median(rss[t.label]) <= floor * 1.05),
                 ("rss_gnu_time_median_mb", statistics.median(rss_gnu[t.label]) if rss_gnu[t.label] else None),
-                ("venv_home", interp.get(t.label, ("?", "?"))[0]),
-                ("venv_version", interp.get(t.label, ("?", "?"))[1]),
+                ("venv_home", interp.get(t.label, (None, None))[0]),
+                ("venv_version", interp.get(t.label, (None, None))[1]),
                 ("venv_distributions", contents.get(t.label, (None, None))[0]),  # ["name==version", ...]
                 ("venv_pyc_files", contents.get(t.label, (None, None))[1]),
+                ("facts", facts.get(t.label)),
                 ("times_s", times[t.label]),
                 ("rss_mb", rss[t.label]),
                 ("rss_gnu_time_mb", rss_gnu[t.label]),
             ]
         )
     return baseline, res, floor
+
+
+def goal_result(goal, baseline, res):
+    """(met, text) for one Goal, or None if it names a tool the workload lacks."""
+    if goal.label not in res:
+        return None
+    r = res[goal.label]
+    if goal.kind == "ratio":
+        got = r["ratio"]
+        return got <= goal.limit, "{} <= {:.2f}x {}".format(goal.label, goal.limit, baseline), "{:.2f}x".format(got)
+    if goal.kind == "diff_ms":
+        got = r["paired_diff_median_s"] * 1000
+        return got <= goal.limit, "{} - {} <= {:.1f} ms (median of the same-round differences)".format(goal.label, baseline, goal.limit), "{:+.1f} ms".format(got)
+    if goal.kind == "size":
+        mine = (r["facts"] or {}).get("size_bytes")
+        other = (res.get(goal.limit, {}).get("facts") or {}).get("size_bytes")
+        if mine is None or other is None:
+            return None
+        return mine <= other, "size of {} <= size of {}".format(goal.label, goal.limit), "{} vs {} bytes, {:.2f}x".format(mine, other, mine / float(other))
+    die("unknown goal kind {!r}".format(goal.kind))
 
 
 # --------------------------------------------------------------------------
@@ -543,19 +1027,28 @@ def fmt_ms(s):
     return "{:.1f} ms".format(s * 1000) if s < 10 else "{:.2f} s".format(s)
 
 
+def fmt_delta(s):
+    return "{:+.1f} ms".format(s * 1000) if abs(s) < 10 else "{:+.2f} s".format(s)
+
+
+def fmt_size(n):
+    return "{:.2f} MiB ({} bytes)".format(n / 1048576.0, n)
+
+
 def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
     print()
     print("== {} == {}".format(wl.name, wl.help))
     primed = " (after one untimed priming run of each tool)" if any(r["primed"] for r in res.values()) else ""
     print("   {} rounds + {} warm-up{}, interleaved, rotating start; baseline: {}".format(rounds, warmup, primed, baseline))
     gnu = any(r["rss_gnu_time_median_mb"] is not None for r in res.values())
-    head = ["tool", "median", "min", "/ " + baseline, "RSS wait4"]
+    head = ["tool", "median", "min", "/ " + baseline, "paired diff", "RSS wait4"]
     if gnu:
         head.append("RSS GNU time")
     rows = []
     for label, r in res.items():
         wait4 = "{}{:.1f} MB".format("<=" if r["rss_at_floor"] else "", r["rss_median_mb"])
-        row = [label, fmt_ms(r["median_s"]), fmt_ms(r["min_s"]), "{:.2f}x".format(r["ratio"]), wait4]
+        diff = "-" if label == baseline else fmt_delta(r["paired_diff_median_s"])
+        row = [label, fmt_ms(r["median_s"]), fmt_ms(r["min_s"]), "{:.2f}x".format(r["ratio"]), diff, wait4]
         if gnu:
             g = r["rss_gnu_time_median_mb"]
             row.append("-" if g is None else "{:.1f} MB".format(g))
@@ -563,17 +1056,19 @@ def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
     widths = [max(len(row[i]) for row in [head] + rows) for i in range(len(head))]
     for row in [head] + rows:
         print("   " + "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
-    print("   (RSS wait4: median of the timed runs, floored at {:.1f} MB, this process's own peak; \"<=\" = at the floor.{})".format(
-        floor, " RSS GNU time: median of {} untimed runs under /usr/bin/time.".format(rss_runs) if gnu else ""))
+    print("   (paired diff: median over the rounds of the tool's time minus the baseline's in the same round."
+          " RSS wait4: median of the timed runs, floored at {:.1f} MB, this process's own peak; \"<=\" = at the floor.{})".format(
+              floor, " RSS GNU time: median of {} untimed runs under /usr/bin/time.".format(rss_runs) if gnu else ""))
     w = widths[0]
-    homes = {(r["venv_home"], r["venv_version"]) for r in res.values()}
-    for label, r in res.items():
-        extra = ""
-        if r["venv_distributions"] is not None:
-            extra = ", {} distributions, {} .pyc files".format(len(r["venv_distributions"]), r["venv_pyc_files"])
-        print("   venv of {:<{w}}  home = {}  (Python {}{})".format(label, r["venv_home"], r["venv_version"], extra, w=w))
-    if len(homes) > 1:
-        warn("{}: the tools did not all create their venv from the same interpreter (see the venv lines above)".format(wl.name))
+    if wl.venv:
+        homes = {(r["venv_home"], r["venv_version"]) for r in res.values()}
+        for label, r in res.items():
+            extra = ""
+            if r["venv_distributions"] is not None:
+                extra = ", {} distributions, {} .pyc files".format(len(r["venv_distributions"]), r["venv_pyc_files"])
+            print("   venv of {:<{w}}  home = {}  (Python {}{})".format(label, r["venv_home"], r["venv_version"], extra, w=w))
+        if len(homes) > 1:
+            warn("{}: the tools did not all create their venv from the same interpreter (see the venv lines above)".format(wl.name))
     installed = [set(r["venv_distributions"]) for r in res.values() if r["venv_distributions"] is not None]
     if installed and any(s != installed[0] for s in installed):
         everywhere = set.intersection(*installed)
@@ -583,11 +1078,56 @@ def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
                 if only:
                     print("   only {} installed: {}".format(label, " ".join(only)))
         warn("{}: the tools did not install the same distributions (see the `only` lines above)".format(wl.name))
-    if wl.target:
-        label, goal = wl.target
-        if label in res:
-            got = res[label]["ratio"]
-            print("   target: {} <= {:.2f}x {}: {} ({:.2f}x)".format(label, goal, baseline, "MET" if got <= goal else "NOT MET", got))
+    for label, r in res.items():
+        f = r["facts"]
+        if not f:
+            continue
+        shown = []
+        for k, v in f.items():
+            if k == "size_bytes":
+                shown.append("size " + fmt_size(v))
+            elif k == "_items":
+                shown.append("{} entries".format(len(v)))
+            else:
+                shown.append("{} {}".format(k, v))
+        print("   {:<{w}}  {}".format(label, ", ".join(shown), w=w))
+    items = [set(r["facts"]["_items"]) for r in res.values() if r["facts"] and "_items" in r["facts"]]
+    if items and any(s != items[0] for s in items):
+        everywhere = set.intersection(*items)
+        for label, r in res.items():
+            if r["facts"] and "_items" in r["facts"]:
+                only = sorted(set(r["facts"]["_items"]) - everywhere)
+                if only:
+                    print("   only {} lists: {}".format(label, " ".join(only)))
+    for goal in wl.goals:
+        got = goal_result(goal, baseline, res)
+        if got:
+            met, text, value = got
+            print("   target: {}: {} ({})".format(text, "MET" if met else "NOT MET", value))
+
+
+def run_all(args, selected, ctx, tmp_root, gnu_time, results):
+    for wl in selected:
+        if wl.cold:
+            # Cold runs are slow and all alike (nothing to warm): fewer rounds, no warm-up.
+            rounds, warmup, rss_runs = args.cold_rounds, 0, min(args.rss_runs, 1)
+        else:
+            rounds = args.rounds or wl.rounds or DEFAULT_ROUNDS
+            warmup = args.warmup if args.warmup is not None else (DEFAULT_WARMUP if wl.warmup is None else wl.warmup)
+            rss_runs = args.rss_runs
+        baseline, res, floor = run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time)
+        print_table(wl, baseline, res, rounds, warmup, floor, rss_runs)
+        sys.stdout.flush()
+        entry = collections.OrderedDict([("baseline", baseline), ("cold", wl.cold), ("rounds", rounds), ("warmup", warmup), ("rss_runs", rss_runs if gnu_time else 0), ("wait4_rss_floor_mb", floor)])
+        goals = []
+        for goal in wl.goals:
+            got = goal_result(goal, baseline, res)
+            if got:
+                goals.append(collections.OrderedDict([("kind", goal.kind), ("tool", goal.label), ("limit", goal.limit), ("text", got[1]), ("value", got[2]), ("met", got[0])]))
+        if goals:
+            entry["targets"] = goals
+        entry["tools"] = res
+        results[wl.name] = entry
 
 
 def tool_version(argv, env):
@@ -602,8 +1142,8 @@ def main():
     ap.add_argument("--list", action="store_true", help="list the workloads and exit")
     ap.add_argument("--envtool", default=os.path.join(REPO_ROOT, "target", "release", "envtool"), help="envtool binary (default: target/release/envtool in the repo)")
     ap.add_argument("--python", help="real interpreter to name to every tool (default: newest ~/.pyenv/versions/3.1X.Y/bin/python3.X)")
-    ap.add_argument("--rounds", type=int, default=15, help="counted rounds per workload (default 15)")
-    ap.add_argument("--warmup", type=int, default=2, help="uncounted warm-up rounds (default 2)")
+    ap.add_argument("--rounds", type=int, help="counted rounds per workload (default: the workload's own, else {}; see --list)".format(DEFAULT_ROUNDS))
+    ap.add_argument("--warmup", type=int, help="uncounted warm-up rounds (default: the workload's own, else {})".format(DEFAULT_WARMUP))
     ap.add_argument("--rss-runs", type=int, default=3, help="extra untimed runs per tool under GNU time (/usr/bin/time) for an exact peak RSS; 0: none (default 3; at most 1 for cold workloads)")
     ap.add_argument("--cold-rounds", type=int, default=5, help="counted rounds for the cold workloads (*-cold), which have no warm-up (default 5)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
@@ -613,6 +1153,8 @@ def main():
     if args.list:
         for wl in WORKLOADS.values():
             extra = "  [peers: {}]".format(", ".join(wl.peers)) if wl.peers else ""
+            if wl.rounds or wl.warmup is not None:
+                extra += "  [default rounds {}, warm-up {}]".format(wl.rounds or DEFAULT_ROUNDS, DEFAULT_WARMUP if wl.warmup is None else wl.warmup)
             print("{:<22} {}{}".format(wl.name, wl.help, extra))
         for g, members in GROUPS.items():
             print("{:<22} group: {}".format(g, " ".join(members)))
@@ -625,7 +1167,7 @@ def main():
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         die("unknown workload(s): {}".format(", ".join(unknown)), "python3 bench/bench.py --list")
-    if args.rounds < 1 or args.cold_rounds < 1 or args.warmup < 0 or args.rss_runs < 0:
+    if (args.rounds is not None and args.rounds < 1) or args.cold_rounds < 1 or (args.warmup is not None and args.warmup < 0) or args.rss_runs < 0:
         die("--rounds and --cold-rounds must be >= 1, --warmup and --rss-runs >= 0")
     selected = [WORKLOADS[n] for n in names]
 
@@ -647,8 +1189,8 @@ def main():
     peers = []
     for wl in selected:
         peers += [p for p in wl.peers if p not in peers]
-    ensure_peers(peers)
-    ctx = Context(envtool, python, env)
+    ensure_peers(peers, python)
+    ctx = Context(envtool, python, env, tmp_root)
 
     meta = collections.OrderedDict()
     meta["date"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -687,18 +1229,12 @@ def main():
     sys.stdout.flush()
 
     results = collections.OrderedDict()
-    for wl in selected:
-        # Cold runs are slow and all alike (nothing to warm): fewer rounds, no warm-up.
-        rounds, warmup, rss_runs = (args.cold_rounds, 0, min(args.rss_runs, 1)) if wl.cold else (args.rounds, args.warmup, args.rss_runs)
-        baseline, res, floor = run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time)
-        print_table(wl, baseline, res, rounds, warmup, floor, rss_runs)
-        sys.stdout.flush()
-        entry = collections.OrderedDict([("baseline", baseline), ("cold", wl.cold), ("rounds", rounds), ("warmup", warmup), ("rss_runs", rss_runs if gnu_time else 0), ("wait4_rss_floor_mb", floor)])
-        if wl.target:
-            entry["target"] = {"tool": wl.target[0], "max_ratio": wl.target[1], "met": res[wl.target[0]]["ratio"] <= wl.target[1]}
-        entry["tools"] = res
-        results[wl.name] = entry
+    try:
+        run_all(args, selected, ctx, tmp_root, gnu_time, results)
+    finally:
+        ctx.cleanup()
     meta["loadavg_end"] = list(os.getloadavg())
+
     print()
     print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*meta["loadavg_end"]))
 

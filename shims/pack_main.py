@@ -61,14 +61,6 @@ def check_interpreter(manifest):
         )
 
 
-def payload_hash(archive):
-    digest = hashlib.sha256()
-    for name in sorted(n for n in archive.namelist() if n.startswith(PAYLOAD)):
-        data = archive.read(name)
-        digest.update(name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)
-    return digest.hexdigest()
-
-
 def pack_root():
     root = os.environ.get("ENVTOOL_PACK_ROOT")
     if root:
@@ -78,23 +70,38 @@ def pack_root():
 
 
 def extract(archive, manifest, root):
-    """Extract into root/<hash>, atomically; returns the directory."""
+    """Extract into root/<hash>, atomically, checking the content hash on the way (one pass
+    over the payload); returns the directory."""
     target = os.path.join(root, manifest["content_hash"])
     if os.path.exists(os.path.join(target, ".complete")):
         return target
     os.makedirs(root, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".extract-", dir=root)
     try:
-        for info in archive.infolist():
+        digest = hashlib.sha256()
+        made = set()
+        infos = sorted(
+            (i for i in archive.infolist() if not i.filename.endswith("/")),
+            key=lambda i: i.filename.encode("utf-8"),
+        )
+        for info in infos:
             name = info.filename
-            if not (name.startswith(PAYLOAD) or name.startswith(".envtool/")) or name.endswith("/"):
+            if not (name.startswith(PAYLOAD) or name.startswith(".envtool/")):
                 continue
+            data = archive.read(info)
+            if name.startswith(PAYLOAD):
+                digest.update(name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)
             dest = os.path.join(staging, *name.split("/"))
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            with archive.open(info) as src, open(dest, "wb") as out:
-                shutil.copyfileobj(src, out)
+            parent = os.path.dirname(dest)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            with open(dest, "wb") as out:
+                out.write(data)
             mode = (info.external_attr >> 16) & 0o777
             os.chmod(dest, 0o755 if mode & 0o111 else 0o644)
+        if digest.hexdigest() != manifest["content_hash"]:
+            fail("%s is damaged: its contents do not match its content hash" % pack_path(), "get a fresh copy of the file")
         if manifest.get("compile"):
             import compileall
 
@@ -125,8 +132,6 @@ def main():
     damaged = (zipfile.BadZipFile, zlib.error, EOFError, KeyError)
     if not os.path.exists(os.path.join(target, ".complete")):
         try:
-            if payload_hash(archive) != manifest["content_hash"]:
-                fail("%s is damaged: its contents do not match its content hash" % path, "get a fresh copy of the file")
             try:
                 target = extract(archive, manifest, root)
             except OSError as e:

@@ -417,3 +417,43 @@ fn locks_round_trip_with_uv() {
         .unwrap();
     assert_success(&out);
 }
+
+/// `docopt==0.6.2` has only an sdist with a setup.py: built with setuptools' legacy backend in
+/// an isolated build environment, then cached, so a second environment builds nothing.
+#[test]
+fn builds_an_sdist_only_package() {
+    require_index!();
+    let t = TestEnv::new();
+    let python = common::python();
+    let env = t.path("e");
+    create_ok(&t, &env, &python, &["docopt==0.6.2"]);
+    assert_eq!(
+        common::py(
+            &env.join("bin/python"),
+            "import docopt; print(docopt.__version__)"
+        ),
+        "0.6.2"
+    );
+    pip(&env, &["check"]);
+    assert_eq!(
+        t.ok([OsStr::new("freeze"), env.as_os_str()]),
+        pip(&env, &["freeze"])
+    );
+    let env2 = t.path("e2");
+    let out = t
+        .cmd([
+            OsStr::new("--offline"),
+            OsStr::new("create"),
+            env2.as_os_str(),
+            OsStr::new("--python"),
+            python.as_os_str(),
+            OsStr::new("docopt==0.6.2"),
+        ])
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("Building"),
+        "built again"
+    );
+}

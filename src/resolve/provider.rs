@@ -454,7 +454,10 @@ impl Provider {
     }
 
     fn queue(&self, key: &str, range: &Range) {
-        if !self.queued.lock().unwrap().insert(key.to_string()) {
+        // A direct reference has no index page to fetch.
+        if self.state.direct.contains_key(key)
+            || !self.queued.lock().unwrap().insert(key.to_string())
+        {
             return;
         }
         if let Some(tx) = self.prefetch.lock().unwrap().as_ref() {
@@ -536,6 +539,7 @@ impl DependencyProvider for Provider {
     ) -> Self::Priority {
         // Decide conflict-prone packages first, then the most constrained (fewest versions).
         let count = match package.key() {
+            Some(key) if self.state.direct.contains_key(key) => 1,
             Some(key) => self
                 .state
                 .versions(key)
