@@ -11,4 +11,4 @@ if [ "$(wc -c < "$0")" -ne __SIZE__ ]; then
     echo "hint: get a fresh copy of the file (it was truncated or changed)" >&2
     exit 1
 fi
-exec __PYTHON__ -I "$0" "$@"
+exec __PYTHON__ -I -S "$0" "$@"

@@ -9,10 +9,11 @@ does not leak into the pack's imports.
 import os
 import sys
 
-if not sys.flags.isolated:
-    # Started as `python PACK` with the user's environment: start again isolated, so that
-    # PYTHONPATH or a user site cannot replace the modules this bootstrap imports.
-    os.execv(sys.executable, [sys.executable, "-I"] + sys.argv)
+if not (sys.flags.isolated and sys.flags.no_site):
+    # Started as `python PACK` with the user's environment: start again isolated and without
+    # site-packages, so that neither PYTHONPATH, a user site nor the interpreter's own
+    # packages can replace the modules this bootstrap imports or the pack's.
+    os.execv(sys.executable, [sys.executable, "-I", "-S"] + sys.argv)
 
 import hashlib
 import json
@@ -141,8 +142,14 @@ def main():
         except damaged as e:
             fail("%s is damaged (%s)" % (path, e), "get a fresh copy of the file")
     run = os.path.join(target, ".envtool", "run.py")
-    # sys.argv[0] is the pack as it was invoked, as the sh header passes "$0" on warm starts.
-    os.execv(sys.executable, [sys.executable, "-I", "-S", run, sys.argv[0]] + sys.argv[1:])
+    # Run the extracted copy in this process (already isolated, -I -S): the zip leaves
+    # sys.path, and sys.argv[0] is the pack as invoked, as the sh header passes "$0".
+    import runpy
+
+    archive.close()
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p) != path]
+    sys.argv = [run, sys.argv[0]] + sys.argv[1:]
+    runpy.run_path(run, run_name="__main__")
 
 
 main()
