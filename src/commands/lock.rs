@@ -89,6 +89,26 @@ pub fn lock(args: LockArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+/// A lock file entry for one file the index lists.
+fn out_file(c: &crate::index::Candidate) -> OutFile {
+    OutFile {
+        name: c.file.filename.clone(),
+        url: c.file.url.to_string(),
+        size: c.file.size,
+        upload_time: c
+            .file
+            .upload_time
+            .as_deref()
+            .map(crate::lockfile::pylock::canonical_time),
+        hashes: c
+            .file
+            .hashes
+            .iter()
+            .map(|(a, h)| (a.clone(), h.clone()))
+            .collect(),
+    }
+}
+
 fn package_of(d: &crate::resolve::ResolvedDist) -> OutPackage {
     let chosen = OutFile {
         name: d.artifact.filename.clone(),
@@ -103,18 +123,7 @@ fn package_of(d: &crate::resolve::ResolvedDist) -> OutPackage {
         .filter(|c| {
             matches!(c.dist, crate::dist::DistFilename::Wheel(_)) && !c.file.hashes.is_empty()
         })
-        .map(|c| OutFile {
-            name: c.file.filename.clone(),
-            url: c.file.url.to_string(),
-            size: c.file.size,
-            upload_time: c.file.upload_time.clone(),
-            hashes: c
-                .file
-                .hashes
-                .iter()
-                .map(|(a, h)| (a.clone(), h.clone()))
-                .collect(),
-        })
+        .map(out_file)
         .collect();
     if !wheels.iter().any(|w| w.name == chosen.name) {
         wheels.insert(0, chosen.clone());
@@ -127,18 +136,7 @@ fn package_of(d: &crate::resolve::ResolvedDist) -> OutPackage {
         .find(|c| {
             matches!(c.dist, crate::dist::DistFilename::Sdist(_)) && !c.file.hashes.is_empty()
         })
-        .map(|c| OutFile {
-            name: c.file.filename.clone(),
-            url: c.file.url.to_string(),
-            size: c.file.size,
-            upload_time: c.file.upload_time.clone(),
-            hashes: c
-                .file
-                .hashes
-                .iter()
-                .map(|(a, h)| (a.clone(), h.clone()))
-                .collect(),
-        });
+        .map(out_file);
     let wheels: Vec<OutFile> = if d.artifact.wheel.is_none() {
         wheels
             .into_iter()

@@ -264,19 +264,7 @@ impl HttpClient {
                 return Ok(page_from(&meta, body));
             }
         }
-        if status == 404 || status == 410 {
-            return Err(HttpError::NotFound {
-                url: url.to_string(),
-            }
-            .into());
-        }
-        if !(200..300).contains(&status) {
-            return Err(HttpError::Status {
-                url: url.to_string(),
-                status,
-            }
-            .into());
-        }
+        check_status(url, status)?;
         let final_url = {
             use ureq::ResponseExt;
             Url::parse(&response.get_uri().to_string()).unwrap_or_else(|_| url.clone())
@@ -327,19 +315,7 @@ impl HttpClient {
             .call()
             .map_err(|e| unreachable(url, e))?;
         let status = response.status().as_u16();
-        if status == 404 || status == 410 {
-            return Err(HttpError::NotFound {
-                url: url.to_string(),
-            }
-            .into());
-        }
-        if !(200..300).contains(&status) {
-            return Err(HttpError::Status {
-                url: url.to_string(),
-                status,
-            }
-            .into());
-        }
+        check_status(url, status)?;
         let len = response
             .headers()
             .get("content-length")
@@ -351,6 +327,20 @@ impl HttpClient {
             .limit(u64::MAX)
             .reader();
         Ok((len, Box::new(reader)))
+    }
+}
+
+/// A success status, or the error for the one received.
+fn check_status(url: &Url, status: u16) -> Result<(), HttpError> {
+    match status {
+        200..=299 => Ok(()),
+        404 | 410 => Err(HttpError::NotFound {
+            url: url.to_string(),
+        }),
+        _ => Err(HttpError::Status {
+            url: url.to_string(),
+            status,
+        }),
     }
 }
 
