@@ -1269,3 +1269,28 @@ fn a_damaged_cache_entry_is_fetched_again() {
         serde_json::from_slice::<serde_json::Value>(&info).expect("the entry was rebuilt");
     }
 }
+
+/// An exact pin whose version the cached page already lists asks the index nothing (files
+/// never change once published); a range still revalidates the page.
+#[test]
+fn exact_pins_use_the_cached_page_and_ranges_revalidate() {
+    let fx = demo_world();
+    fx.install_ok(&fx.env("e1"), &["demo==1.0"]);
+    fx.server().clear_requests();
+    fx.install_ok(&fx.env("e2"), &["demo==1.0", "dep==1.0"]);
+    let requests = fx.server().requests();
+    assert!(
+        requests.is_empty(),
+        "a pinned warm install asked the index: {requests:?}"
+    );
+    fx.install_ok(&fx.env("e3"), &["demo>=1.0"]);
+    let requests = fx.server().requests();
+    assert!(
+        requests.iter().any(|r| r.contains("/simple/demo/")),
+        "a range must revalidate the page: {requests:?}"
+    );
+    assert!(
+        !requests.iter().any(|r| r.contains("/files/")),
+        "{requests:?}"
+    );
+}

@@ -224,6 +224,12 @@ impl HttpClient {
             .collect()
     }
 
+    /// The cached copy of a page, however old (for exact pins, whose answer cannot change).
+    pub fn cached_page(&self, url: &Url) -> Option<Page> {
+        let (meta, body) = self.read_cached(url)?;
+        Some(page_from(&meta, body))
+    }
+
     /// GET a Simple API page, from the cache when fresh, revalidating when the server allows.
     pub fn get_page(&self, url: &Url, accept: &str) -> Result<Page, anyhow::Error> {
         let cached = self.read_cached(url);

@@ -81,38 +81,69 @@ impl Index {
 
     /// Every file of `name` from the first index that knows it, plus find-links (memoized per run).
     pub fn project(&self, name: &str) -> anyhow::Result<Arc<ProjectFiles>> {
+        self.project_inner(name, None)
+    }
+
+    /// As `project`, for a name pinned to exactly `version`: a cached page that already lists
+    /// that version is used without asking the index again. Files never change once published,
+    /// and an exact pin may use a yanked file anyway, so the answer cannot differ; only a new
+    /// version could, and an exact pin excludes it.
+    pub fn project_pinned(
+        &self,
+        name: &str,
+        version: &pep440_rs::Version,
+    ) -> anyhow::Result<Arc<ProjectFiles>> {
+        self.project_inner(name, Some(version))
+    }
+
+    fn project_inner(
+        &self,
+        name: &str,
+        pinned: Option<&pep440_rs::Version>,
+    ) -> anyhow::Result<Arc<ProjectFiles>> {
         let normalized = normalize_name(name);
         if let Some(hit) = self.pages.lock().unwrap().get(&normalized) {
             return Ok(hit.clone());
         }
         let mut files = ProjectFiles::default();
-        for base in &self.settings.index_urls {
-            let url = base
-                .join(&format!("{normalized}/"))
-                .with_context(|| format!("cannot build a project URL from {base}"))?;
-            let page = match self.http.get_page(&url, simple::ACCEPT) {
-                Ok(page) => page,
-                Err(e) if http::is_not_found(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            let parsed = simple::parse_page(&page.content_type, &page.body, &page.final_url)
-                .with_context(|| {
-                    format!("the index at {base} returned an unusable page for {normalized}")
-                })?;
-            files.found = true;
-            files.warnings.extend(parsed.warnings);
-            for file in parsed.files {
-                if let Some(dist) = DistFilename::parse(&file.filename, Some(&normalized)) {
-                    if normalize_name(dist.name()) == normalized {
-                        files.candidates.push(Candidate {
-                            file,
-                            dist,
-                            index: Some(base.clone()),
-                        });
-                    }
+        let mut from_cache = false;
+        if let Some(version) = pinned {
+            for base in &self.settings.index_urls {
+                let url = base
+                    .join(&format!("{normalized}/"))
+                    .with_context(|| format!("cannot build a project URL from {base}"))?;
+                let Some(page) = self.http.cached_page(&url) else {
+                    continue;
+                };
+                let mut cached = ProjectFiles::default();
+                if self.add_page(&mut cached, &page, base, &normalized).is_ok()
+                    && cached
+                        .candidates
+                        .iter()
+                        .any(|c| c.dist.version() == version)
+                {
+                    crate::output::debug(&format!(
+                        "{normalized}=={version} is in the cached page: not asking {base}"
+                    ));
+                    files = cached;
+                    from_cache = true;
                 }
+                break;
             }
-            break;
+        }
+        if !from_cache {
+            for base in &self.settings.index_urls {
+                let url = base
+                    .join(&format!("{normalized}/"))
+                    .with_context(|| format!("cannot build a project URL from {base}"))?;
+                let page = match self.http.get_page(&url, simple::ACCEPT) {
+                    Ok(page) => page,
+                    Err(e) if http::is_not_found(&e) => continue,
+                    Err(e) => return Err(e),
+                };
+                self.add_page(&mut files, &page, base, &normalized)?;
+                break;
+            }
         }
         for (file, project) in self.find_links()?.iter() {
             if *project != normalized {
@@ -130,6 +161,34 @@ impl Index {
         let files = Arc::new(files);
         self.pages.lock().unwrap().insert(normalized, files.clone());
         Ok(files)
+    }
+
+    /// Add a project page's files to `files`.
+    fn add_page(
+        &self,
+        files: &mut ProjectFiles,
+        page: &http::Page,
+        base: &Url,
+        normalized: &str,
+    ) -> anyhow::Result<()> {
+        let parsed = simple::parse_page(&page.content_type, &page.body, &page.final_url)
+            .with_context(|| {
+                format!("the index at {base} returned an unusable page for {normalized}")
+            })?;
+        files.found = true;
+        files.warnings.extend(parsed.warnings);
+        for file in parsed.files {
+            if let Some(dist) = DistFilename::parse(&file.filename, Some(normalized)) {
+                if normalize_name(dist.name()) == normalized {
+                    files.candidates.push(Candidate {
+                        file,
+                        dist,
+                        index: Some(base.clone()),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Project names known without asking an index: find-links files and cached index pages.

@@ -97,6 +97,8 @@ pub struct State {
     metadata: Memo<(String, Version), Shared<CoreMetadata>>,
     /// Names whose requirements mention a pre-release (so pre-releases are allowed for them).
     pre_named: HashSet<String>,
+    /// Names the user pinned to one exact version (`==V`, no wildcard, no override).
+    exact_pins: HashMap<String, Version>,
     pub build: Option<crate::build::BuildContext>,
 }
 
@@ -142,6 +144,17 @@ impl State {
                 .map_or(range.clone(), |r| r.intersection(&range));
             constraint_map.insert(key, merged);
         }
+        let mut exact_pins: HashMap<String, Version> = HashMap::new();
+        for req in &root {
+            if let Some(VersionOrUrl::VersionSpecifier(specs)) = &req.version_or_url {
+                if let [spec] = specs.iter().collect::<Vec<_>>().as_slice() {
+                    if *spec.operator() == pep440_rs::Operator::Equal {
+                        exact_pins
+                            .insert(normalize_name(req.name.as_ref()), spec.version().clone());
+                    }
+                }
+            }
+        }
         let mut override_map: HashMap<String, Vec<Requirement>> = HashMap::new();
         for o in overrides {
             if o.evaluate_markers(&markers, &[]) {
@@ -165,6 +178,7 @@ impl State {
             versions: Memo::new(),
             metadata: Memo::new(),
             pre_named,
+            exact_pins,
             build,
         }
     }
@@ -172,10 +186,15 @@ impl State {
     /// The versions of `key` (memoized; fetched at most once per run).
     pub fn versions(&self, key: &str) -> Shared<VersionMap> {
         self.versions.get(&key.to_string(), || {
-            let files = self
-                .index
-                .project(key)
-                .map_err(|e| ProviderError(Arc::new(e)))?;
+            let pinned = self
+                .exact_pins
+                .get(key)
+                .filter(|_| !self.overrides.contains_key(key));
+            let files = match pinned {
+                Some(version) => self.index.project_pinned(key, version),
+                None => self.index.project(key),
+            }
+            .map_err(|e| ProviderError(Arc::new(e)))?;
             Ok(Arc::new(VersionMap::build(
                 &files,
                 &self.tags,
