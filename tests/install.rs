@@ -1294,3 +1294,21 @@ fn exact_pins_use_the_cached_page_and_ranges_revalidate() {
         "{requests:?}"
     );
 }
+
+/// Files can be added to an old version (a wheel for a new platform): a cached page without a
+/// usable file for the pin is asked for again.
+#[test]
+fn a_pin_whose_cached_page_has_no_usable_file_asks_again() {
+    let fx = Fixture::new();
+    fx.publish(
+        wheel("late", "1.0")
+            .tag("cp39-cp39-win_amd64")
+            .file("late.py", ""),
+    );
+    let env = fx.env("e");
+    let out = fx.install(&env, &["late==1.0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    fx.publish(wheel("late", "1.0").file("late.py", "WHERE = 'any'\n"));
+    fx.install_ok(&env, &["late==1.0"]);
+    fx.assert_installed(&env, &[("late", "1.0")]);
+}

@@ -37,6 +37,9 @@ pub struct ProjectFiles {
     pub warnings: Vec<String>,
 }
 
+/// Whether a cached page offers what a pinned version needs.
+type Usable<'a> = &'a dyn Fn(&ProjectFiles) -> bool;
+
 /// Every find-links file with the normalized project it belongs to.
 type LinkFiles = Arc<Vec<(DistFile, String)>>;
 
@@ -87,19 +90,22 @@ impl Index {
     /// As `project`, for a name pinned to exactly `version`: a cached page that already lists
     /// that version is used without asking the index again. Files never change once published,
     /// and an exact pin may use a yanked file anyway, so the answer cannot differ; only a new
-    /// version could, and an exact pin excludes it.
+    /// version could, and an exact pin excludes it. `usable` decides whether the cached page is
+    /// good enough (the resolver asks for a file this interpreter can use: files can be added
+    /// to an old version, a wheel for a new platform say).
     pub fn project_pinned(
         &self,
         name: &str,
         version: &pep440_rs::Version,
+        usable: &dyn Fn(&ProjectFiles) -> bool,
     ) -> anyhow::Result<Arc<ProjectFiles>> {
-        self.project_inner(name, Some(version))
+        self.project_inner(name, Some((version, usable)))
     }
 
     fn project_inner(
         &self,
         name: &str,
-        pinned: Option<&pep440_rs::Version>,
+        pinned: Option<(&pep440_rs::Version, Usable)>,
     ) -> anyhow::Result<Arc<ProjectFiles>> {
         let normalized = normalize_name(name);
         if let Some(hit) = self.pages.lock().unwrap().get(&normalized) {
@@ -107,7 +113,7 @@ impl Index {
         }
         let mut files = ProjectFiles::default();
         let mut from_cache = false;
-        if let Some(version) = pinned {
+        if let Some((version, usable)) = pinned {
             for base in &self.settings.index_urls {
                 let url = base
                     .join(&format!("{normalized}/"))
@@ -121,6 +127,7 @@ impl Index {
                         .candidates
                         .iter()
                         .any(|c| c.dist.version() == version)
+                    && usable(&cached)
                 {
                     crate::output::debug(&format!(
                         "{normalized}=={version} is in the cached page: not asking {base}"

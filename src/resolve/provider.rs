@@ -191,7 +191,20 @@ impl State {
                 .get(key)
                 .filter(|_| !self.overrides.contains_key(key));
             let files = match pinned {
-                Some(version) => self.index.project_pinned(key, version),
+                Some(version) => {
+                    // The cached page must already offer a file this interpreter can use.
+                    let usable = |files: &crate::index::ProjectFiles| {
+                        let map = VersionMap::build(files, &self.tags, &self.python);
+                        map.entries
+                            .get(version)
+                            .and_then(|e| e.best(self.allow(key)))
+                            .is_some_and(|c| {
+                                matches!(c.dist, crate::dist::DistFilename::Wheel(_))
+                                    || !self.allow(key).0
+                            })
+                    };
+                    self.index.project_pinned(key, version, &usable)
+                }
                 None => self.index.project(key),
             }
             .map_err(|e| ProviderError(Arc::new(e)))?;
