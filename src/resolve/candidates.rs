@@ -63,10 +63,19 @@ impl VersionMap {
         // (yanked, rank, build tag) of the wheel chosen so far per version: lower is better.
         type WheelKey = (bool, usize, Option<(u64, String)>);
         let mut chosen: BTreeMap<Version, WheelKey> = BTreeMap::new();
+        let mut python_checked: std::collections::HashMap<&str, bool> =
+            std::collections::HashMap::new();
         for candidate in &files.candidates {
             let version = candidate.dist.version().clone();
             let entry = entries.entry(version.clone()).or_default();
-            if !python_ok(candidate.file.requires_python.as_deref(), python) {
+            // Most files of a project repeat a few Requires-Python strings: parse each once.
+            let ok = match candidate.file.requires_python.as_deref() {
+                None => true,
+                Some(spec) => *python_checked
+                    .entry(spec)
+                    .or_insert_with(|| python_ok(Some(spec), python)),
+            };
+            if !ok {
                 entry.python_excluded = candidate.file.requires_python.clone();
                 continue;
             }
