@@ -102,12 +102,14 @@ pub fn clean(cache: &Cache) -> anyhow::Result<u64> {
 /// Remove what no longer belongs: unknown or old bucket versions, leftovers of interrupted runs,
 /// interpreter facts for binaries that are gone, and with `older_than` every entry not used since.
 pub fn prune(cache: &Cache, older_than: Option<Duration>) -> anyhow::Result<u64> {
+    let cutoff = older_than.map(|d| SystemTime::now() - d);
+    // Pack extractions live apart from the cache (their own root) and have their own locks.
+    let packs = prune_pack_root(&pack_root(cache), cutoff)?;
     if !cache.root().exists() {
-        return Ok(0);
+        return Ok(packs);
     }
     let _guard = exclusive(cache)?;
     let known: Vec<&str> = Bucket::ALL.iter().map(|b| b.dir_name()).collect();
-    let cutoff = older_than.map(|d| SystemTime::now() - d);
     let mut freed = 0;
     for entry in fs_err::read_dir(cache.root())? {
         let entry = entry?;
@@ -116,6 +118,9 @@ pub fn prune(cache: &Cache, older_than: Option<Duration>) -> anyhow::Result<u64>
         if name == ".lock" || name == "CACHEDIR.TAG" {
             continue;
         }
+        if path == pack_root(cache) {
+            continue; // the default pack root lives in the cache directory: pruned above
+        }
         if !path.is_dir() || !known.contains(&name.as_str()) || name == Bucket::Tmp.dir_name() {
             freed += size_of(&path);
             remove_any(&path)?;
@@ -123,8 +128,7 @@ pub fn prune(cache: &Cache, older_than: Option<Duration>) -> anyhow::Result<u64>
         }
         freed += prune_bucket(&path, &name, cutoff)?;
     }
-    freed += prune_pack_root(&pack_root(cache), cutoff)?;
-    Ok(freed)
+    Ok(freed + packs)
 }
 
 /// Where packed executables extract themselves (as their bootstrap computes it).

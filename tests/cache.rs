@@ -1,0 +1,197 @@
+//! `envtool cache dir|info|clean|prune`: sizes per bucket, and removing only what may go.
+
+mod common;
+mod fixture;
+mod support;
+
+use std::fs::File;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use fixture::{wheel, Fixture};
+
+fn cache_cmd(fx: &Fixture, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["cache"];
+    all.extend_from_slice(args);
+    fx.t.cmd(&all)
+        .env("ENVTOOL_PACK_ROOT", fx.t.path("pack-root"))
+        .output()
+        .unwrap()
+}
+
+fn backdate(path: &Path, days: u64) {
+    let when = SystemTime::now() - Duration::from_secs(days * 86_400);
+    File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+/// A fixture whose cache holds one installed wheel.
+fn warm() -> Fixture {
+    let fx = Fixture::new();
+    fx.publish(wheel("kept", "1.0").file("kept.py", ""));
+    fx.install_ok(&fx.env("e"), &["kept==1.0"]);
+    fx
+}
+
+#[test]
+fn dir_and_info_describe_the_cache() {
+    let fx = warm();
+    let out = cache_cmd(&fx, &["dir"]);
+    common::assert_success(&out);
+    assert_eq!(
+        Path::new(String::from_utf8_lossy(&out.stdout).trim()),
+        fx.cache()
+    );
+    assert!(fx.cache().join("CACHEDIR.TAG").is_file());
+
+    let out = cache_cmd(&fx, &["info", "--json"]);
+    common::assert_success(&out);
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let wheels = info["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "wheels-v1")
+        .expect("a wheels bucket");
+    assert_eq!(wheels["entries"], 1, "{info}");
+    assert!(wheels["bytes"].as_u64().unwrap() > 0);
+    assert!(info["total_bytes"].as_u64().unwrap() >= wheels["bytes"].as_u64().unwrap());
+    let text = cache_cmd(&fx, &["info"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("wheels-v1"));
+}
+
+#[test]
+fn prune_removes_leftovers_and_unused_entries_but_keeps_the_rest() {
+    let fx = warm();
+    let cache = fx.cache();
+    // Leftovers of a crash and of an older envtool.
+    std::fs::create_dir_all(cache.join("tmp-v1/build-dead/x")).unwrap();
+    std::fs::create_dir_all(cache.join("wheels-v0/abc")).unwrap();
+    let out = cache_cmd(&fx, &["prune"]);
+    common::assert_success(&out);
+    assert!(!cache.join("tmp-v1").exists());
+    assert!(!cache.join("wheels-v0").exists());
+    assert_eq!(
+        fx.cached_wheel_entries().len(),
+        1,
+        "a used entry was pruned"
+    );
+
+    // Not used for 40 days: gone with --older-than 30; a fresh one stays.
+    fx.publish(wheel("fresh", "1.0").file("fresh.py", ""));
+    fx.install_ok(&fx.env("e2"), &["fresh==1.0"]);
+    let entries = fx.cached_wheel_entries();
+    assert_eq!(entries.len(), 2);
+    let stamp = |entry: &str| {
+        cache
+            .join("wheels-v1")
+            .join(entry)
+            .join(".envtool-wheel.json")
+    };
+    let old = entries
+        .iter()
+        .find(|e| {
+            std::fs::read_to_string(stamp(e))
+                .unwrap()
+                .contains("kept-1.0")
+        })
+        .unwrap()
+        .clone();
+    backdate(&stamp(&old), 40);
+    common::assert_success(&cache_cmd(&fx, &["prune", "--older-than", "30"]));
+    let left = fx.cached_wheel_entries();
+    assert_eq!(left.len(), 1);
+    assert_ne!(left[0], old);
+    // Environments hard-linked from the pruned entry keep working.
+    assert!(fx.site_packages(&fx.t.path("e")).join("kept.py").is_file());
+}
+
+#[test]
+fn prune_collects_unused_pack_extractions_but_not_one_in_use() {
+    let fx = Fixture::new();
+    let root = fx.t.path("pack-root");
+    for name in ["old-unused", "old-running", "recent"] {
+        std::fs::create_dir_all(root.join(name).join("site-packages")).unwrap();
+        std::fs::write(root.join(name).join(".complete"), name).unwrap();
+    }
+    std::fs::create_dir_all(root.join(".extract-crashed")).unwrap();
+    backdate(&root.join("old-unused/.complete"), 10);
+    backdate(&root.join("old-running/.complete"), 10);
+    // A running pack holds a shared lock on its .complete file.
+    let running = File::open(root.join("old-running/.complete")).unwrap();
+    running.lock_shared().unwrap();
+    common::assert_success(&cache_cmd(&fx, &["prune", "--older-than", "7"]));
+    assert!(!root.join("old-unused").exists());
+    assert!(!root.join(".extract-crashed").exists());
+    assert!(
+        root.join("old-running/.complete").is_file(),
+        "removed while in use"
+    );
+    assert!(root.join("recent/.complete").is_file());
+    drop(running);
+}
+
+#[test]
+fn clean_empties_the_cache_and_installs_still_work_afterwards() {
+    let fx = warm();
+    common::assert_success(&cache_cmd(&fx, &["clean"]));
+    assert!(fx.cached_wheel_entries().is_empty());
+    assert!(!fx.cache().join("http-v1").exists());
+    fx.install_ok(&fx.env("e2"), &["kept==1.0"]);
+    fx.assert_installed(&fx.t.path("e2"), &[("kept", "1.0")]);
+}
+
+#[test]
+fn clean_and_prune_refuse_while_another_process_uses_the_cache() {
+    let fx = warm();
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(fx.cache().join(".lock"))
+        .unwrap();
+    lock.lock_shared().unwrap();
+    for args in [&["clean"][..], &["prune"][..]] {
+        let out = cache_cmd(&fx, args);
+        common::assert_user_error(&out, "in use");
+        assert_eq!(
+            fx.cached_wheel_entries().len(),
+            1,
+            "{args:?} removed something"
+        );
+    }
+    drop(lock);
+    common::assert_success(&cache_cmd(&fx, &["clean"]));
+}
+
+#[test]
+fn prune_rejects_a_negative_age() {
+    let fx = Fixture::new();
+    let out = cache_cmd(&fx, &["prune", "--older-than=-1"]);
+    common::assert_user_error(&out, "--older-than");
+}
+
+/// The default pack root sits inside the default cache directory; pruning the cache must
+/// treat it as pack extractions, not as an unknown bucket to delete.
+#[test]
+fn a_pack_root_inside_the_cache_is_not_an_unknown_bucket() {
+    let fx = warm();
+    let root = fx.cache().join("pack-v1");
+    std::fs::create_dir_all(root.join("inuse/site-packages")).unwrap();
+    std::fs::write(root.join("inuse/.complete"), "x").unwrap();
+    let out =
+        fx.t.cmd(["cache", "prune"])
+            .env("ENVTOOL_PACK_ROOT", &root)
+            .output()
+            .unwrap();
+    common::assert_success(&out);
+    assert!(
+        root.join("inuse/.complete").is_file(),
+        "a recent extraction was pruned"
+    );
+    assert_eq!(fx.cached_wheel_entries().len(), 1);
+}
