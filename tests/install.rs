@@ -1312,3 +1312,30 @@ fn a_pin_whose_cached_page_has_no_usable_file_asks_again() {
     fx.install_ok(&env, &["late==1.0"]);
     fx.assert_installed(&env, &[("late", "1.0")]);
 }
+
+/// Command lines that cannot work are refused with a hint, and change nothing.
+#[test]
+fn requests_that_cannot_work_are_refused() {
+    let fx = demo_world();
+    let env = fx.env("e");
+    let before = common::tree(&env);
+    common::assert_user_error(&fx.install(&env, &[]), "nothing to install");
+    let out = fx
+        .t
+        .cmd(["--no-index", "install", "--env"])
+        .arg(&env)
+        .arg("demo==1.0")
+        .output()
+        .unwrap();
+    common::assert_user_error(&out, "no package index is configured");
+    let lock = fx.write("pylock.toml", "lock-version = \"1.0\"\ncreated-by = \"x\"\n");
+    let out = fx.install(&env, &["-r", lock.to_str().unwrap(), "demo==1.0"]);
+    common::assert_user_error(&out, "on its own");
+    let out = fx
+        .install_cmd(&env, &["demo==1.0"])
+        .env("ENVTOOL_LINK_MODE", "symlink")
+        .output()
+        .unwrap();
+    common::assert_user_error(&out, "ENVTOOL_LINK_MODE");
+    assert_eq!(common::tree(&env), before);
+}
