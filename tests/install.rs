@@ -1320,15 +1320,17 @@ fn requests_that_cannot_work_are_refused() {
     let env = fx.env("e");
     let before = common::tree(&env);
     common::assert_user_error(&fx.install(&env, &[]), "nothing to install");
-    let out = fx
-        .t
-        .cmd(["--no-index", "install", "--env"])
-        .arg(&env)
-        .arg("demo==1.0")
-        .output()
-        .unwrap();
+    let out =
+        fx.t.cmd(["--no-index", "install", "--env"])
+            .arg(&env)
+            .arg("demo==1.0")
+            .output()
+            .unwrap();
     common::assert_user_error(&out, "no package index is configured");
-    let lock = fx.write("pylock.toml", "lock-version = \"1.0\"\ncreated-by = \"x\"\n");
+    let lock = fx.write(
+        "pylock.toml",
+        "lock-version = \"1.0\"\ncreated-by = \"x\"\n",
+    );
     let out = fx.install(&env, &["-r", lock.to_str().unwrap(), "demo==1.0"]);
     common::assert_user_error(&out, "on its own");
     let out = fx

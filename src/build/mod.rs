@@ -19,7 +19,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::cache::{self, Cache};
+use crate::cache::{self, Bucket, Cache};
 use crate::error::user;
 use crate::python::Interpreter;
 use crate::settings::Settings;
@@ -151,10 +151,10 @@ impl BuildContext {
         let mut key_parts = vec![self.interpreter.executable.to_string_lossy().into_owned()];
         key_parts.extend(sorted.iter().cloned());
         let key_refs: Vec<&str> = key_parts.iter().map(String::as_str).collect();
-        let bucket = self.cache.root().join("build-envs-v1");
-        fs_err::create_dir_all(&bucket)?;
-        let dir = bucket.join(short_hash(&key_refs));
-        let _lock = cache::lock_entry(&bucket.join(format!("{}.lock", short_hash(&key_refs))))?;
+        let bucket = self.cache.bucket(Bucket::BuildEnvs)?;
+        let key = short_hash(&key_refs);
+        let dir = bucket.join(&key);
+        let _lock = cache::lock_entry(&bucket.join(format!("{key}.lock")))?;
         if dir.join("pyvenv.cfg").is_file() && dir.join(".envtool-complete").is_file() {
             return Ok(dir);
         }
@@ -388,7 +388,7 @@ impl BuildContext {
 
     /// A source distribution's unpacked tree, cached by its sha256.
     pub fn unpacked_sdist(&self, archive: &Path, sha256: &str) -> anyhow::Result<PathBuf> {
-        let dir = self.cache.root().join("sdists-v1").join(sha256);
+        let dir = self.cache.bucket(Bucket::Sdists)?.join(sha256);
         let src = dir.join("src");
         if src.is_dir() {
             return project_root(&src);
@@ -415,7 +415,7 @@ impl BuildContext {
         let dir = self
             .cache
             .root()
-            .join("built-v1")
+            .join(Bucket::Built.dir_name())
             .join(format!("{sha256}-{}", self.tags_key()));
         if let Some(found) = find_wheel(&dir) {
             return Ok(found);

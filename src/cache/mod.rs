@@ -12,6 +12,7 @@
 //!   wheels-v1/<sha256>.lock             held while the entry is being created
 //!   tool-envs-v1/<key>/                 `tool run` environments, keyed by requirements + interpreter;
 //!                                       their envtool-tool.toml mtime is the last use
+//!   sdists-v1, built-v1, build-envs-v1  source builds (their tree is drawn in build/mod.rs)
 //!   tmp-v1/                             downloads and trees being built; anything here is garbage after a crash
 //! ```
 //! An entry becomes visible only by an atomic rename, so a reader never sees half of one.
@@ -37,16 +38,22 @@ pub enum Bucket {
     Metadata,
     Wheels,
     ToolEnvs,
+    Sdists,
+    Built,
+    BuildEnvs,
     Tmp,
 }
 
 impl Bucket {
-    pub const ALL: [Bucket; 6] = [
+    pub const ALL: [Bucket; 9] = [
         Bucket::Interpreters,
         Bucket::Http,
         Bucket::Metadata,
         Bucket::Wheels,
         Bucket::ToolEnvs,
+        Bucket::Sdists,
+        Bucket::Built,
+        Bucket::BuildEnvs,
         Bucket::Tmp,
     ];
 
@@ -57,6 +64,9 @@ impl Bucket {
             Bucket::Metadata => "metadata-v1",
             Bucket::Wheels => "wheels-v1",
             Bucket::ToolEnvs => "tool-envs-v1",
+            Bucket::Sdists => "sdists-v1",
+            Bucket::Built => "built-v1",
+            Bucket::BuildEnvs => "build-envs-v1",
             Bucket::Tmp => "tmp-v1",
         }
     }

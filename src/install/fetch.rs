@@ -252,7 +252,7 @@ pub fn fetch_sdist(
     http: &HttpClient,
     cache: &Cache,
 ) -> anyhow::Result<(std::path::PathBuf, String, u64)> {
-    let bucket = cache.root().join("sdists-v1");
+    let bucket = cache.bucket(crate::cache::Bucket::Sdists)?;
     if let Some(sha) = artifact.known_sha256() {
         let path = bucket.join(sha).join(&artifact.filename);
         if let Ok(meta) = std::fs::metadata(&path) {
