@@ -496,3 +496,24 @@ fn command_line_mistakes_exit_2() {
     assert_eq!(t.run(["no-such-command"]).status.code(), Some(2));
     assert_eq!(t.run(["run", "e"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_broken_interpreter_is_named_with_a_hint() {
+    let t = TestEnv::with_private_cache();
+    let path = t.path("python3.99");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = t.run([
+        "create".as_ref(),
+        "e".as_ref(),
+        "--python".as_ref(),
+        path.as_os_str(),
+    ]);
+    let stderr = assert_user_error(&out, "failed when asked for its version");
+    assert!(stderr.contains("init_fs_encoding"), "{stderr}");
+    assert!(!t.path("e").exists());
+}

@@ -151,12 +151,15 @@ pub fn probe(exe: &Path) -> anyhow::Result<Facts> {
         .output()
         .with_context(|| format!("cannot run {}", exe.display()))?;
     if !out.status.success() {
-        anyhow::bail!(
-            "{} failed when asked for its version ({}): {}",
-            exe.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        return Err(crate::error::user(
+            format!(
+                "{} failed when asked for its version ({}): {}",
+                exe.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "the interpreter is broken; pass another one with --python (see `envtool python list`)",
+        ));
     }
     serde_json::from_slice(&out.stdout).with_context(|| {
         format!(

@@ -444,7 +444,10 @@ fn fetch_core_metadata(state: &State, candidate: &Candidate) -> anyhow::Result<O
         if let Some(expected) = hashes.get("sha256") {
             let actual = data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes));
             if &actual != expected {
-                anyhow::bail!("the metadata file {url} does not match its published hash");
+                return Err(crate::error::user(
+                    format!("the metadata file {url} does not match its published hash"),
+                    "the index serves inconsistent files; retry later, or report it to the index",
+                ));
             }
         }
     }
