@@ -94,16 +94,16 @@ mod tests {
     use std::path::PathBuf;
     use std::process::{Command, Output};
 
-    /// The real CPython 3.11 the launchers are run with.
+    /// The interpreter the launchers are run with: `ENVTOOL_TEST_PYTHON`, else the one
+    /// envtool's own discovery picks (`python3` on PATH, pyenv shims seen through).
     fn python311() -> PathBuf {
-        let home = std::env::var("HOME").expect("HOME is not set");
-        let python = PathBuf::from(home).join(".pyenv/versions/3.11.7/bin/python3.11");
-        assert!(
-            python.exists(),
-            "{} is needed for the launcher tests",
-            python.display()
-        );
-        python
+        if let Some(p) = std::env::var_os("ENVTOOL_TEST_PYTHON").filter(|p| !p.is_empty()) {
+            return PathBuf::from(p);
+        }
+        let cache = tempfile::tempdir().unwrap();
+        crate::python::find(None, &crate::cache::Cache::new(cache.path().to_path_buf()))
+            .expect("the launcher tests need a Python 3 (or ENVTOOL_TEST_PYTHON)")
+            .executable
     }
 
     fn entry(module: &str, attr: Option<&str>) -> EntryPoint {

@@ -2,17 +2,15 @@
 //! against the real Python `zipfile` and pip, and the index server against a raw HTTP
 //! client and the real pip.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use crate::support::*;
 use data_encoding::BASE64URL_NOPAD;
 use sha2::{Digest, Sha256};
-use support::*;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -377,7 +375,7 @@ fn file_helpers() {
 
 #[test]
 fn python_zipfile_reads_the_wheel() {
-    let python = require_python();
+    let python = crate::common::python();
     let dir = tempfile::tempdir().unwrap();
     let whl = full_builder().build(dir.path());
     let output = run(Command::new(&python)
@@ -401,7 +399,7 @@ fn python_zipfile_reads_the_wheel() {
 
 #[test]
 fn pip_installs_the_wheel() {
-    let python = require_python();
+    let python = crate::common::python();
     let dir = tempfile::tempdir().unwrap();
     let whl = full_builder().build(dir.path());
     let target = dir.path().join("target");
@@ -840,7 +838,7 @@ fn downloaded(dest: &Path) -> Vec<String> {
 
 #[test]
 fn pip_downloads_from_the_index() {
-    let python = require_python();
+    let python = crate::common::python();
     let (dir, v10, _) = index_dir();
     let server = IndexServer::start(dir.path());
     let url = server.url();
@@ -903,7 +901,7 @@ fn pip_downloads_from_the_index() {
 
 #[test]
 fn pip_honors_yank_and_wrong_hash() {
-    let python = require_python();
+    let python = crate::common::python();
     let (dir, v10, v11) = index_dir();
     let server = IndexServer::start(dir.path());
     let url = server.url();
@@ -937,7 +935,7 @@ fn pip_honors_yank_and_wrong_hash() {
 
 #[test]
 fn pip_uses_the_find_links_page() {
-    let python = require_python();
+    let python = crate::common::python();
     let (dir, v10, _) = index_dir();
     let server = IndexServer::start(dir.path());
     let dest = tempfile::tempdir().unwrap();

@@ -4,13 +4,10 @@
 //! the tests need nothing but the local index; one uses setuptools from the wheel CPython's
 //! ensurepip bundles, when the interpreter has one.
 
-mod common;
-mod fixture;
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use fixture::{stderr, wheel, Fixture};
+use crate::fixture::{stderr, wheel, Fixture};
+use crate::{common, support};
 
 /// A PEP 517 backend in a few lines: builds a wheel (and metadata) for `NAME`/`VERSION` from
 /// the `src/` tree, with a console script; `FAIL=1` in pyproject's tool table makes it fail.
@@ -280,7 +277,7 @@ fn an_sdist_escaping_its_directory_is_refused() {
 #[test]
 fn a_setup_py_project_builds_with_setuptools() {
     let fx = Fixture::new();
-    let bundled = common::pyenv_pythons().into_iter().find_map(|(_, exe)| {
+    let bundled = common::pythons().into_iter().find_map(|(_, exe)| {
         let lib = exe.parent()?.parent()?.join("lib");
         let dir = std::fs::read_dir(lib)
             .ok()?
@@ -298,24 +295,12 @@ fn a_setup_py_project_builds_with_setuptools() {
             })
     });
     let Some(setuptools) = bundled else {
-        eprintln!("skipped: no bundled setuptools wheel under pyenv");
-        return;
+        return support::skip("no interpreter with an ensurepip-bundled setuptools wheel");
     };
-    // setuptools before 70 asks for `wheel` to build; a real one is needed (virtualenv embeds
-    // one; the network tier covers this case with docopt otherwise).
-    let embedded = walkdir::WalkDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/.peers"))
-        .into_iter()
-        .flatten()
-        .map(|e| e.path().to_path_buf())
-        .find(|p| {
-            let n = p.file_name().unwrap_or_default().to_string_lossy();
-            n.starts_with("wheel-") && n.ends_with(".whl")
-        });
-    let Some(wheel_whl) = embedded else {
-        eprintln!(
-            "skipped: no `wheel` wheel available offline (the network tier builds docopt instead)"
-        );
-        return;
+    // setuptools before 70 asks for `wheel` to build; a real one is needed, from the default
+    // index (this test is of the network tier when it is not cached under target/).
+    let Some(wheel_whl) = support::downloaded_wheel("wheel==0.43.0") else {
+        return support::skip_offline("cannot download the `wheel` wheel from the default index");
     };
     std::fs::copy(&wheel_whl, fx.files.join(wheel_whl.file_name().unwrap())).unwrap();
     std::fs::copy(&setuptools, fx.files.join(setuptools.file_name().unwrap())).unwrap();

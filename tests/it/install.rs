@@ -1,18 +1,15 @@
 //! `envtool install`: pinned wheels from a local index through the content-addressed cache,
 //! checked against what real pip sees in the environment.
 
-mod common;
-mod fixture;
-mod support;
-
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{assert_success, assert_user_error, tree};
-use fixture::{files_below, lexical, parse_record, record_hash, stderr, wheel, Fixture};
-use support::{sha256_hex, truncate_file, WheelBuilder};
+use crate::common::{assert_success, assert_user_error, tree};
+use crate::fixture::{files_below, lexical, parse_record, record_hash, stderr, wheel, Fixture};
+use crate::support::{sha256_hex, truncate_file, WheelBuilder};
+use crate::{common, fixture, support};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -98,11 +95,6 @@ fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     }
     out.truncate(len);
     out
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -965,17 +957,37 @@ fn offline_with_a_cold_cache() {
 
 #[test]
 fn unwritable_environment() {
-    if is_root() {
-        eprintln!("skipped: running as root, where permissions are not enforced");
-        return;
-    }
     let fx = Fixture::new();
     fx.publish(wheel("solo", "1.0"));
-    let env = fx.env("e");
+    // Root ignores permission bits: the install then runs as nobody, on an environment made
+    // with an interpreter nobody can reach.
+    let root = common::is_root();
+    let env = if root {
+        let dir = fx.t.path("e");
+        fx.t.ok([
+            "create".as_ref(),
+            dir.as_os_str(),
+            "--python".as_ref(),
+            "/usr/bin/python3".as_ref(),
+        ]);
+        dir
+    } else {
+        fx.env("e")
+    };
     let site = fx.site_packages(&env);
     std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o555)).unwrap();
     let before = tree(&env);
-    let out = fx.install(&env, &["solo==1.0"]);
+    let out = if root {
+        let Some(mut cmd) = common::as_nobody(&fx.t) else {
+            return;
+        };
+        cmd.args(["--index-url", fx.url(), "install", "--env"])
+            .arg(&env)
+            .arg("solo==1.0");
+        cmd.output().unwrap()
+    } else {
+        fx.install(&env, &["solo==1.0"])
+    };
     std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(tree(&env), before);
     assert_user_error(&out, "ermission");

@@ -1,5 +1,4 @@
 //! Helpers for running the real `envtool` binary in a private temporary tree.
-#![allow(dead_code)]
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -127,8 +126,43 @@ pub fn assert_user_error(out: &Output, needle: &str) -> String {
     stderr
 }
 
-/// CPython interpreters 3.8+ installed under pyenv: (version dir name, real binary).
-pub fn pyenv_pythons() -> Vec<(String, PathBuf)> {
+/// Every CPython 3.8+ envtool can see (`envtool python list --json`, so the tests find
+/// interpreters the way a user's `--python` does), one per minor version, oldest first:
+/// (version, real binary). Where two share a minor version, the first envtool lists wins.
+pub fn pythons() -> Vec<(String, PathBuf)> {
+    static FOUND: std::sync::OnceLock<Vec<(String, PathBuf)>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let out = Command::new(envtool_bin())
+                .args(["python", "list", "--json"])
+                .env("PYENV_ROOT", pyenv_root())
+                .env("ENVTOOL_CACHE_DIR", shared_cache())
+                .output()
+                .expect("envtool python list runs");
+            assert_success(&out);
+            let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+            let mut by_minor: std::collections::BTreeMap<(u32, u32), (String, PathBuf)> =
+                Default::default();
+            for row in rows {
+                let version = row["version"].as_str().unwrap_or_default().to_string();
+                let parts: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
+                let cpython = row["implementation"] == "cpython" && row["supported"] == true;
+                if !cpython || parts.len() < 2 || parts[0] != 3 || parts[1] < 8 {
+                    continue;
+                }
+                let exe = PathBuf::from(row["executable"].as_str().unwrap_or_default());
+                by_minor
+                    .entry((parts[0], parts[1]))
+                    .or_insert((version, exe));
+            }
+            by_minor.into_values().collect()
+        })
+        .clone()
+}
+
+/// CPython 3.8+ installs under `$PYENV_ROOT/versions` (for the tests of pyenv discovery
+/// itself): (version directory name, real binary), sorted.
+pub fn pyenv_versions() -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir(pyenv_root().join("versions")) else {
         return out;
@@ -147,21 +181,26 @@ pub fn pyenv_pythons() -> Vec<(String, PathBuf)> {
             out.push((name, exe));
         }
     }
-    out.sort();
+    out.sort_by_key(|(n, _)| {
+        n.split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    });
     out
 }
 
-/// The newest pyenv CPython, which tests use as "the" interpreter.
+/// `ENVTOOL_TEST_PYTHON`, when set.
+pub fn override_python() -> Option<PathBuf> {
+    std::env::var_os("ENVTOOL_TEST_PYTHON")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The interpreter most tests use: `ENVTOOL_TEST_PYTHON`, else the newest of [`pythons`].
 pub fn python() -> PathBuf {
-    pyenv_pythons()
-        .into_iter()
-        .max_by_key(|(n, _)| {
-            n.split('.')
-                .map(|p| p.parse::<u32>().unwrap())
-                .collect::<Vec<_>>()
-        })
-        .map(|(_, p)| p)
-        .expect("tests need a CPython 3.8+ under pyenv")
+    override_python()
+        .or_else(|| pythons().into_iter().last().map(|(_, p)| p))
+        .expect("the tests need a CPython 3.8+: install one, or set ENVTOOL_TEST_PYTHON")
 }
 
 /// Run `python -c CODE` and return its trimmed stdout, asserting success.
@@ -192,4 +231,45 @@ pub fn tree(dir: &Path) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+/// `envtool` run as the unprivileged user `nobody` (for tests of permission errors, which root
+/// ignores), with the scratch tree and its cache opened up to that user. Interpreters under
+/// root's home are not reachable by nobody: such tests use `/usr/bin/python3`. None (with a
+/// SKIP line) where that cannot be arranged.
+pub fn as_nobody(t: &TestEnv) -> Option<Command> {
+    use std::os::unix::fs::PermissionsExt;
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !setpriv.exists() || !Path::new("/usr/bin/python3").exists() {
+        crate::support::skip("running as root without setpriv or /usr/bin/python3");
+        return None;
+    }
+    let reachable = envtool_bin()
+        .ancestors()
+        .skip(1)
+        .all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o005 == 0o005));
+    if !reachable {
+        crate::support::skip("the envtool binary is not reachable by the user nobody");
+        return None;
+    }
+    std::fs::set_permissions(t.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(&t.cache_dir).unwrap();
+    std::fs::set_permissions(&t.cache_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cmd = Command::new(setpriv);
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(envtool_bin())
+        .current_dir(t.tmp.path())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", t.tmp.path().join("home"))
+        .env("ENVTOOL_CACHE_DIR", &t.cache_dir)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env("NO_COLOR", "1");
+    Some(cmd)
+}
+
+/// Whether the tests run as root (where permission bits are not enforced).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }

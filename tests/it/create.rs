@@ -1,12 +1,11 @@
 //! `envtool create`: environments the interpreter, pip and shells accept, and every refusal.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::{assert_success, assert_user_error, py, pyenv_pythons, python, tree, TestEnv};
+use crate::common::{assert_success, assert_user_error, py, python, pythons, tree, TestEnv};
+use crate::{common, support};
 
 fn assert_is_venv(dir: &Path) {
     let prefix = py(
@@ -31,7 +30,7 @@ fn default_python3_from_path_gives_a_venv() {
 
 #[test]
 fn every_pyenv_cpython_gets_an_environment() {
-    let pythons = pyenv_pythons();
+    let pythons = pythons();
     assert!(!pythons.is_empty(), "no CPython 3.8+ under pyenv");
     let t = TestEnv::new();
     for (version, exe) in pythons {
@@ -73,8 +72,7 @@ fn every_pyenv_cpython_gets_an_environment() {
 fn debian_system_python_gets_an_environment() {
     let system = Path::new("/usr/bin/python3");
     if !system.exists() {
-        eprintln!("skipped: no /usr/bin/python3");
-        return;
+        return support::skip("no /usr/bin/python3 (a distribution's Python)");
     }
     let t = TestEnv::new();
     t.ok(["create", "sys-env", "--python", "/usr/bin/python3"]);
@@ -368,7 +366,7 @@ fn no_matching_interpreter_lists_what_was_found() {
     let t = TestEnv::new();
     let out = t.run(["create", "e", "--python", "3.99"]);
     let stderr = assert_user_error(&out, "3.99");
-    let (version, _) = pyenv_pythons().pop().unwrap();
+    let (version, _) = pythons().pop().unwrap();
     assert!(
         stderr.contains(&version),
         "the hint should list {version}:\n{stderr}"
@@ -452,30 +450,11 @@ fn unwritable_parent_is_refused() {
     let is_root = unsafe { libc::geteuid() } == 0;
     let out = if is_root {
         // Root ignores permission bits: run as nobody, with a world-usable tree and interpreter.
-        if !Path::new("/usr/bin/setpriv").exists() || !Path::new("/usr/bin/python3").exists() {
-            eprintln!("skipped: running as root without setpriv or /usr/bin/python3");
+        let Some(mut cmd) = common::as_nobody(&t) else {
             return;
-        }
-        std::fs::set_permissions(t.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::create_dir_all(&t.cache_dir).unwrap();
-        std::fs::set_permissions(&t.cache_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let mut cmd = Command::new("/usr/bin/setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(common::envtool_bin())
-            .args(["create", "--python", "/usr/bin/python3"])
-            .arg(ro.join("e"))
-            .env("ENVTOOL_CACHE_DIR", &t.cache_dir)
-            .env("NO_COLOR", "1");
-        let bin = common::envtool_bin();
-        let readable = bin.ancestors().skip(1).all(|a| {
-            std::fs::metadata(a)
-                .map(|m| m.permissions().mode() & 0o005 == 0o005)
-                .unwrap_or(false)
-        });
-        if !readable {
-            eprintln!("skipped: the envtool binary is not reachable by nobody");
-            return;
-        }
+        };
+        cmd.args(["create", "--python", "/usr/bin/python3"])
+            .arg(ro.join("e"));
         cmd.output().unwrap()
     } else {
         t.run([

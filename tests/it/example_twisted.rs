@@ -3,15 +3,14 @@
 //! requirements.txt, start `twist web --wsgi app.application` from the example directory on
 //! a free 127.0.0.1 port, and GET the page with a raw HTTP request.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_success, TestEnv};
+use crate::common::{assert_success, TestEnv};
+use crate::{common, support};
 
 fn example_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/twisted-wsgi")
@@ -50,14 +49,16 @@ fn index_reachable(t: &TestEnv) -> bool {
     match run_with_limit(cmd, Duration::from_secs(90)) {
         Some(out) if out.status.success() => true,
         Some(out) => {
-            eprintln!(
-                "skipped: the default package index is unreachable (envtool lock failed):\n{}",
+            support::skip_offline(&format!(
+                "the default package index is unreachable (envtool lock failed):\n{}",
                 String::from_utf8_lossy(&out.stderr)
-            );
+            ));
             false
         }
         None => {
-            eprintln!("skipped: the default package index is unreachable (envtool lock timed out)");
+            support::skip_offline(
+                "the default package index is unreachable (envtool lock timed out)",
+            );
             false
         }
     }

@@ -2,16 +2,14 @@
 //! environment, a lock or requirements, run as `./OUT` and as `python OUT`, against a local
 //! test index. Every run of a pack sets `ENVTOOL_PACK_ROOT` to a directory of its own test.
 
-mod common;
-mod support;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
-use common::{assert_success, assert_user_error, py, pyenv_pythons, tree, TestEnv};
-use support::{truncate_file, IndexServer, WheelBuilder};
+use crate::common::{assert_success, assert_user_error, py, pythons, tree, TestEnv};
+use crate::support::{truncate_file, IndexServer, WheelBuilder};
+use crate::{common, support};
 
 // ---------------------------------------------------------------------------------------
 // The package world
@@ -844,13 +842,12 @@ fn incompatible_interpreter_is_refused_without_traceback() {
     w.demo_env();
     let pack = w.pack_env("e", "demo", "demo.pyz");
     let minor = w.minor();
-    let others: Vec<(String, PathBuf)> = pyenv_pythons()
+    let others: Vec<(String, PathBuf)> = pythons()
         .into_iter()
         .filter(|(name, _)| !name.starts_with(&format!("{minor}.")))
         .collect();
     if others.is_empty() {
-        eprintln!("skipped: no pyenv Python other than {minor}");
-        return;
+        return support::skip(&format!("no CPython other than {minor}"));
     }
     for (name, exe) in others {
         let other_minor = name.rsplit_once('.').unwrap().0.to_string();

@@ -1,14 +1,11 @@
 //! `envtool cache dir|info|clean|prune`: sizes per bucket, and removing only what may go.
 
-mod common;
-mod fixture;
-mod support;
-
 use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use fixture::{wheel, Fixture};
+use crate::common;
+use crate::fixture::{wheel, Fixture};
 
 fn cache_cmd(fx: &Fixture, args: &[&str]) -> std::process::Output {
     let mut all = vec!["cache"];

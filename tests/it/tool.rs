@@ -4,16 +4,14 @@
 //!
 //! Shim overhead is measured in bench/, so nothing here asserts on timing.
 
-mod common;
-mod support;
-
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{assert_success, assert_user_error, tree, TestEnv};
-use support::{escape_dist_name, truncate_file, IndexServer, WheelBuilder};
+use crate::common;
+use crate::common::{assert_success, assert_user_error, tree, TestEnv};
+use crate::support::{escape_dist_name, truncate_file, IndexServer, WheelBuilder};
 
 // ---------------------------------------------------------------------------------------
 // The package world

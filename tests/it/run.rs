@@ -1,11 +1,9 @@
 //! `envtool run DIR -- CMD`.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 
-use common::{assert_success, assert_user_error, python, TestEnv};
+use crate::common::{assert_success, assert_user_error, python, TestEnv};
 
 fn env_with_python(t: &TestEnv) -> std::path::PathBuf {
     t.ok([

@@ -6,9 +6,6 @@
 //! not, the test prints `skipped: no index reachable` and passes. The uv comparisons look
 //! for `bench/.peers/bin/uv`, then `uv` on PATH, and skip with a message without it.
 
-mod common;
-mod support;
-
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -16,7 +13,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{assert_success, TestEnv};
+use crate::common::{assert_success, TestEnv};
+use crate::{common, support};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -91,21 +89,47 @@ fn index_reachable() -> bool {
 macro_rules! require_index {
     () => {
         if !index_reachable() {
-            eprintln!("skipped: no index reachable");
-            return;
+            return support::skip_offline("the default index cannot be reached");
         }
     };
 }
 
-/// uv from the benchmark peers, else from PATH.
+/// uv from the benchmark peers, else from PATH, else installed from the default index into a
+/// virtual environment under the target directory (once).
 fn uv() -> Option<PathBuf> {
-    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/.peers/bin/uv");
-    if peer.is_file() {
-        return Some(peer);
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join("uv"))
-        .find(|p| p.is_file())
+    static UV: OnceLock<Option<PathBuf>> = OnceLock::new();
+    UV.get_or_init(|| {
+        let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/.peers/bin/uv");
+        if peer.is_file() {
+            return Some(peer);
+        }
+        let on_path = std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|d| d.join("uv"))
+            .find(|p| p.is_file());
+        if on_path.is_some() {
+            return on_path;
+        }
+        let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("uv-venv");
+        let uv = venv.join("bin/uv");
+        if !uv.is_file() {
+            let made = Command::new(common::python())
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv)
+                .status()
+                .ok()?;
+            let installed = made.success()
+                && support::pip_command(&venv.join("bin/python"))
+                    .args(["install", "--timeout", "30", "uv"])
+                    .status()
+                    .ok()?
+                    .success();
+            if !installed {
+                return None;
+            }
+        }
+        uv.is_file().then_some(uv)
+    })
+    .clone()
 }
 
 /// A uv command kept away from the user's configuration, with a cache shared by test runs.
@@ -201,7 +225,7 @@ fn create_ok(t: &TestEnv, dir: &Path, python: &Path, reqs: &[&str]) {
 
 /// The newest pyenv CPython no newer than 3.`max_minor`.
 fn python_up_to(max_minor: u32) -> Option<PathBuf> {
-    common::pyenv_pythons()
+    common::pythons()
         .into_iter()
         .filter_map(|(name, exe)| {
             let parts: Vec<u32> = name.split('.').map(|p| p.parse().unwrap()).collect();
@@ -245,8 +269,7 @@ fn installs_a_c_extension() {
     require_index!();
     // markupsafe 2.1.5 has binary wheels up to CPython 3.12.
     let Some(python) = python_up_to(12) else {
-        eprintln!("skipped: no CPython <= 3.12 under pyenv");
-        return;
+        return support::skip("no CPython <= 3.12 (markupsafe 2.1.5 has no wheels for newer ones)");
     };
     let t = TestEnv::new();
     let env = t.path("e");
@@ -293,8 +316,7 @@ fn installs_console_scripts() {
 fn resolves_like_uv() {
     require_index!();
     let Some(uv) = uv() else {
-        eprintln!("skipped: uv is not installed (bench/.peers/bin/uv or PATH)");
-        return;
+        return support::skip_offline("uv cannot be installed from the default index");
     };
     let t = TestEnv::new();
     let python = common::python();
@@ -329,8 +351,7 @@ fn resolves_like_uv() {
 fn locks_round_trip_with_uv() {
     require_index!();
     let Some(uv) = uv() else {
-        eprintln!("skipped: uv is not installed (bench/.peers/bin/uv or PATH)");
-        return;
+        return support::skip_offline("uv cannot be installed from the default index");
     };
     let t = TestEnv::new();
     let python = common::python();

@@ -1,11 +1,10 @@
 //! Interpreter discovery: pyenv shims seen through without running them, list and find.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{assert_success, pyenv_pythons, TestEnv};
+use crate::common;
+use crate::common::{assert_success, pyenv_versions, TestEnv};
 
 /// A pyenv root whose shims record that they ran, and whose versions link to the real ones.
 fn fake_pyenv(t: &TestEnv) -> (PathBuf, PathBuf) {
@@ -23,7 +22,7 @@ fn fake_pyenv(t: &TestEnv) -> (PathBuf, PathBuf) {
         .unwrap();
         std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    for (version, exe) in pyenv_pythons() {
+    for (version, exe) in pyenv_versions() {
         let real_dir = exe.parent().unwrap().parent().unwrap();
         std::os::unix::fs::symlink(real_dir, root.join("versions").join(version)).unwrap();
     }
@@ -38,7 +37,7 @@ fn real_of(link: &Path) -> PathBuf {
 fn pyenv_shims_are_seen_through_without_running_them() {
     let t = TestEnv::with_private_cache();
     let (root, marker) = fake_pyenv(&t);
-    let pythons = pyenv_pythons();
+    let pythons = pyenv_versions();
     let (first, first_exe) = pythons.first().unwrap().clone();
     let (last, last_exe) = pythons.last().unwrap().clone();
     std::fs::write(root.join("version"), format!("{first}\n")).unwrap();
@@ -84,7 +83,7 @@ fn pyenv_shims_are_seen_through_without_running_them() {
 fn list_shows_every_pyenv_interpreter() {
     let t = TestEnv::new();
     let out = t.ok(["python", "list"]);
-    for (version, _) in pyenv_pythons() {
+    for (version, _) in pyenv_versions() {
         assert!(
             out.lines().any(|l| l.starts_with(&version)),
             "{version} missing from:\n{out}"
@@ -101,7 +100,7 @@ fn list_shows_every_pyenv_interpreter() {
 #[test]
 fn find_by_version_name_and_path() {
     let t = TestEnv::new();
-    let (version, exe) = pyenv_pythons().pop().unwrap();
+    let (version, exe) = pyenv_versions().pop().unwrap();
     let minor: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
     let by_version = t.ok(["python", "find", &minor]);
     let by_full = t.ok(["python", "find", &version]);

@@ -3,20 +3,17 @@
 //! pip, round trips that reproduce an environment file for file, and refusals that leave
 //! the environment untouched.
 
-mod common;
-mod fixture;
-mod support;
-
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{assert_success, assert_user_error, pyenv_pythons};
-use fixture::{stderr, stdout, wheel, Fixture};
+use crate::common::{assert_success, assert_user_error, pythons};
+use crate::fixture::{stderr, stdout, wheel, Fixture};
+use crate::support::{sha256_hex, WheelBuilder};
+use crate::{common, support};
 use sha2::{Digest, Sha256};
-use support::{sha256_hex, WheelBuilder};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -266,7 +263,7 @@ fn site_packages(env: &Path) -> PathBuf {
 
 /// `python3.11` etc. from pyenv: (minor, path).
 fn pythons_by_minor() -> Vec<(u32, PathBuf)> {
-    pyenv_pythons()
+    pythons()
         .into_iter()
         .map(|(name, exe)| (name.split('.').nth(1).unwrap().parse::<u32>().unwrap(), exe))
         .collect()

@@ -1,13 +1,10 @@
 //! Dependency resolution (PubGrub) end to end: a local index, `envtool install`, and real
 //! pip checking the environment it produced.
 
-mod common;
-mod fixture;
-mod support;
-
-use common::{assert_user_error, tree};
-use fixture::{wheel, Fixture};
-use support::WheelBuilder;
+use crate::common::{assert_user_error, tree};
+use crate::fixture::{wheel, Fixture};
+use crate::support::WheelBuilder;
+use crate::{common, fixture};
 
 // ---------------------------------------------------------------------------------------
 // Helpers

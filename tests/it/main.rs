@@ -1,0 +1,21 @@
+//! envtool's integration tests: one binary, a module per area. Every test runs the real
+//! `envtool` binary against real interpreters and, where packages are involved, a real
+//! package index on 127.0.0.1 serving wheels the tests build (`support`).
+
+mod support;
+
+use support::{common, fixture};
+
+mod build;
+mod cache;
+mod create;
+mod example_twisted;
+mod freeze;
+mod install;
+mod network;
+mod pack;
+mod python;
+mod resolve;
+mod run;
+mod support_selftest;
+mod tool;
