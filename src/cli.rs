@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::output::ColorChoice;
+
 /// Isolated, reproducible Python environments without root.
 #[derive(Debug, Parser)]
 #[command(name = "envtool", version, about, propagate_version = true)]
@@ -12,13 +14,6 @@ pub struct Cli {
     pub globals: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 /// Options every command accepts.
@@ -436,4 +431,50 @@ pub struct PackArgs {
     /// Print what a pack holds: entry, Python requirement, platform tags, the embedded lock.
     #[arg(long, value_name = "PACK", conflicts_with_all = ["entry", "output"])]
     pub inspect: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// The options as the settings layer takes them.
+    pub fn options(&self) -> crate::settings::GlobalOptions {
+        crate::settings::GlobalOptions {
+            cache_dir: self.cache_dir.clone(),
+            no_cache: self.no_cache,
+            offline: self.offline,
+            index_url: self.index_url.clone(),
+            extra_index_url: self.extra_index_url.clone(),
+            find_links: self.find_links.clone(),
+            no_index: self.no_index,
+        }
+    }
+}
+
+impl ReqArgs {
+    /// What to install, as the pipeline takes it.
+    pub fn sources(&self, require_hashes: bool) -> crate::requirements::request::Sources {
+        crate::requirements::request::Sources {
+            reqs: self.reqs.clone(),
+            requirement_files: self.requirement.clone(),
+            constraint_files: self.constraint.clone(),
+            override_files: self.overrides.clone(),
+            require_hashes,
+        }
+    }
+}
+
+impl InstallOpts {
+    /// How to install, as the pipeline takes it.
+    pub fn options(&self) -> crate::pipeline::InstallOptions {
+        crate::pipeline::InstallOptions {
+            upgrade: self.upgrade,
+            upgrade_package: self.upgrade_package.clone(),
+            reinstall: self.reinstall,
+            no_deps: self.no_deps,
+            pre: self.pre,
+            only_binary: self.only_binary.clone(),
+            no_binary: self.no_binary.clone(),
+            link_mode: self.link_mode,
+            compile: self.compile,
+            dry_run: self.dry_run,
+        }
+    }
 }

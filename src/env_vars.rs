@@ -48,6 +48,18 @@ pub const ENVTOOL_PACK_ROOT: &str = "ENVTOOL_PACK_ROOT";
 /// Pins timestamps in packed executables (reproducible builds).
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 
+/// The value of `name`, unless it is unset or blank.
+pub fn non_empty_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A space-separated list variable (empty when unset).
+pub fn list_var(name: &str) -> Vec<String> {
+    non_empty_var(name)
+        .map(|v| v.split_whitespace().map(String::from).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     /// Every variable envtool reads is documented in the README's table.

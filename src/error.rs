@@ -1,7 +1,20 @@
 //! User-facing errors: a message plus an optional `hint:` line, and how they are printed.
+//!
+//! Modules report failures a caller may branch on as their own `thiserror` enums and say how
+//! to fix each one through the [`Hint`] trait; the command layer hands [`report`] the function
+//! that finds those hints in an error's chain, so this bottom layer knows no module above it.
 
 use std::fmt;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// How to fix an error, naming the flag or variable, when there is something to say.
+pub trait Hint {
+    fn hint(&self) -> Option<String>;
+}
+
+/// Finds the hint of one error in a chain (the command layer knows every error type).
+pub type HintFinder = fn(&(dyn std::error::Error + 'static)) -> Option<String>;
 
 /// An error the user can act on. `hint` says how to fix it, naming the flag or variable.
 #[derive(Debug)]
@@ -17,6 +30,12 @@ impl fmt::Display for UserError {
 }
 
 impl std::error::Error for UserError {}
+
+impl Hint for UserError {
+    fn hint(&self) -> Option<String> {
+        self.hint.clone()
+    }
+}
 
 /// Build an `anyhow::Error` carrying a message and a hint.
 pub fn user(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
@@ -44,58 +63,79 @@ impl<T, E: Into<anyhow::Error>> WithHint<T> for Result<T, E> {
     }
 }
 
-/// Print `error: ...` (with causes) and the first hint found in the chain; exit status 1.
-pub fn report(err: &anyhow::Error) -> ExitCode {
+/// One error shared by several threads (memoized work): displays as the original and exposes
+/// the original's chain as its source, so hints and kinds are still found in it.
+#[derive(Debug, Clone)]
+pub struct Shared(pub Arc<anyhow::Error>);
+
+impl fmt::Display for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for Shared {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref().as_ref())
+    }
+}
+
+impl Shared {
+    /// An error that owns a copy of this one (for `?` into `anyhow::Result`).
+    pub fn to_error(&self) -> anyhow::Error {
+        anyhow::Error::new(self.clone())
+    }
+}
+
+/// The hints envtool's own foundation types carry.
+fn own_hint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(e) = cause.downcast_ref::<UserError>() {
+        return e.hint.clone();
+    }
+    if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+        return io_hint(e);
+    }
+    if cause
+        .downcast_ref::<crate::interrupt::Interrupted>()
+        .is_some()
+    {
+        return Some("nothing was changed; run the command again to finish".into());
+    }
+    None
+}
+
+/// The first hint in the chain.
+pub fn find_hint(err: &anyhow::Error, finder: HintFinder) -> Option<String> {
+    err.chain()
+        .find_map(|cause| own_hint(cause).or_else(|| finder(cause)))
+}
+
+/// The error's message with its causes, each once (a shared error repeats its source's text).
+pub fn message(err: &anyhow::Error) -> String {
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {
+        if cause.downcast_ref::<Shared>().is_some() {
+            continue;
+        }
         let text = cause.to_string();
         if !message.contains(&text) {
             message.push_str(&format!("\n  caused by: {text}"));
         }
     }
-    crate::output::error_line(&message);
-    if let Some(hint) = find_hint(err) {
+    message
+}
+
+/// Print `error: ...` (with causes) and the first hint found in the chain; exit status 1
+/// (130 when interrupted).
+pub fn report(err: &anyhow::Error, finder: HintFinder) -> ExitCode {
+    crate::output::error_line(&message(err));
+    if let Some(hint) = find_hint(err, finder) {
         crate::output::hint_line(&hint);
     }
     let interrupted = err
         .chain()
         .any(|c| c.downcast_ref::<crate::interrupt::Interrupted>().is_some());
     ExitCode::from(if interrupted { 130 } else { 1 })
-}
-
-fn find_hint(err: &anyhow::Error) -> Option<String> {
-    err.chain().find_map(|cause| {
-        if let Some(e) = cause.downcast_ref::<UserError>() {
-            return e.hint.clone();
-        }
-        if let Some(e) = cause.downcast_ref::<std::io::Error>() {
-            return io_hint(e);
-        }
-        if let Some(e) = cause.downcast_ref::<crate::index::http::HttpError>() {
-            return Some(e.hint());
-        }
-        if let Some(e) = cause.downcast_ref::<crate::index::simple::SimpleError>() {
-            return Some(simple_hint(e));
-        }
-        if let Some(e) = cause.downcast_ref::<crate::install::unpack::WheelError>() {
-            return Some(e.hint());
-        }
-        if cause
-            .downcast_ref::<crate::interrupt::Interrupted>()
-            .is_some()
-        {
-            return Some("nothing was changed; run the command again to finish".into());
-        }
-        None
-    })
-}
-
-fn simple_hint(e: &crate::index::simple::SimpleError) -> String {
-    use crate::index::simple::SimpleError;
-    match e {
-        SimpleError::UnsupportedVersion { .. } => "use a newer envtool, or another index".into(),
-        _ => "check that --index-url (or ENVTOOL_INDEX_URL / PIP_INDEX_URL) points at a Simple API root, e.g. https://host/simple".into(),
-    }
 }
 
 fn io_hint(e: &std::io::Error) -> Option<String> {
@@ -106,12 +146,4 @@ fn io_hint(e: &std::io::Error) -> Option<String> {
         std::io::ErrorKind::StorageFull => Some("free some disk space and try again".into()),
         _ => None,
     }
-}
-
-/// A copy of an error (message with causes, and its hint) for errors shared between threads.
-pub fn duplicate(err: &anyhow::Error) -> anyhow::Error {
-    anyhow::Error::new(UserError {
-        message: format!("{err:#}"),
-        hint: find_hint(err),
-    })
 }

@@ -3,7 +3,13 @@
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicI8, Ordering};
 
-use crate::cli::{ColorChoice, GlobalArgs};
+/// When to colour messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 
 static VERBOSITY: AtomicI8 = AtomicI8::new(0);
 static COLOR: AtomicBool = AtomicBool::new(false);
@@ -33,9 +39,10 @@ pub fn restore_sigpipe() {
     }
 }
 
-pub fn init(globals: &GlobalArgs) {
-    let mut level = globals.verbose as i8 - globals.quiet as i8;
-    if globals.verbose == 0 && globals.quiet == 0 {
+/// Set the verbosity (`-v` counts up, `-q` down; `ENVTOOL_LOG` when neither is given) and colour.
+pub fn init(quiet: u8, verbose: u8, color: ColorChoice) {
+    let mut level = verbose as i8 - quiet as i8;
+    if verbose == 0 && quiet == 0 {
         if let Ok(v) = std::env::var(crate::env_vars::ENVTOOL_LOG) {
             level = match v.trim().to_ascii_lowercase().as_str() {
                 "error" | "quiet" => -1,
@@ -46,7 +53,7 @@ pub fn init(globals: &GlobalArgs) {
         }
     }
     VERBOSITY.store(level, Ordering::Relaxed);
-    let color = match globals.color {
+    let color = match color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {

@@ -1,9 +1,21 @@
-//! Flags, `ENVTOOL_*` variables and (later) pip's configuration merged into one value per run.
+//! Flags, `ENVTOOL_*` variables and pip's configuration merged into one value per run.
 
 use std::path::PathBuf;
 
-use crate::cli::GlobalArgs;
-use crate::env_vars;
+use crate::env_vars::{self, non_empty_var};
+pub use crate::index::IndexSettings;
+
+/// The global options as given on the command line (before variables and configuration).
+#[derive(Debug, Clone, Default)]
+pub struct GlobalOptions {
+    pub cache_dir: Option<PathBuf>,
+    pub no_cache: bool,
+    pub offline: bool,
+    pub index_url: Option<String>,
+    pub extra_index_url: Vec<String>,
+    pub find_links: Vec<String>,
+    pub no_index: bool,
+}
 
 /// Where things live for this run.
 #[derive(Debug, Clone)]
@@ -12,20 +24,9 @@ pub struct Settings {
     /// Keeps a `--no-cache` directory alive until the run ends.
     _temp_cache: Option<std::sync::Arc<tempfile::TempDir>>,
     pub offline: bool,
-    globals: GlobalArgs,
+    globals: GlobalOptions,
     /// How deeply nested in source builds this run is (build environments install with +1).
     pub build_depth: usize,
-}
-
-/// Where packages come from, after merging every layer of configuration.
-#[derive(Debug, Clone, Default)]
-pub struct IndexSettings {
-    /// The primary index first, then the extra ones. Empty with `--no-index`.
-    pub index_urls: Vec<url::Url>,
-    /// Local directories or URLs of flat pages.
-    pub find_links: Vec<String>,
-    /// Extra certificates to trust (`SSL_CERT_FILE`, `PIP_CERT`, pip's `cert`).
-    pub cert: Option<PathBuf>,
 }
 
 /// Index options a requirements file may carry (`-i`, `--extra-index-url`, `-f`, `--no-index`);
@@ -39,7 +40,7 @@ pub struct FileIndexOptions {
 }
 
 impl Settings {
-    pub fn from_globals(globals: &GlobalArgs) -> anyhow::Result<Self> {
+    pub fn from_globals(globals: &GlobalOptions) -> anyhow::Result<Self> {
         let (cache_dir, temp) = if globals.no_cache {
             let dir = tempfile::Builder::new()
                 .prefix("envtool-cache-")
@@ -50,7 +51,7 @@ impl Settings {
         } else if let Some(dir) = non_empty_var(env_vars::ENVTOOL_CACHE_DIR) {
             (absolute(&PathBuf::from(dir)), None)
         } else {
-            (default_cache_dir(), None)
+            (crate::dirs::default_cache_dir(), None)
         };
         let offline = globals.offline
             || non_empty_var(env_vars::ENVTOOL_OFFLINE).is_some_and(|v| {
@@ -144,17 +145,6 @@ fn parse_index_url(text: &str) -> anyhow::Result<url::Url> {
     })
 }
 
-pub fn non_empty_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 fn absolute(path: &std::path::Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-fn default_cache_dir() -> PathBuf {
-    match directories::BaseDirs::new() {
-        Some(dirs) => dirs.cache_dir().join("envtool"),
-        None => std::env::temp_dir().join("envtool-cache"),
-    }
 }

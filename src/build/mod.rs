@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{self, Bucket, Cache};
 use crate::error::user;
+use crate::fetch::unpack::CachedWheel;
 use crate::python::Interpreter;
-use crate::settings::Settings;
 
 const HOOK_RUNNER: &str = include_str!("../../shims/pep517_hook.py");
 const LEGACY_BACKEND: &str = "setuptools.build_meta:__legacy__";
@@ -87,8 +87,8 @@ pub fn read_build_system(project: &Path) -> anyhow::Result<BuildSystem> {
         )
     })?;
     for entry in &raw.backend_path {
-        let inside = crate::install::layout::normalize(&project.join(entry));
-        if !inside.starts_with(crate::install::layout::normalize(project)) {
+        let inside = crate::fsx::normalize(&project.join(entry));
+        if !inside.starts_with(crate::fsx::normalize(project)) {
             return Err(user(
                 format!(
                     "{}: backend-path {entry:?} leaves the project",
@@ -108,12 +108,39 @@ pub fn read_build_system(project: &Path) -> anyhow::Result<BuildSystem> {
     })
 }
 
-/// What a build needs: where packages come from, the cache, the target interpreter.
-#[derive(Debug, Clone)]
+/// Installs build requirements into a build environment. Builds need the resolver and the
+/// installer, which sit above this module; the pipeline provides them through this interface.
+pub trait RequirementInstaller: Send + Sync {
+    /// Install `requires` into the environment being made at `staging` (it will live at
+    /// `final_dir`) for `interpreter`, as part of a build nested `depth` deep.
+    fn install(
+        &self,
+        staging: &Path,
+        final_dir: &Path,
+        interpreter: &Interpreter,
+        requires: &[String],
+        depth: usize,
+    ) -> anyhow::Result<()>;
+}
+
+/// What a build needs: the cache, the target interpreter, and a way to install build
+/// requirements.
+#[derive(Clone)]
 pub struct BuildContext {
-    pub settings: Settings,
     pub cache: Cache,
     pub interpreter: Interpreter,
+    pub installer: std::sync::Arc<dyn RequirementInstaller>,
+    /// How deeply nested in source builds this one is (build environments build with +1).
+    pub depth: usize,
+}
+
+impl std::fmt::Debug for BuildContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildContext")
+            .field("interpreter", &self.interpreter.executable)
+            .field("depth", &self.depth)
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -139,7 +166,7 @@ fn tail(text: &str, lines: usize) -> String {
 
 impl BuildContext {
     fn tags_key(&self) -> String {
-        let tags = crate::python::tags::Tags::from_facts(&self.interpreter.facts);
+        let tags = crate::python::tags::from_facts(&self.interpreter.facts);
         let text: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
         short_hash(&[&text.join(" ")])
     }
@@ -175,25 +202,13 @@ impl BuildContext {
         }
         crate::venv::create(&spec, |staging| {
             if !sorted.is_empty() {
-                let target = crate::commands::install::Target {
-                    root: staging.to_path_buf(),
-                    python: dir.join("bin").join("python"),
-                    facts: &self.interpreter.facts,
-                };
-                let reqs = crate::cli::ReqArgs {
-                    reqs: sorted.clone(),
-                    ..Default::default()
-                };
-                let mut settings = self.settings.clone();
-                settings.build_depth += 1;
                 let quiet = crate::output::Quiet::enter();
-                let result = crate::commands::install::run_install(
-                    &target,
-                    &reqs,
-                    &Default::default(),
-                    &[],
-                    &settings,
-                    &self.cache,
+                let result = self.installer.install(
+                    staging,
+                    &dir,
+                    &self.interpreter,
+                    &sorted,
+                    self.depth + 1,
                 );
                 drop(quiet);
                 result.map_err(|e| {
@@ -302,7 +317,7 @@ impl BuildContext {
         system: &BuildSystem,
         label: &str,
     ) -> anyhow::Result<PathBuf> {
-        guard_depth(self.settings.build_depth, label)?;
+        guard_depth(self.depth, label)?;
         let env = self.build_env(&system.requires, label)?;
         let extra = self.call_hook(
             &env,
@@ -434,6 +449,47 @@ impl BuildContext {
         }
         find_wheel(&dir)
             .ok_or_else(|| anyhow::anyhow!("the built wheel is missing from {}", dir.display()))
+    }
+}
+
+/// A wheel built here: where the file is, and its unpacked tree in the cache.
+pub struct BuiltWheel {
+    pub path: PathBuf,
+    pub wheel: CachedWheel,
+}
+
+impl BuiltWheel {
+    /// The built file as a `file:` URL.
+    pub fn url(&self) -> anyhow::Result<url::Url> {
+        url::Url::from_file_path(&self.path)
+            .map_err(|_| anyhow::anyhow!("bad path {}", self.path.display()))
+    }
+}
+
+impl BuildContext {
+    /// The wheel built from a source distribution for this interpreter, unpacked in the cache.
+    pub fn cached_wheel_from_sdist(
+        &self,
+        archive: &Path,
+        sha256: &str,
+        label: &str,
+    ) -> anyhow::Result<BuiltWheel> {
+        let path = self.wheel_from_sdist(archive, sha256, label)?;
+        let wheel = crate::fetch::local_wheel(&path, &self.cache)?;
+        Ok(BuiltWheel { path, wheel })
+    }
+
+    /// A local project built into a wheel (every time: its files may have changed), unpacked
+    /// in the cache.
+    pub fn cached_wheel_of_project(
+        &self,
+        project: &Path,
+        label: &str,
+    ) -> anyhow::Result<BuiltWheel> {
+        let out = self.cache.tempdir()?;
+        let path = self.build_wheel(project, out.path(), label)?;
+        let wheel = crate::fetch::local_wheel(&path, &self.cache)?;
+        Ok(BuiltWheel { path, wheel })
     }
 }
 

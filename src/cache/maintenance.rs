@@ -104,7 +104,8 @@ pub fn clean(cache: &Cache) -> anyhow::Result<u64> {
 pub fn prune(cache: &Cache, older_than: Option<Duration>) -> anyhow::Result<u64> {
     let cutoff = older_than.map(|d| SystemTime::now() - d);
     // Pack extractions live apart from the cache (their own root) and have their own locks.
-    let packs = prune_pack_root(&pack_root(cache), cutoff)?;
+    let pack_root = pack_root(cache);
+    let packs = prune_pack_root(&pack_root, cutoff)?;
     if !cache.root().exists() {
         return Ok(packs);
     }
@@ -118,7 +119,7 @@ pub fn prune(cache: &Cache, older_than: Option<Duration>) -> anyhow::Result<u64>
         if name == ".lock" || name == "CACHEDIR.TAG" {
             continue;
         }
-        if path == pack_root(cache) {
+        if path == pack_root {
             continue; // the default pack root lives in the cache directory: pruned above
         }
         if !path.is_dir() || !known.contains(&name.as_str()) || name == Bucket::Tmp.dir_name() {
@@ -131,19 +132,10 @@ pub fn prune(cache: &Cache, older_than: Option<Duration>) -> anyhow::Result<u64>
     Ok(freed + packs)
 }
 
-/// Where packed executables extract themselves (as their bootstrap computes it).
+/// Where packed executables extract themselves: as their bootstrap computes it, else (no home
+/// directory) inside the cache.
 pub fn pack_root(cache: &Cache) -> PathBuf {
-    match crate::settings::non_empty_var(crate::env_vars::ENVTOOL_PACK_ROOT) {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let xdg = crate::settings::non_empty_var("XDG_CACHE_HOME").map(PathBuf::from);
-            let home = directories::BaseDirs::new().map(|d| d.home_dir().join(".cache"));
-            match xdg.or(home) {
-                Some(base) => base.join("envtool").join("pack-v1"),
-                None => cache.root().join("pack-v1"),
-            }
-        }
-    }
+    crate::dirs::pack_root().unwrap_or_else(|| cache.root().join("pack-v1"))
 }
 
 /// Extractions of packed executables: unfinished ones always, and with a cutoff those whose
@@ -206,7 +198,7 @@ fn last_use(path: &Path, bucket: &str) -> Option<SystemTime> {
     let stamp = if bucket == Bucket::Wheels.dir_name() && path.is_dir() {
         path.join(".envtool-wheel.json")
     } else if bucket == Bucket::ToolEnvs.dir_name() && path.is_dir() {
-        path.join(crate::tool::RECEIPT)
+        path.join(super::TOOL_ENV_STAMP)
     } else {
         path.to_path_buf()
     };

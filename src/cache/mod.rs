@@ -30,6 +30,9 @@ const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # This file is a cache directory tag created by envtool.\n\
 # For information about cache directory tags see https://bford.info/cachedir/\n";
 
+/// The file in a `tool run` environment whose mtime is its last use (the tool receipt).
+pub const TOOL_ENV_STAMP: &str = "envtool-tool.toml";
+
 /// A cache bucket: one directory per kind of entry, with a version in its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bucket {

@@ -43,18 +43,17 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
         if !wants_packages {
             return Ok(());
         }
-        let target = crate::commands::install::Target {
+        let target = crate::pipeline::Target {
             root: staging.to_path_buf(),
             python: dir.join("bin").join("python"),
             facts: &interpreter.facts,
         };
-        crate::commands::install::run_install(
+        let mut sources = reqs.sources(args.install.require_hashes);
+        sources.reqs.extend(extra.iter().cloned());
+        crate::pipeline::Session::new(settings, cache).install(
             &target,
-            &reqs,
-            &args.install,
-            &extra,
-            settings,
-            cache,
+            &sources,
+            &args.install.options(),
         )?;
         Ok(())
     })?;
@@ -67,7 +66,7 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
     ));
     output::info(&format!(
         "Activate with: source {}",
-        venv::activate::quote_sh(&dir.join("bin").join("activate").to_string_lossy())
+        crate::shell::quote_sh(&dir.join("bin").join("activate").to_string_lossy())
     ));
     Ok(ExitCode::SUCCESS)
 }
@@ -100,7 +99,7 @@ fn creation_command(args: &CreateArgs, dir: &std::path::Path, python: &std::path
             {
                 p.clone()
             } else {
-                venv::activate::quote_sh(p)
+                crate::shell::quote_sh(p)
             }
         })
         .collect::<Vec<_>>()

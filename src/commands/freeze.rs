@@ -49,7 +49,7 @@ fn excluded(key: &str, python: (u32, u32)) -> bool {
 }
 
 pub fn freeze(args: FreezeArgs) -> anyhow::Result<ExitCode> {
-    let venv = super::target::select_env(args.dir.as_deref()).map_err(|e| {
+    let venv = crate::venv::select(args.dir.as_deref()).map_err(|e| {
         if args.dir.is_none() {
             user(
                 "no environment to freeze: VIRTUAL_ENV is not set and ./.venv does not exist",
@@ -208,7 +208,7 @@ pub fn write_output(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
     match path {
         Some(path) => {
             let path = std::path::absolute(path)?;
-            crate::cache::write_atomic(&path, text.as_bytes()).map_err(|e| {
+            crate::fsx::write_atomic(&path, text.as_bytes()).map_err(|e| {
                 user(
                     format!("cannot write {}: {e:#}", path.display()),
                     "choose a writable output path",

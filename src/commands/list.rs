@@ -23,8 +23,8 @@ pub fn source_of(d: &InstalledDist) -> String {
 }
 
 pub fn list(args: ListArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
-    let venv = super::target::select_env(args.dir.as_deref())?;
-    let facts = super::target::env_facts(&venv, cache)?;
+    let venv = crate::venv::select(args.dir.as_deref())?;
+    let facts = crate::venv::facts_of(&venv, cache)?;
     let layout = Layout::new(&venv.root, &facts);
     let (mut dists, broken) = installed::scan(&layout.purelib);
     dists.sort_by(|a, b| a.key.cmp(&b.key));

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cache::Cache;
-use crate::cli::{InstallOpts, LockArgs};
+use crate::cli::LockArgs;
 use crate::lockfile::pylock::{self, OutFile, OutLock, OutPackage};
 use crate::lockfile::requirements::{self, Pin};
 use crate::settings::Settings;
@@ -13,7 +13,7 @@ pub fn lock(args: LockArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
     let _guard = cache.use_shared()?;
     let interpreter = crate::python::find(args.python.as_deref(), cache)?;
     let facts = &interpreter.facts;
-    let opts = InstallOpts {
+    let opts = crate::pipeline::InstallOptions {
         pre: args.pre,
         ..Default::default()
     };
@@ -23,8 +23,12 @@ pub fn lock(args: LockArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
             "name requirements (`envtool lock flask -o pylock.toml`) or a file with -r",
         ));
     }
-    let resolved =
-        super::install::resolve_request(facts, &args.reqs, &opts, &[], &[], settings, cache)?;
+    let resolved = crate::pipeline::Session::new(settings, cache).resolve(
+        facts,
+        &args.reqs.sources(false),
+        &opts,
+        &[],
+    )?;
     let dists = &resolved.resolution.dists;
     let to_txt = args.output.extension().is_some_and(|e| e == "txt");
     let text = if to_txt {
@@ -99,7 +103,7 @@ fn out_file(c: &crate::index::Candidate) -> OutFile {
             .file
             .upload_time
             .as_deref()
-            .map(crate::lockfile::pylock::canonical_time),
+            .map(crate::dist::canonical_time),
         hashes: c
             .file
             .hashes

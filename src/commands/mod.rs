@@ -2,8 +2,8 @@
 
 mod cache;
 mod create;
-pub mod freeze;
-pub mod install;
+mod freeze;
+mod install;
 mod list;
 mod lock;
 mod pack;
@@ -11,7 +11,6 @@ mod python;
 mod run;
 mod shim;
 mod sync;
-mod target;
 mod tool;
 mod uninstall;
 
@@ -21,9 +20,37 @@ use crate::cache::Cache;
 use crate::cli::{Cli, Command};
 use crate::settings::Settings;
 
+/// The whole program: parse the command line, run the command, report an error.
+pub fn main() -> ExitCode {
+    use clap::Parser;
+    crate::output::restore_sigpipe();
+    let cli = Cli::parse();
+    let g = &cli.globals;
+    crate::output::init(g.quiet, g.verbose, g.color);
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => crate::error::report(&err, hint_of),
+    }
+}
+
+/// The hint an error of one of envtool's modules carries (see `error::Hint`).
+fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use crate::error::Hint;
+    if let Some(e) = cause.downcast_ref::<crate::index::http::HttpError>() {
+        return e.hint();
+    }
+    if let Some(e) = cause.downcast_ref::<crate::index::simple::SimpleError>() {
+        return e.hint();
+    }
+    if let Some(e) = cause.downcast_ref::<crate::fetch::unpack::WheelError>() {
+        return e.hint();
+    }
+    None
+}
+
 /// Run the parsed command line; the exit code is 0 unless the command says otherwise.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = Settings::from_globals(&cli.globals)?;
+    let settings = Settings::from_globals(&cli.globals.options())?;
     let cache = Cache::new(settings.cache_dir.clone());
     match cli.command {
         Command::Create(args) => create::create(args, &settings, &cache),

@@ -6,12 +6,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cache::Cache;
-use crate::cli::{InstallOpts, PackArgs};
+use crate::cli::PackArgs;
 use crate::error::user;
+use crate::fetch::unpack::header;
 use crate::install::entry_points::{parse_entry_points, scripts};
 use crate::install::installed;
 use crate::install::layout::Layout;
-use crate::install::unpack::header;
 use crate::lockfile::pylock;
 use crate::pack::{self, Entry, PackSpec};
 use crate::python::facts::Facts;
@@ -40,7 +40,7 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
     let (facts, site): (Facts, std::path::PathBuf) = if from_requirements {
         let interpreter = crate::python::find(args.python.as_deref(), cache)?;
         staging = cache.tempdir()?;
-        let target = super::install::Target {
+        let target = crate::pipeline::Target {
             root: staging.path().to_path_buf(),
             python: staging.path().join("bin").join("python"),
             facts: &interpreter.facts,
@@ -50,21 +50,18 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
             reqs.requirement.push(lock.clone());
         }
         let quiet = crate::output::Quiet::enter();
-        let result = super::install::run_install(
+        let result = crate::pipeline::Session::new(settings, cache).install(
             &target,
-            &reqs,
-            &InstallOpts::default(),
-            &[],
-            settings,
-            cache,
+            &reqs.sources(false),
+            &Default::default(),
         );
         drop(quiet);
         result?;
         let site = target.layout().purelib;
         (interpreter.facts.clone(), site)
     } else {
-        let venv = super::target::select_env(args.env.as_deref())?;
-        let facts = super::target::env_facts(&venv, cache)?;
+        let venv = crate::venv::select(args.env.as_deref())?;
+        let facts = crate::venv::facts_of(&venv, cache)?;
         let site = Layout::new(&venv.root, &facts).purelib;
         (facts, site)
     };

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use crate::cli::RunArgs;
 use crate::env_vars;
 use crate::error::user;
-use crate::python::discovery::is_executable;
+use crate::fsx::is_executable;
 use crate::venv::Venv;
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {

@@ -13,7 +13,7 @@ use crate::tool::shim::{self, Owner};
 
 pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     let venv = crate::venv::Venv::open(&args.dir)?;
-    let facts = super::target::env_facts(&venv, cache)?;
+    let facts = crate::venv::facts_of(&venv, cache)?;
     let layout = Layout::new(&venv.root, &facts);
     let (dists, _) = installed::scan(&layout.purelib);
     let mut available = Vec::new();

@@ -4,10 +4,12 @@
 use std::process::ExitCode;
 
 use crate::cache::Cache;
-use crate::cli::{InstallOpts, ReqArgs, SyncArgs};
+use crate::cli::SyncArgs;
 use crate::install::installed;
 use crate::install::plan::PlanOptions;
 use crate::lockfile::pylock;
+use crate::pipeline::{InstallOptions, Session, Target};
+use crate::requirements::request::Sources;
 use crate::settings::Settings;
 
 pub fn sync(args: SyncArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<ExitCode> {
@@ -17,36 +19,37 @@ pub fn sync(args: SyncArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         [dir, lock] => (Some(dir.clone()), lock.clone()),
         _ => unreachable!("clap takes one or two paths"),
     };
-    let venv = super::target::select_env(dir.as_deref())?;
+    let venv = crate::venv::select(dir.as_deref())?;
     let _guard = cache.use_shared()?;
-    let facts = super::target::env_facts(&venv, cache)?;
+    let facts = crate::venv::facts_of(&venv, cache)?;
     crate::install::txn::recover(&venv.root)?;
-    let target = super::install::Target {
+    let target = Target {
         root: venv.root.clone(),
         python: venv.python(),
         facts: &facts,
     };
     let layout = target.layout();
     let (installed, _) = installed::scan(&layout.purelib);
-    let opts = InstallOpts {
+    let opts = InstallOptions {
         link_mode: args.link_mode,
         compile: args.compile,
         dry_run: args.dry_run,
         ..Default::default()
     };
+    let session = Session::new(settings, cache);
     let resolved = if pylock::is_pylock(&lock) {
-        super::install::resolve_lock(&lock, &facts, settings, cache)?
+        session.resolve_lock(&lock, &facts)?
     } else {
-        let reqs = ReqArgs {
-            requirement: vec![lock.clone()],
+        let sources = Sources {
+            requirement_files: vec![lock.clone()],
             ..Default::default()
         };
-        super::install::resolve_request(&facts, &reqs, &opts, &[], &[], settings, cache)?
+        session.resolve(&facts, &sources, &opts, &[])?
     };
     let plan_options = PlanOptions {
         reinstall: false,
         exact: true,
     };
-    super::install::apply_resolution(&target, &resolved, &installed, plan_options, &opts, cache)?;
+    session.apply(&target, &resolved, &installed, plan_options, &opts)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use sha2::{Digest, Sha256};
 
 use crate::cache::{Bucket, Cache};
-use crate::cli::{InstallOpts, ReqArgs, ToolCommand, ToolInstallArgs, ToolRunArgs};
+use crate::cli::{ToolCommand, ToolInstallArgs, ToolRunArgs};
 use crate::dist::normalize_name;
 use crate::error::user;
 use crate::install::entry_points::{parse_entry_points, scripts};
@@ -144,22 +144,22 @@ fn build(
     };
     let mut receipt = Receipt::default();
     venv::create(&create, |staging| {
-        let target = super::install::Target {
+        let target = crate::pipeline::Target {
             root: staging.to_path_buf(),
             python: dir.join("bin").join("python"),
             facts: &interpreter.facts,
         };
-        let reqs = ReqArgs {
+        let sources = crate::requirements::request::Sources {
             reqs: std::iter::once(spec.requirement.clone())
                 .chain(spec.with.iter().cloned())
                 .collect(),
             ..Default::default()
         };
-        let opts = InstallOpts {
+        let opts = crate::pipeline::InstallOptions {
             pre: spec.pre,
             ..Default::default()
         };
-        super::install::run_install(&target, &reqs, &opts, &[], settings, cache)?;
+        crate::pipeline::Session::new(settings, cache).install(&target, &sources, &opts)?;
         let layout = target.layout();
         let mut packages = vec![spec.name.clone()];
         packages.extend(spec.executables_from.iter().cloned());
@@ -199,7 +199,7 @@ fn build(
             shims: commands,
             locked,
         };
-        crate::cache::write_atomic(&staging.join(tools::RECEIPT), receipt.render()?.as_bytes())?;
+        crate::fsx::write_atomic(&staging.join(tools::RECEIPT), receipt.render()?.as_bytes())?;
         Ok(())
     })?;
     Ok(receipt)

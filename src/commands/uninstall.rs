@@ -13,8 +13,8 @@ use crate::output;
 
 pub fn uninstall(args: UninstallArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     crate::interrupt::install_handlers();
-    let venv = super::target::select_env(args.env.as_deref())?;
-    let facts = super::target::env_facts(&venv, cache)?;
+    let venv = crate::venv::select(args.env.as_deref())?;
+    let facts = crate::venv::facts_of(&venv, cache)?;
     crate::install::txn::recover(&venv.root)?;
     let layout = crate::install::layout::Layout::new(&venv.root, &facts);
     let (dists, _) = installed::scan(&layout.purelib);
@@ -41,15 +41,12 @@ pub fn uninstall(args: UninstallArgs, cache: &Cache) -> anyhow::Result<ExitCode>
         ));
     }
     if args.dry_run {
-        crate::commands::install::print_plan(&plan, true);
+        crate::pipeline::print_plan(&plan, true);
         return Ok(ExitCode::SUCCESS);
     }
     let options = ApplyOptions {
         link_mode: crate::install::link::LinkMode::Hardlink,
         compile: false,
-        jobs: 1,
-        required_hashes: Default::default(),
-        build: None,
     };
     apply_plan(&plan, &[], &layout, &options)?;
     output::info(&format!(

@@ -3,15 +3,15 @@
 //! This module owns name normalization and validation, parsing of wheel and sdist file
 //! names found on indexes and in find-links directories, and the `.dist-info` name rule.
 
-#![allow(dead_code)]
-
 pub mod metadata;
+pub mod record;
+pub mod tags;
 
 use std::str::FromStr;
 
 use pep440_rs::Version;
 
-use crate::python::tags::{Tag, Tags};
+use crate::dist::tags::{Tag, Tags};
 
 /// A file name that is not a valid wheel or sdist name; each variant names the file.
 #[derive(Debug, thiserror::Error)]
@@ -335,6 +335,40 @@ impl DistFilename {
     }
 }
 
+/// One spelling for an upload time, whichever way it arrived (index JSON or a lock's TOML
+/// datetime): `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`. Unparsable text is kept as it is.
+pub fn canonical_time(text: &str) -> String {
+    let Ok(dt) = text.trim().parse::<toml::value::Datetime>() else {
+        return text.to_string();
+    };
+    let (Some(date), Some(time)) = (dt.date, dt.time) else {
+        return text.to_string();
+    };
+    let mut out = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        date.year,
+        date.month,
+        date.day,
+        time.hour,
+        time.minute,
+        time.second.unwrap_or(0)
+    );
+    let nanos = time.nanosecond.unwrap_or(0);
+    if nanos != 0 {
+        out.push_str(&format!(".{:06}", nanos / 1000));
+    }
+    match dt.offset {
+        Some(toml::value::Offset::Custom { minutes }) if minutes != 0 => out.push_str(&format!(
+            "{}{:02}:{:02}",
+            if minutes < 0 { '-' } else { '+' },
+            minutes.abs() / 60,
+            minutes.abs() % 60
+        )),
+        _ => out.push('Z'),
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,5 +536,25 @@ mod tests {
             None
         );
         assert_eq!(DistFilename::parse("other-1.0.tar.gz", Some("six")), None);
+    }
+    #[test]
+    fn upload_times_have_one_spelling() {
+        assert_eq!(
+            canonical_time("2024-01-01T00:00:00.000000Z"),
+            "2024-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            canonical_time("2024-01-01T00:00:00Z"),
+            "2024-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            canonical_time("2021-05-05T14:18:18.123456Z"),
+            "2021-05-05T14:18:18.123456Z"
+        );
+        let dt: toml::value::Datetime = "2021-05-05T14:18:18.123456Z".parse().unwrap();
+        assert_eq!(
+            canonical_time(&dt.to_string()),
+            "2021-05-05T14:18:18.123456Z"
+        );
     }
 }

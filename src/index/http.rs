@@ -49,9 +49,9 @@ pub enum HttpError {
     Offline { url: String },
 }
 
-impl HttpError {
-    pub fn hint(&self) -> String {
-        match self {
+impl crate::error::Hint for HttpError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
             HttpError::NotFound { .. } => {
                 "the file or project is gone from the index; check the URL, or lock/resolve again".into()
             }
@@ -68,7 +68,7 @@ impl HttpError {
             HttpError::Offline { .. } => {
                 "run once without --offline (or ENVTOOL_OFFLINE) to fill the cache, or add --find-links DIR".into()
             }
-        }
+        })
     }
 }
 

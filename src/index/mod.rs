@@ -15,9 +15,21 @@ use anyhow::Context;
 use url::Url;
 
 use crate::dist::{normalize_name, DistFilename};
-use crate::settings::IndexSettings;
+use std::path::PathBuf;
+
 use http::HttpClient;
 use simple::DistFile;
+
+/// Where packages come from, after merging every layer of configuration.
+#[derive(Debug, Clone, Default)]
+pub struct IndexSettings {
+    /// The primary index first, then the extra ones. Empty with `--no-index`.
+    pub index_urls: Vec<url::Url>,
+    /// Local directories or URLs of flat pages.
+    pub find_links: Vec<String>,
+    /// Extra certificates to trust (`SSL_CERT_FILE`, `PIP_CERT`, pip's `cert`).
+    pub cert: Option<PathBuf>,
+}
 
 /// One distribution file of a project, with where it was listed.
 #[derive(Debug, Clone)]

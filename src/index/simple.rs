@@ -113,6 +113,15 @@ pub enum SimpleError {
     UnsupportedContentType { url: Url, content_type: String },
 }
 
+impl crate::error::Hint for SimpleError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            SimpleError::UnsupportedVersion { .. } => "use a newer envtool, or another index".into(),
+            _ => "check that --index-url (or ENVTOOL_INDEX_URL / PIP_INDEX_URL) points at a Simple API root, e.g. https://host/simple".into(),
+        })
+    }
+}
+
 /// Maps a `Content-Type` header value to a page format; `None` for anything else.
 pub fn format_for_content_type(content_type: &str) -> Option<PageFormat> {
     let essence = content_type

@@ -10,12 +10,13 @@ use anyhow::Context;
 use super::entry_points::{parse_entry_points, scripts, validate_script};
 use super::installed::{InstalledDist, Origin, ORIGIN_FILE};
 use super::launcher::{launcher, rewrite_python_shebang};
-use super::layout::{normalize, relative_to, Layout};
+use super::layout::Layout;
 use super::link::Linker;
-use super::record::{parse_record, record_hash, write_record, RecordEntry};
 use super::txn::Txn;
-use super::unpack::{header, safe_relative, CachedWheel};
+use crate::dist::record::{parse_record, record_hash, write_record, RecordEntry};
 use crate::error::user;
+use crate::fetch::unpack::{header, safe_relative, CachedWheel};
+use crate::fsx::{normalize, relative_to};
 
 /// What to record about one installation.
 #[derive(Debug, Clone, Default)]

@@ -9,10 +9,10 @@ use pep508_rs::{MarkerEnvironment, MarkerTree};
 use serde::Deserialize;
 use url::Url;
 
-use crate::dist::{normalize_name, WheelFilename};
+use crate::dist::tags::Tags;
+use crate::dist::{canonical_time, normalize_name, WheelFilename};
 use crate::error::user;
-use crate::install::fetch::Artifact;
-use crate::python::tags::Tags;
+use crate::fetch::Artifact;
 use crate::resolve::{Resolution, ResolvedDist};
 
 /// A file entry: a wheel, an sdist, or an archive.
@@ -292,10 +292,8 @@ impl PyLock {
                 None
             };
         let url = match (&file.path, &file.url) {
-            (Some(path), _) => {
-                Url::from_file_path(crate::install::layout::normalize(&lock_dir.join(path)))
-                    .map_err(|_| anyhow::anyhow!("bad path {path} in {}", lock_path.display()))?
-            }
+            (Some(path), _) => Url::from_file_path(crate::fsx::normalize(&lock_dir.join(path)))
+                .map_err(|_| anyhow::anyhow!("bad path {path} in {}", lock_path.display()))?,
             (None, Some(url)) => Url::parse(url).map_err(|e| {
                 user(
                     format!("{}: bad URL {url}: {e}", lock_path.display()),
@@ -367,40 +365,6 @@ impl PyLock {
             files: Vec::new(),
         })
     }
-}
-
-/// One spelling for an upload time, whichever way it arrived (index JSON or a lock's TOML
-/// datetime): `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`. Unparsable text is kept as it is.
-pub fn canonical_time(text: &str) -> String {
-    let Ok(dt) = text.trim().parse::<toml::value::Datetime>() else {
-        return text.to_string();
-    };
-    let (Some(date), Some(time)) = (dt.date, dt.time) else {
-        return text.to_string();
-    };
-    let mut out = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        date.year,
-        date.month,
-        date.day,
-        time.hour,
-        time.minute,
-        time.second.unwrap_or(0)
-    );
-    let nanos = time.nanosecond.unwrap_or(0);
-    if nanos != 0 {
-        out.push_str(&format!(".{:06}", nanos / 1000));
-    }
-    match dt.offset {
-        Some(toml::value::Offset::Custom { minutes }) if minutes != 0 => out.push_str(&format!(
-            "{}{:02}:{:02}",
-            if minutes < 0 { '-' } else { '+' },
-            minutes.abs() / 60,
-            minutes.abs() % 60
-        )),
-        _ => out.push('Z'),
-    }
-    out
 }
 
 fn file_name(file: &LockFile) -> Option<String> {
@@ -595,27 +559,6 @@ mod tests {
                 .unwrap()
                 .requested,
             Some(true)
-        );
-    }
-
-    #[test]
-    fn upload_times_have_one_spelling() {
-        assert_eq!(
-            canonical_time("2024-01-01T00:00:00.000000Z"),
-            "2024-01-01T00:00:00Z"
-        );
-        assert_eq!(
-            canonical_time("2024-01-01T00:00:00Z"),
-            "2024-01-01T00:00:00Z"
-        );
-        assert_eq!(
-            canonical_time("2021-05-05T14:18:18.123456Z"),
-            "2021-05-05T14:18:18.123456Z"
-        );
-        let dt: toml::value::Datetime = "2021-05-05T14:18:18.123456Z".parse().unwrap();
-        assert_eq!(
-            canonical_time(&dt.to_string()),
-            "2021-05-05T14:18:18.123456Z"
         );
     }
 

@@ -118,7 +118,7 @@ fn content_hash(payload: &[Payload]) -> String {
 
 /// 1980-01-01, or `SOURCE_DATE_EPOCH` clamped to the zip range and rounded to even seconds.
 fn timestamp() -> zip::DateTime {
-    let Some(epoch) = crate::settings::non_empty_var(crate::env_vars::SOURCE_DATE_EPOCH)
+    let Some(epoch) = crate::env_vars::non_empty_var(crate::env_vars::SOURCE_DATE_EPOCH)
         .and_then(|v| v.trim().parse::<i64>().ok())
     else {
         return zip::DateTime::default();
@@ -249,7 +249,7 @@ pub fn write(spec: &PackSpec, out: &Path) -> anyhow::Result<()> {
             ));
         }
     }
-    crate::cache::write_atomic_mode(&out, &bytes, 0o755).map_err(|e| {
+    crate::fsx::write_atomic_mode(&out, &bytes, 0o755).map_err(|e| {
         user(
             format!("cannot write {}: {e:#}", out.display()),
             "choose a writable -o path",

@@ -4,110 +4,30 @@
 //! [`Facts`] the way pip's vendored `packaging.tags.sys_tags()` (packaging 24.1) does,
 //! and the rank lookup used to pick the best wheel. Index 0 is the most preferred tag.
 
-#![allow(dead_code)]
-
-use std::collections::{HashMap, HashSet};
-use std::fmt;
-
+use crate::dist::tags::{Tag, Tags};
 use crate::python::facts::Facts;
 
-/// One `{python}-{abi}-{platform}` compatibility tag, stored lowercase.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Tag {
-    pub python: String,
-    pub abi: String,
-    pub platform: String,
-}
-
-impl Tag {
-    /// A tag from its three parts, lowercased like `packaging.tags.Tag`.
-    pub fn new(python: &str, abi: &str, platform: &str) -> Tag {
-        Tag {
-            python: python.to_ascii_lowercase(),
-            abi: abi.to_ascii_lowercase(),
-            platform: platform.to_ascii_lowercase(),
+/// The tags `packaging.tags.sys_tags()` would give for the interpreter these facts describe.
+pub fn from_facts(facts: &Facts) -> Tags {
+    let platforms = platforms(facts);
+    let (major, minor, _) = facts.version;
+    let mut tags = Vec::new();
+    match facts.implementation.as_str() {
+        "cpython" => {
+            tags.extend(cpython_tags(facts, &platforms));
+            let interpreter = format!("cp{major}{minor}");
+            tags.extend(compatible_tags(facts, Some(&interpreter), &platforms));
+        }
+        "pypy" => {
+            tags.extend(generic_tags(facts, &platforms));
+            tags.extend(compatible_tags(facts, Some("pp3"), &platforms));
+        }
+        _ => {
+            tags.extend(generic_tags(facts, &platforms));
+            tags.extend(compatible_tags(facts, None, &platforms));
         }
     }
-}
-
-impl fmt::Display for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}-{}", self.python, self.abi, self.platform)
-    }
-}
-
-/// The tags one interpreter accepts, most preferred first, with a rank lookup.
-#[derive(Debug, Clone)]
-pub struct Tags {
-    tags: Vec<Tag>,
-    ranks: HashMap<Tag, usize>,
-}
-
-impl Tags {
-    /// The tags `packaging.tags.sys_tags()` would give for the interpreter these facts describe.
-    pub fn from_facts(facts: &Facts) -> Tags {
-        let platforms = platforms(facts);
-        let (major, minor, _) = facts.version;
-        let mut tags = Vec::new();
-        match facts.implementation.as_str() {
-            "cpython" => {
-                tags.extend(cpython_tags(facts, &platforms));
-                let interpreter = format!("cp{major}{minor}");
-                tags.extend(compatible_tags(facts, Some(&interpreter), &platforms));
-            }
-            "pypy" => {
-                tags.extend(generic_tags(facts, &platforms));
-                tags.extend(compatible_tags(facts, Some("pp3"), &platforms));
-            }
-            _ => {
-                tags.extend(generic_tags(facts, &platforms));
-                tags.extend(compatible_tags(facts, None, &platforms));
-            }
-        }
-        Tags::from_list(tags)
-    }
-
-    /// Tags from an already ordered list (most preferred first); a repeated tag keeps its
-    /// first rank.
-    pub fn from_list(tags: Vec<Tag>) -> Tags {
-        let mut ranks = HashMap::with_capacity(tags.len());
-        for (index, tag) in tags.iter().enumerate() {
-            ranks.entry(tag.clone()).or_insert(index);
-        }
-        Tags { tags, ranks }
-    }
-
-    /// The tag's position in the preference order (0 is best), or `None` if not accepted.
-    pub fn rank(&self, tag: &Tag) -> Option<usize> {
-        self.ranks.get(tag).copied()
-    }
-
-    /// How many tags are accepted.
-    pub fn len(&self) -> usize {
-        self.tags.len()
-    }
-
-    /// True when no tag is accepted.
-    pub fn is_empty(&self) -> bool {
-        self.tags.is_empty()
-    }
-
-    /// The tags, most preferred first.
-    pub fn iter(&self) -> impl Iterator<Item = &Tag> {
-        self.tags.iter()
-    }
-
-    /// The distinct platform tags in preference order (ending with `any`), for error messages.
-    pub fn platform_tags(&self) -> Vec<String> {
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        for tag in &self.tags {
-            if seen.insert(tag.platform.as_str()) {
-                out.push(tag.platform.clone());
-            }
-        }
-        out
-    }
+    Tags::from_list(tags)
 }
 
 /// `cp311-cp311-*`, `cp311-abi3-*`, `cp311-none-*`, then `cp310…cp32-abi3-*`.
@@ -514,7 +434,7 @@ mod tests {
     /// Compare with a fixture line by line, naming the first difference.
     fn assert_matches_fixture(facts: &Facts, fixture: &str) {
         let expected: Vec<&str> = fixture.lines().collect();
-        let actual: Vec<String> = Tags::from_facts(facts).iter().map(Tag::to_string).collect();
+        let actual: Vec<String> = from_facts(facts).iter().map(Tag::to_string).collect();
         for (index, (want, got)) in expected.iter().zip(&actual).enumerate() {
             assert_eq!(want, got, "tag #{index} differs");
         }
@@ -525,7 +445,7 @@ mod tests {
     fn cp311_matches_sys_tags() {
         let facts = cpython(3, 11);
         assert_matches_fixture(&facts, include_str!("testdata/tags-cp311.txt"));
-        assert_eq!(Tags::from_facts(&facts).len(), 914);
+        assert_eq!(from_facts(&facts).len(), 914);
     }
 
     #[test]
@@ -551,7 +471,7 @@ mod tests {
             &facts,
             include_str!("testdata/tags-cp313t-aarch64-musl.txt"),
         );
-        assert!(Tags::from_facts(&facts).iter().all(|tag| tag.abi != "abi3"));
+        assert!(from_facts(&facts).iter().all(|tag| tag.abi != "abi3"));
     }
 
     #[test]
@@ -579,7 +499,7 @@ mod tests {
         facts.soabi = Some("pypy310-pp73-x86_64-linux-gnu".to_string());
         glibc(&mut facts, "2.28");
         assert_matches_fixture(&facts, include_str!("testdata/tags-pp310.txt"));
-        let tags = Tags::from_facts(&facts);
+        let tags = from_facts(&facts);
         assert_eq!(
             tags.iter().next().unwrap().to_string(),
             "pp310-pypy310_pp73-manylinux_2_28_x86_64"
@@ -627,7 +547,7 @@ mod tests {
 
     #[test]
     fn rank_and_platform_tags() {
-        let tags = Tags::from_facts(&cpython(3, 11));
+        let tags = from_facts(&cpython(3, 11));
         assert_eq!(
             tags.rank(&Tag::new("cp311", "cp311", "manylinux_2_36_x86_64")),
             Some(0)
@@ -655,7 +575,7 @@ mod tests {
     fn unknown_libc_gets_only_linux_tag() {
         let mut facts = cpython(3, 11);
         facts.libc = None;
-        let tags = Tags::from_facts(&facts);
+        let tags = from_facts(&facts);
         assert_eq!(tags.platform_tags(), vec!["linux_x86_64", "any"]);
     }
 

@@ -28,7 +28,7 @@ pub struct Request {
 }
 
 fn env_files(var: &str) -> Vec<PathBuf> {
-    crate::settings::non_empty_var(var)
+    crate::env_vars::non_empty_var(var)
         .map(|v| v.split_whitespace().map(PathBuf::from).collect())
         .unwrap_or_default()
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use pep440_rs::{Version, VersionSpecifiers};
 
+use crate::dist::tags::Tags;
 use crate::index::{Candidate, ProjectFiles};
-use crate::python::tags::Tags;
 
 #[derive(Debug, Clone, Default)]
 pub struct VersionEntry {

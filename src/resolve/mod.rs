@@ -13,11 +13,11 @@ use pep508_rs::{MarkerEnvironment, Requirement};
 use url::Url;
 
 use crate::cache::Cache;
+use crate::dist::tags::Tags;
 use crate::dist::{metadata::CoreMetadata, normalize_name, DistFilename};
 use crate::error::user;
+use crate::fetch::Artifact;
 use crate::index::{Candidate, Index};
-use crate::install::fetch::Artifact;
-use crate::python::tags::Tags;
 use provider::{Pkg, Provider, State};
 
 /// How to choose versions.
@@ -229,7 +229,7 @@ pub fn resolve(
         Err(pubgrub::PubGrubError::ErrorRetrievingDependencies { source, .. })
         | Err(pubgrub::PubGrubError::ErrorChoosingVersion { source, .. })
         | Err(pubgrub::PubGrubError::ErrorInShouldCancel(source)) => {
-            return Err(crate::error::duplicate(&source.0));
+            return Err(source.0.to_error());
         }
     };
 
@@ -281,7 +281,7 @@ pub fn resolve(
                     .file
                     .upload_time
                     .as_deref()
-                    .map(crate::lockfile::pylock::canonical_time),
+                    .map(crate::dist::canonical_time),
                 requires_python: candidate.file.requires_python.clone(),
                 requested: requested.contains(key),
                 direct_url: None,
@@ -322,9 +322,7 @@ fn precheck_root(state: &State) -> anyhow::Result<()> {
         if state.direct.contains_key(&key) || state.overrides.contains_key(&key) {
             continue;
         }
-        let map = state
-            .versions(&key)
-            .map_err(|e| crate::error::duplicate(&e.0))?;
+        let map = state.versions(&key).map_err(|e| e.0.to_error())?;
         if !map.found {
             let close = close_names(state, &key);
             let hint = if close.is_empty() {

@@ -17,9 +17,9 @@ use super::DirectDist;
 use crate::cache::Cache;
 use crate::dist::metadata::{self, CoreMetadata};
 use crate::dist::normalize_name;
+use crate::dist::tags::Tags;
+use crate::fetch;
 use crate::index::{Candidate, Index};
-use crate::install::fetch;
-use crate::python::tags::Tags;
 
 pub type Range = Ranges<Version>;
 
@@ -52,8 +52,14 @@ impl Pkg {
 
 /// An error inside the provider, shareable between the solver and prefetch threads.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0:#}")]
-pub struct ProviderError(pub Arc<anyhow::Error>);
+#[error("{0}")]
+pub struct ProviderError(pub crate::error::Shared);
+
+impl ProviderError {
+    fn new(e: anyhow::Error) -> ProviderError {
+        ProviderError(crate::error::Shared(Arc::new(e)))
+    }
+}
 
 type Shared<T> = Result<Arc<T>, ProviderError>;
 
@@ -207,7 +213,7 @@ impl State {
                 }
                 None => self.index.project(key),
             }
-            .map_err(|e| ProviderError(Arc::new(e)))?;
+            .map_err(ProviderError::new)?;
             Ok(Arc::new(VersionMap::build(
                 &files,
                 &self.tags,
@@ -240,16 +246,14 @@ impl State {
         }
         self.metadata.get(&(key.to_string(), version.clone()), || {
             let candidate = self.candidate(key, version).ok_or_else(|| {
-                ProviderError(Arc::new(anyhow::anyhow!(
-                    "no usable file for {key} {version}"
-                )))
+                ProviderError::new(anyhow::anyhow!("no usable file for {key} {version}"))
             })?;
-            let text = metadata_text(self, &candidate).map_err(|e| ProviderError(Arc::new(e)))?;
+            let text = metadata_text(self, &candidate).map_err(ProviderError::new)?;
             let meta = metadata::parse(&text).map_err(|e| {
-                ProviderError(Arc::new(anyhow::anyhow!(
+                ProviderError::new(anyhow::anyhow!(
                     "bad metadata for {}: {e}",
                     candidate.file.filename
-                )))
+                ))
             })?;
             Ok(Arc::new(meta))
         })
@@ -347,7 +351,7 @@ fn metadata_text(state: &State, candidate: &Candidate) -> anyhow::Result<String>
                 return Ok(text);
             }
             if let Some(text) = fetch_core_metadata(state, candidate)? {
-                crate::cache::write_atomic(&path, text.as_bytes())?;
+                crate::fsx::write_atomic(&path, text.as_bytes())?;
                 return Ok(text);
             }
         } else if let Some(text) = fetch_core_metadata(state, candidate)? {
@@ -389,25 +393,14 @@ fn sdist_metadata(state: &State, artifact: &fetch::Artifact) -> anyhow::Result<S
         None => match build.prepare_metadata(&project, &artifact.filename)? {
             Some(text) => text,
             None => {
-                let wheel_path = build.wheel_from_sdist(&archive, &sha, &artifact.filename)?;
-                let name = wheel_path
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                let wheel_name = crate::dist::WheelFilename::parse(&name)?;
-                let url = url::Url::from_file_path(&wheel_path)
-                    .map_err(|_| anyhow::anyhow!("bad path {}", wheel_path.display()))?;
-                let built = fetch::fetch(
-                    &fetch::Artifact::for_wheel(wheel_name, url, Vec::new()),
-                    &state.index.http,
-                    &state.cache,
-                )?;
+                let built = build
+                    .cached_wheel_from_sdist(&archive, &sha, &artifact.filename)?
+                    .wheel;
                 built.metadata_text()?
             }
         },
     };
-    crate::cache::write_atomic(&cached, text.as_bytes())?;
+    crate::fsx::write_atomic(&cached, text.as_bytes())?;
     Ok(text)
 }
 
@@ -594,7 +587,7 @@ impl DependencyProvider for Provider {
         package: &Pkg,
         range: &Range,
     ) -> Result<Option<Version>, ProviderError> {
-        crate::interrupt::check().map_err(|e| ProviderError(Arc::new(e.into())))?;
+        crate::interrupt::check().map_err(|e| ProviderError::new(e.into()))?;
         match package {
             Pkg::Root => Ok(Some(Version::new([0]))),
             Pkg::Dist(key) | Pkg::Extra(key, _) => self.pick(key, range),
@@ -691,6 +684,6 @@ impl DependencyProvider for Provider {
     }
 
     fn should_cancel(&self) -> Result<(), ProviderError> {
-        crate::interrupt::check().map_err(|e| ProviderError(Arc::new(e.into())))
+        crate::interrupt::check().map_err(|e| ProviderError::new(e.into()))
     }
 }

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::user;
 
-pub const RECEIPT: &str = "envtool-tool.toml";
+/// The receipt in a tool's environment (also the last-use stamp of `tool run` environments).
+pub const RECEIPT: &str = crate::cache::TOOL_ENV_STAMP;
 
 /// How a tool was installed: enough to rebuild it when its interpreter is gone.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -61,30 +62,7 @@ impl Receipt {
     }
 }
 
-/// Where tools live.
-pub fn tool_dir() -> PathBuf {
-    if let Some(dir) = crate::settings::non_empty_var(crate::env_vars::ENVTOOL_TOOL_DIR) {
-        return std::path::absolute(PathBuf::from(&dir)).unwrap_or_else(|_| PathBuf::from(dir));
-    }
-    directories::BaseDirs::new()
-        .map(|d| d.data_dir().join("envtool").join("tools"))
-        .unwrap_or_else(|| PathBuf::from(".envtool-tools"))
-}
-
-/// Where shims go: `ENVTOOL_BIN_DIR`, else `XDG_BIN_HOME`, else `~/.local/bin`.
-pub fn bin_dir() -> PathBuf {
-    for var in [
-        crate::env_vars::ENVTOOL_BIN_DIR,
-        crate::env_vars::XDG_BIN_HOME,
-    ] {
-        if let Some(dir) = crate::settings::non_empty_var(var) {
-            return std::path::absolute(PathBuf::from(&dir)).unwrap_or_else(|_| PathBuf::from(dir));
-        }
-    }
-    directories::BaseDirs::new()
-        .map(|d| d.home_dir().join(".local").join("bin"))
-        .unwrap_or_else(|| PathBuf::from(".local/bin"))
-}
+pub use crate::dirs::{bin_dir, tool_dir};
 
 /// A tool's directory, refusing names that are not plain package names.
 pub fn env_dir(name: &str) -> anyhow::Result<PathBuf> {

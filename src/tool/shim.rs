@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::user;
-use crate::venv::activate::quote_sh;
+use crate::shell::quote_sh;
 
 const TEMPLATE: &str = include_str!("../../shims/tool-shim.sh");
 const MARKER: &str = "# envtool-shim: ";
@@ -126,7 +126,7 @@ pub fn ensure_bin_dir(bin_dir: &Path) -> anyhow::Result<()> {
 /// Write a shim atomically (mode 0755).
 pub fn write(bin_dir: &Path, command: &str, text: &str) -> anyhow::Result<PathBuf> {
     let path = bin_dir.join(command);
-    crate::cache::write_atomic_mode(&path, text.as_bytes(), 0o755).map_err(|e| {
+    crate::fsx::write_atomic_mode(&path, text.as_bytes(), 0o755).map_err(|e| {
         user(
             format!("cannot write the shim {}: {e:#}", path.display()),
             "make the bin directory writable, or choose another with ENVTOOL_BIN_DIR / --bin-dir",

@@ -10,11 +10,13 @@ use anyhow::Context;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use url::Url;
 
-use super::unpack::{self, CachedWheel};
+pub mod unpack;
+
 use crate::cache::Cache;
 use crate::dist::WheelFilename;
 use crate::error::user;
 use crate::index::http::HttpClient;
+use unpack::CachedWheel;
 
 /// A distribution file to fetch (a wheel, or a source distribution to build): where it is,
 /// and what its content must hash to.
@@ -284,6 +286,20 @@ pub fn fetch_sdist(
         fs_err::rename(&path, &dest)?;
     }
     Ok((dest, sha, size))
+}
+
+/// A wheel file on this machine, verified and unpacked into the cache.
+pub fn local_wheel(path: &Path, cache: &Cache) -> anyhow::Result<CachedWheel> {
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let wheel = WheelFilename::parse(&name)
+        .map_err(|e| anyhow::anyhow!("{} is not a wheel: {e}", path.display()))?;
+    let url =
+        Url::from_file_path(path).map_err(|_| anyhow::anyhow!("bad path {}", path.display()))?;
+    fetch_local(&Artifact::for_wheel(wheel, url, Vec::new()), path, cache)
 }
 
 fn fetch_local(artifact: &Artifact, path: &Path, cache: &Cache) -> anyhow::Result<CachedWheel> {

@@ -13,8 +13,8 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::record::{self, parse_record};
 use crate::cache::{self, Bucket, Cache};
+use crate::dist::record::{self, parse_record};
 use crate::dist::{normalize_name, WheelFilename};
 
 /// The description kept in each unpacked wheel; its mtime is the entry's last use.
@@ -63,9 +63,9 @@ pub enum WheelError {
     TooNew { filename: String, version: String },
 }
 
-impl WheelError {
-    pub fn hint(&self) -> String {
-        match self {
+impl crate::error::Hint for WheelError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
             WheelError::Corrupt { .. } => {
                 "the file is damaged (truncated or not a zip); nothing was installed. If it came from an index, report it there".into()
             }
@@ -74,7 +74,7 @@ impl WheelError {
                 "the wheel's contents do not match its RECORD; it was changed after it was built. Nothing was installed".into()
             }
             WheelError::TooNew { .. } => "use a newer envtool, or an older version of the package".into(),
-        }
+        })
     }
 }
 

@@ -1,0 +1,100 @@
+//! Getting every wheel a plan installs into the cache: index and direct wheels are fetched
+//! (in parallel), source distributions fetched and built (once per interpreter, cached).
+
+use crate::cache::Cache;
+use crate::error::user;
+use crate::fetch::{self, Artifact};
+use crate::install::installed::Origin;
+use crate::install::plan::Plan;
+use crate::install::Fetched;
+use crate::resolve::ResolvedDist;
+
+use super::Resolved;
+
+/// Fetch (and build, for source distributions) every wheel the plan needs, in plan order:
+/// installs, then replacements.
+pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Result<Vec<Fetched>> {
+    let http = &resolved.index.http;
+    let dists: Vec<&ResolvedDist> = plan
+        .install
+        .iter()
+        .chain(plan.replace.iter().map(|(_, new)| new))
+        .collect();
+    // For each dist: the wheel to fetch, or a wheel already built from its sdist, and the
+    // file it was installed from when that is not the wheel itself.
+    let mut artifacts: Vec<Option<Artifact>> = Vec::new();
+    let mut built = Vec::new();
+    let mut origins = Vec::new();
+    for d in &dists {
+        let mut a = d.artifact.clone();
+        if let Some(required) = resolved.required_hashes.get(&d.key) {
+            a.required = required.clone();
+        }
+        if a.wheel.is_some() {
+            origins.push(d.built_from.as_ref().map(|b| Origin {
+                filename: b.filename.clone(),
+                sha256: b.sha256.clone(),
+                size: b.size,
+                url: b.url.clone(),
+                index: None,
+                upload_time: None,
+            }));
+            artifacts.push(Some(a));
+            built.push(None);
+            continue;
+        }
+        let build = resolved.build.as_ref().ok_or_else(|| {
+            user(
+                format!(
+                    "{} must be built from source, and --only-binary forbids it",
+                    a.filename
+                ),
+                "drop --only-binary, or pick a version that has a wheel",
+            )
+        })?;
+        let (archive, sha, size) = fetch::fetch_sdist(&a, http, cache)?;
+        built.push(Some(
+            build
+                .cached_wheel_from_sdist(&archive, &sha, &a.filename)?
+                .wheel,
+        ));
+        origins.push(Some(Origin {
+            filename: a.filename.clone(),
+            sha256: sha,
+            size,
+            url: a.url.to_string(),
+            index: None,
+            upload_time: None,
+        }));
+        artifacts.push(None);
+    }
+    let wanted: Vec<Artifact> = artifacts.iter().flatten().cloned().collect();
+    let bar = crate::output::progress(wanted.len(), "Fetching");
+    let mut fetched =
+        fetch::fetch_all(&wanted, http, cache, super::jobs(), &|_| bar.inc(1)).into_iter();
+    bar.finish_and_clear();
+    let mut out = Vec::new();
+    for (((artifact, built), origin), dist) in
+        artifacts.into_iter().zip(built).zip(origins).zip(&dists)
+    {
+        let wheel = match (artifact, built) {
+            (Some(_), _) => fetched
+                .next()
+                .unwrap_or_else(|| Err(anyhow::anyhow!("not fetched")))?,
+            (None, Some(wheel)) => wheel,
+            (None, None) => unreachable!("every dist has a wheel to fetch or a built one"),
+        };
+        let mut origin = origin.unwrap_or_else(|| Origin {
+            filename: wheel.info.filename.clone(),
+            sha256: wheel.info.sha256.clone(),
+            size: wheel.info.size,
+            url: dist.artifact.url.to_string(),
+            index: None,
+            upload_time: None,
+        });
+        origin.index = dist.index.as_ref().map(|u| u.to_string());
+        origin.upload_time = dist.upload_time.clone();
+        out.push(Fetched { wheel, origin });
+    }
+    Ok(out)
+}
