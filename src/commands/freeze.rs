@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use crate::cli::{FreezeArgs, FreezeFormat};
 use crate::error::user;
-use crate::install::installed::{self, InstalledDist};
-use crate::lockfile::pylock::{self, OutFile, OutLock, OutPackage};
+use crate::install::installed;
+use crate::lockfile::pylock::{self, OutLock};
 use crate::lockfile::requirements::{self, Pin};
 use crate::venv::Venv;
 
@@ -102,105 +102,22 @@ pub fn freeze(args: FreezeArgs) -> anyhow::Result<ExitCode> {
                     ));
                 }
             }
-            let pins: Vec<Pin> = dists.iter().map(pin_of).collect();
+            let pins: Vec<Pin> = dists.iter().map(Pin::from_installed).collect();
             requirements::render(&pins, args.hashes)
         }
-        FreezeFormat::Pylock => pylock::render(&lock_of(&dists, python, &site)),
+        FreezeFormat::Pylock => {
+            let lock_dir = match &args.output {
+                Some(out) => std::path::absolute(out)?
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+                None => std::env::current_dir()?,
+            };
+            pylock::render(&OutLock::from_installed(&dists, python, &lock_dir))
+        }
     };
     write_output(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The version as pip prints it: PEP 440 normalized when it parses, else as written.
-fn normalized_version(version: &str) -> String {
-    version
-        .parse::<pep440_rs::Version>()
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| version.to_string())
-}
-
-fn pin_of(d: &InstalledDist) -> Pin {
-    let hashes = match (&d.origin, &d.direct_url) {
-        (Some(o), _) => vec![("sha256".to_string(), o.sha256.clone())],
-        (None, Some(direct)) => direct["archive_info"]["hashes"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(a, h)| Some((a.clone(), h.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    Pin {
-        name: d.metadata.name.clone(),
-        version: normalized_version(d.version()),
-        direct: d
-            .direct_url
-            .as_ref()
-            .and_then(requirements::direct_reference),
-        hashes,
-    }
-}
-
-/// A single-environment lock of installed distributions.
-pub fn lock_of(dists: &[InstalledDist], python: (u32, u32), _site: &Path) -> OutLock {
-    let keys: Vec<&str> = dists.iter().map(|d| d.key.as_str()).collect();
-    let mut packages = Vec::new();
-    for d in dists {
-        let dependencies: Vec<String> = d
-            .metadata
-            .requires_dist
-            .iter()
-            .filter_map(|r| r.parse::<pep508_rs::Requirement>().ok())
-            .map(|r| crate::dist::normalize_name(r.name.as_ref()))
-            .filter(|n| keys.contains(&n.as_str()))
-            .collect();
-        let file = d.origin.as_ref().map(|o| OutFile {
-            name: o.filename.clone(),
-            url: o.url.clone(),
-            size: Some(o.size),
-            upload_time: o.upload_time.clone(),
-            hashes: vec![("sha256".into(), o.sha256.clone())],
-        });
-        if file.is_none() {
-            crate::output::warn(&format!(
-                "{} {} was not installed by envtool: the lock cannot name its file",
-                d.metadata.name,
-                d.version()
-            ));
-        }
-        let direct = d.direct_url.is_some();
-        let from_sdist = file.as_ref().is_some_and(|f| !f.name.ends_with(".whl"));
-        packages.push(OutPackage {
-            name: d.metadata.name.clone(),
-            version: d.version().to_string(),
-            index: if direct {
-                None
-            } else {
-                d.origin.as_ref().and_then(|o| o.index.clone())
-            },
-            requires_python: d.metadata.requires_python.clone(),
-            dependencies,
-            archive: if direct { file.clone() } else { None },
-            sdist: if !direct && from_sdist {
-                file.clone()
-            } else {
-                None
-            },
-            wheels: if direct || from_sdist {
-                Vec::new()
-            } else {
-                file.into_iter().collect()
-            },
-            requested: d.requested,
-        });
-    }
-    OutLock {
-        environments: Vec::new(),
-        requires_python: Some(format!("=={}.{}.*", python.0, python.1)),
-        packages,
-    }
 }
 
 /// Write to a file atomically, or to standard output.

@@ -5,22 +5,8 @@ use std::process::ExitCode;
 
 use crate::cache::Cache;
 use crate::cli::ListArgs;
-use crate::install::installed::{self, InstalledDist};
+use crate::install::installed;
 use crate::install::layout::Layout;
-
-/// Where a distribution came from, in a word or a URL.
-pub fn source_of(d: &InstalledDist) -> String {
-    if let Some(url) = d.direct_url.as_ref().and_then(|u| u["url"].as_str()) {
-        return url.to_string();
-    }
-    if let Some(origin) = &d.origin {
-        return origin.index.clone().unwrap_or_else(|| origin.url.clone());
-    }
-    match &d.installer {
-        Some(i) => format!("installed by {i}"),
-        None => "unknown".into(),
-    }
-}
 
 pub fn list(args: ListArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     let venv = crate::venv::select(args.dir.as_deref())?;
@@ -38,7 +24,7 @@ pub fn list(args: ListArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
                     "version": d.version(),
                     "installer": d.installer,
                     "requested": d.requested,
-                    "source": source_of(d),
+                    "source": d.describe_source(),
                 })
             })
             .collect();
@@ -62,7 +48,7 @@ pub fn list(args: ListArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
                 "{:<width$} {:<vwidth$} {}",
                 d.metadata.name,
                 d.version(),
-                source_of(d)
+                d.describe_source()
             )?;
         }
     }

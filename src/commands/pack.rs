@@ -92,7 +92,7 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         }
     }
     let python_version = facts.minor_string();
-    let lock = pylock::render(&super::freeze::lock_of(
+    let lock = pylock::render(&pylock::OutLock::from_installed(
         &dists,
         (facts.version.0, facts.version.1),
         &site,

@@ -3,8 +3,10 @@
 //! This module owns name normalization and validation, parsing of wheel and sdist file
 //! names found on indexes and in find-links directories, and the `.dist-info` name rule.
 
+pub mod direct_url;
 pub mod metadata;
 pub mod record;
+pub mod source;
 pub mod tags;
 
 use std::str::FromStr;

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::entry_points::{parse_entry_points, scripts, validate_script};
-use super::installed::{InstalledDist, Origin, ORIGIN_FILE};
+use super::installed::{InstalledDist, ORIGIN_FILE};
 use super::launcher::{launcher, rewrite_python_shebang};
 use super::layout::Layout;
 use super::link::Linker;
 use super::txn::Txn;
+use crate::dist::direct_url::DirectUrl;
 use crate::dist::record::{parse_record, record_hash, write_record, RecordEntry};
+use crate::dist::source::Provenance;
 use crate::error::user;
 use crate::fetch::unpack::{header, safe_relative, CachedWheel};
 use crate::fsx::{normalize, relative_to};
@@ -23,8 +25,8 @@ use crate::fsx::{normalize, relative_to};
 pub struct DistExtras {
     pub requested: bool,
     /// PEP 610 `direct_url.json`, only for direct references.
-    pub direct_url: Option<serde_json::Value>,
-    pub origin: Option<Origin>,
+    pub direct_url: Option<DirectUrl>,
+    pub origin: Option<Provenance>,
 }
 
 /// Files written for one distribution (for byte-compiling afterwards).
@@ -163,11 +165,7 @@ pub fn install_wheel(
         add(txn, "REQUESTED", b"")?;
     }
     if let Some(direct) = &extras.direct_url {
-        add(
-            txn,
-            "direct_url.json",
-            serde_json::to_string(direct)?.as_bytes(),
-        )?;
+        add(txn, "direct_url.json", direct.to_json().as_bytes())?;
     }
     if let Some(origin) = &extras.origin {
         add(

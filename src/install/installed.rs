@@ -2,28 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
+use crate::dist::direct_url::DirectUrl;
 use crate::dist::metadata::{self, CoreMetadata};
 use crate::dist::normalize_name;
+use crate::dist::source::{Provenance, Source};
 
 /// envtool's own record of where a distribution came from (`<dist-info>/envtool-origin.json`);
 /// `freeze --hashes` and lock files read it, so they need no network.
 pub const ORIGIN_FILE: &str = "envtool-origin.json";
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Origin {
-    pub filename: String,
-    pub sha256: String,
-    pub size: u64,
-    /// Where the file was fetched from.
-    pub url: String,
-    /// The Simple API base, for index installs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub index: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upload_time: Option<String>,
-}
 
 /// One installed distribution.
 #[derive(Debug, Clone)]
@@ -34,13 +20,42 @@ pub struct InstalledDist {
     pub dist_info: PathBuf,
     pub installer: Option<String>,
     pub requested: bool,
-    pub direct_url: Option<serde_json::Value>,
-    pub origin: Option<Origin>,
+    pub direct_url: Option<DirectUrl>,
+    pub origin: Option<Provenance>,
 }
 
 impl InstalledDist {
     pub fn version(&self) -> &str {
         &self.metadata.version
+    }
+
+    /// Where it came from, as far as its records say: its PEP 610 record, else envtool's
+    /// provenance record (an index, or find-links when no index is named).
+    pub fn source(&self) -> Option<Source> {
+        if let Some(record) = &self.direct_url {
+            return Source::from_direct_url(record);
+        }
+        let origin = self.origin.as_ref()?;
+        Some(Source::Registry {
+            index: origin
+                .index
+                .as_deref()
+                .and_then(|i| url::Url::parse(i).ok()),
+        })
+    }
+
+    /// Where it came from, in a word or a URL (for `list`).
+    pub fn describe_source(&self) -> String {
+        if let Some(record) = &self.direct_url {
+            return record.url.clone();
+        }
+        if let Some(origin) = &self.origin {
+            return origin.index.clone().unwrap_or_else(|| origin.url.clone());
+        }
+        match &self.installer {
+            Some(i) => format!("installed by {i}"),
+            None => "unknown".into(),
+        }
     }
 }
 
@@ -84,7 +99,7 @@ pub fn read_dist(dist_info: &Path) -> Result<InstalledDist, Broken> {
         dist_info: dist_info.to_path_buf(),
         installer: read("INSTALLER").map(|s| s.trim().to_string()),
         requested: dist_info.join("REQUESTED").exists(),
-        direct_url: read("direct_url.json").and_then(|s| serde_json::from_str(&s).ok()),
+        direct_url: read("direct_url.json").and_then(|s| DirectUrl::parse(&s)),
         origin: read(ORIGIN_FILE).and_then(|s| serde_json::from_str(&s).ok()),
     })
 }

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::dist::source::Provenance;
 use crate::fetch::unpack::CachedWheel;
 use apply::DistExtras;
-use installed::Origin;
 use layout::Layout;
 use link::{LinkMode, Linker};
 use plan::Plan;
@@ -32,7 +32,7 @@ pub struct ApplyOptions {
 /// distribution it was built from) for the install record.
 pub struct Fetched {
     pub wheel: CachedWheel,
-    pub origin: Origin,
+    pub origin: Provenance,
 }
 
 /// Apply the plan to the environment at `layout`, all or nothing. Removals go first; the
@@ -83,7 +83,7 @@ pub fn apply_plan(
                     }
                     let extras = DistExtras {
                         requested: dist.requested,
-                        direct_url: dist.direct_url.clone(),
+                        direct_url: dist.direct_url(),
                         origin: Some(fetched.origin.clone()),
                     };
                     let result =

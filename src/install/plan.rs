@@ -23,21 +23,16 @@ pub struct PlanOptions {
     pub exact: bool,
 }
 
-/// Whether the installed distribution is the resolved one (same version; same URL for direct ones).
+/// Whether the installed distribution is the resolved one: the same version, from the same
+/// place when either is a direct reference (an index install is the same whichever index).
 fn same(installed: &InstalledDist, resolved: &ResolvedDist) -> bool {
     let same_version = installed
         .version()
         .parse::<pep440_rs::Version>()
         .is_ok_and(|v| v == resolved.version);
-    let installed_url = installed
-        .direct_url
-        .as_ref()
-        .and_then(|d| d["url"].as_str().map(String::from));
-    let resolved_url = resolved
-        .direct_url
-        .as_ref()
-        .and_then(|d| d["url"].as_str().map(String::from));
-    same_version && installed_url == resolved_url
+    let installed_url = installed.direct_url.as_ref().map(|d| d.url.as_str());
+    let resolved_url = resolved.direct_url().map(|d| d.url);
+    same_version && installed_url == resolved_url.as_deref()
 }
 
 pub fn plan(resolution: &Resolution, installed: &[InstalledDist], options: PlanOptions) -> Plan {

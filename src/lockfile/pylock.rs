@@ -9,10 +9,12 @@ use pep508_rs::{MarkerEnvironment, MarkerTree};
 use serde::Deserialize;
 use url::Url;
 
+use crate::dist::source::Source;
 use crate::dist::tags::Tags;
 use crate::dist::{canonical_time, normalize_name, WheelFilename};
 use crate::error::user;
 use crate::fetch::Artifact;
+use crate::install::installed::InstalledDist;
 use crate::resolve::{Resolution, ResolvedDist};
 
 /// A file entry: a wheel, an sdist, or an archive.
@@ -339,10 +341,16 @@ impl PyLock {
                 }
             },
         };
-        let direct_url = direct.then(|| {
-            let sha = file.hashes.get("sha256").cloned().unwrap_or_default();
-            serde_json::json!({"url": url.to_string(), "archive_info": {"hash": format!("sha256={sha}"), "hashes": {"sha256": sha}}})
-        });
+        let source = if direct {
+            Source::Archive {
+                url: url.clone(),
+                sha256: file.hashes.get("sha256").cloned().unwrap_or_default(),
+            }
+        } else {
+            Source::Registry {
+                index: package.index.as_ref().and_then(|i| Url::parse(i).ok()),
+            }
+        };
         Ok(ResolvedDist {
             key: key.to_string(),
             name: package.name.clone(),
@@ -355,12 +363,11 @@ impl PyLock {
                 required: hashes,
             },
             built_from: None,
-            index: package.index.as_ref().and_then(|i| Url::parse(i).ok()),
+            source,
             size: file.size,
             upload_time: file.upload_time.map(|t| canonical_time(&t.to_string())),
             requires_python: package.requires_python.clone(),
             requested,
-            direct_url,
             dependencies: Vec::new(),
             files: Vec::new(),
         })
@@ -393,7 +400,8 @@ fn marker_true(marker: &str, env: &MarkerEnvironment) -> Result<bool, String> {
 #[derive(Debug, Clone)]
 pub struct OutPackage {
     pub name: String,
-    pub version: String,
+    /// None for source trees (PEP 751: a directory's version is whatever it builds).
+    pub version: Option<String>,
     pub index: Option<String>,
     pub requires_python: Option<String>,
     pub dependencies: Vec<String>,
@@ -401,7 +409,16 @@ pub struct OutPackage {
     pub archive: Option<OutFile>,
     pub sdist: Option<OutFile>,
     pub wheels: Vec<OutFile>,
+    /// A local project: its path (relative to the lock where possible).
+    pub directory: Option<OutDirectory>,
     pub requested: bool,
+}
+
+/// `[packages.directory]`.
+#[derive(Debug, Clone)]
+pub struct OutDirectory {
+    pub path: String,
+    pub editable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -419,6 +436,199 @@ pub struct OutLock {
     pub environments: Vec<String>,
     pub requires_python: Option<String>,
     pub packages: Vec<OutPackage>,
+}
+
+/// A path as a lock records it: relative to the lock's directory when it is below a common
+/// ancestor other than `/`, with POSIX separators; absolute otherwise.
+pub fn lock_path(path: &Path, lock_dir: &Path) -> String {
+    let path = crate::fsx::normalize(path);
+    let lock_dir = crate::fsx::normalize(lock_dir);
+    let shares_more_than_root = path
+        .components()
+        .zip(lock_dir.components())
+        .take_while(|(a, b)| a == b)
+        .count()
+        > 1;
+    if shares_more_than_root {
+        let rel = crate::fsx::relative_to(&path, &lock_dir);
+        let text = rel.to_string_lossy().into_owned();
+        if text.is_empty() {
+            ".".into()
+        } else {
+            text
+        }
+    } else {
+        path.to_string_lossy().into_owned()
+    }
+}
+
+impl OutFile {
+    /// A file the index lists.
+    fn listed(c: &crate::index::Candidate) -> OutFile {
+        OutFile {
+            name: c.file.filename.clone(),
+            url: c.file.url.to_string(),
+            size: c.file.size,
+            upload_time: c.file.upload_time.as_deref().map(canonical_time),
+            hashes: c
+                .file
+                .hashes
+                .iter()
+                .map(|(a, h)| (a.clone(), h.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl OutPackage {
+    /// A resolved distribution: every file its version offers (a lock installs on other
+    /// platforms too), the archive of a direct reference, or the directory of a project.
+    pub fn from_resolved(d: &ResolvedDist, lock_dir: &Path) -> OutPackage {
+        let chosen = OutFile {
+            name: d.artifact.filename.clone(),
+            url: d.artifact.url.to_string(),
+            size: d.size,
+            upload_time: d.upload_time.clone(),
+            hashes: d.artifact.hashes.clone(),
+        };
+        let mut package = OutPackage {
+            name: d.name.clone(),
+            version: Some(d.version.to_string()),
+            index: d.source.index().map(|u| u.to_string()),
+            requires_python: d.requires_python.clone(),
+            dependencies: d.dependencies.clone(),
+            archive: None,
+            sdist: None,
+            wheels: Vec::new(),
+            directory: None,
+            requested: d.requested,
+        };
+        match &d.source {
+            Source::Registry { .. } => {
+                let mut wheels: Vec<OutFile> = d
+                    .files
+                    .iter()
+                    .filter(|c| {
+                        matches!(c.dist, crate::dist::DistFilename::Wheel(_))
+                            && !c.file.hashes.is_empty()
+                    })
+                    .map(OutFile::listed)
+                    .collect();
+                if d.artifact.wheel.is_some() && !wheels.iter().any(|w| w.name == chosen.name) {
+                    wheels.insert(0, chosen.clone());
+                }
+                wheels.sort_by(|a, b| a.name.cmp(&b.name));
+                package.wheels = wheels;
+                package.sdist = d
+                    .files
+                    .iter()
+                    .find(|c| {
+                        matches!(c.dist, crate::dist::DistFilename::Sdist(_))
+                            && !c.file.hashes.is_empty()
+                    })
+                    .map(OutFile::listed);
+            }
+            Source::Directory { path, editable } => {
+                package.version = None;
+                package.directory = Some(OutDirectory {
+                    path: lock_path(path, lock_dir),
+                    editable: *editable,
+                });
+            }
+            Source::Archive { url, sha256 } => {
+                let archive = match &d.built_from {
+                    Some(b) => OutFile {
+                        name: b.filename.clone(),
+                        url: url.to_string(),
+                        size: Some(b.size),
+                        upload_time: None,
+                        hashes: vec![("sha256".into(), b.sha256.clone())],
+                    },
+                    None => OutFile {
+                        url: url.to_string(),
+                        hashes: vec![("sha256".into(), sha256.clone())],
+                        ..chosen
+                    },
+                };
+                package.archive = Some(archive);
+            }
+            Source::Vcs { .. } => {}
+        }
+        package
+    }
+
+    /// An installed distribution (`freeze --format pylock`, a pack's embedded lock): the file
+    /// it was installed from, or its directory.
+    pub fn from_installed(d: &InstalledDist, keys: &[&str], lock_dir: &Path) -> OutPackage {
+        let dependencies: Vec<String> = d
+            .metadata
+            .requires_dist
+            .iter()
+            .filter_map(|r| r.parse::<pep508_rs::Requirement>().ok())
+            .map(|r| normalize_name(r.name.as_ref()))
+            .filter(|n| keys.contains(&n.as_str()))
+            .collect();
+        let file = d.origin.as_ref().map(|o| OutFile {
+            name: o.filename.clone(),
+            url: o.url.clone(),
+            size: Some(o.size),
+            upload_time: o.upload_time.clone(),
+            hashes: vec![("sha256".into(), o.sha256.clone())],
+        });
+        let source = d.source();
+        if file.is_none() && !matches!(source, Some(Source::Directory { .. })) {
+            crate::output::warn(&format!(
+                "{} {} was not installed by envtool: the lock cannot name its file",
+                d.metadata.name,
+                d.version()
+            ));
+        }
+        let mut package = OutPackage {
+            name: d.metadata.name.clone(),
+            version: Some(d.version().to_string()),
+            index: None,
+            requires_python: d.metadata.requires_python.clone(),
+            dependencies,
+            archive: None,
+            sdist: None,
+            wheels: Vec::new(),
+            directory: None,
+            requested: d.requested,
+        };
+        match source {
+            Some(Source::Directory { path, editable }) => {
+                package.version = None;
+                package.directory = Some(OutDirectory {
+                    path: lock_path(&path, lock_dir),
+                    editable,
+                });
+            }
+            Some(Source::Archive { .. }) | Some(Source::Vcs { .. }) => package.archive = file,
+            Some(Source::Registry { .. }) | None => {
+                package.index = d.origin.as_ref().and_then(|o| o.index.clone());
+                match file {
+                    Some(f) if !f.name.ends_with(".whl") => package.sdist = Some(f),
+                    f => package.wheels = f.into_iter().collect(),
+                }
+            }
+        }
+        package
+    }
+}
+
+impl OutLock {
+    /// A single-environment lock of installed distributions.
+    pub fn from_installed(dists: &[InstalledDist], python: (u32, u32), lock_dir: &Path) -> OutLock {
+        let keys: Vec<&str> = dists.iter().map(|d| d.key.as_str()).collect();
+        OutLock {
+            environments: Vec::new(),
+            requires_python: Some(format!("=={}.{}.*", python.0, python.1)),
+            packages: dists
+                .iter()
+                .map(|d| OutPackage::from_installed(d, &keys, lock_dir))
+                .collect(),
+        }
+    }
 }
 
 /// A TOML basic string.
@@ -480,7 +690,9 @@ pub fn render(lock: &OutLock) -> String {
     for p in &lock.packages {
         out.push_str("\n[[packages]]\n");
         out.push_str(&format!("name = {}\n", s(&normalize_name(&p.name))));
-        out.push_str(&format!("version = {}\n", s(&p.version)));
+        if let Some(version) = &p.version {
+            out.push_str(&format!("version = {}\n", s(version)));
+        }
         if let Some(rp) = &p.requires_python {
             out.push_str(&format!("requires-python = {}\n", s(rp)));
         }
@@ -495,7 +707,17 @@ pub fn render(lock: &OutLock) -> String {
                 .collect();
             out.push_str(&format!("dependencies = [{}]\n", deps.join(", ")));
         }
-        if let Some(archive) = &p.archive {
+        if let Some(dir) = &p.directory {
+            let editable = if dir.editable {
+                ", editable = true"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "directory = {{ path = {}{editable} }}\n",
+                s(&dir.path)
+            ));
+        } else if let Some(archive) = &p.archive {
             out.push_str(&format!("archive = {}\n", file_table(archive, false)));
         } else {
             if let Some(sdist) = &p.sdist {
@@ -526,7 +748,7 @@ mod tests {
             requires_python: Some("==3.12.*".into()),
             packages: vec![OutPackage {
                 name: "Six".into(),
-                version: "1.16.0".into(),
+                version: Some("1.16.0".into()),
                 index: Some("http://127.0.0.1:1/simple/".into()),
                 requires_python: None,
                 dependencies: vec!["idna".into()],
@@ -539,6 +761,7 @@ mod tests {
                     upload_time: Some("2024-01-01T00:00:00.000000Z".into()),
                     hashes: vec![("sha256".into(), "ab".into())],
                 }],
+                directory: None,
                 requested: true,
             }],
         };

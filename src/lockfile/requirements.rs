@@ -1,5 +1,9 @@
 //! Pinned requirements in pip's format: what `pip freeze` prints, optionally with hashes.
 
+use crate::dist::direct_url::DirectUrl;
+use crate::install::installed::InstalledDist;
+use crate::resolve::ResolvedDist;
+
 /// One pinned line.
 #[derive(Debug, Clone)]
 pub struct Pin {
@@ -34,33 +38,62 @@ pub fn render(pins: &[Pin], with_hashes: bool) -> String {
         .collect()
 }
 
-/// What pip freeze prints for a PEP 610 `direct_url.json` (the part after `name @ `).
-pub fn direct_reference(direct_url: &serde_json::Value) -> Option<String> {
-    let url = direct_url["url"].as_str()?;
-    let mut fragments = Vec::new();
-    let mut reference = if let Some(vcs) = direct_url.get("vcs_info") {
-        format!(
-            "{}+{url}@{}",
-            vcs["vcs"].as_str().unwrap_or("git"),
-            vcs["commit_id"].as_str().unwrap_or_default()
-        )
-    } else {
-        if let Some(hash) = direct_url
-            .get("archive_info")
-            .and_then(|a| a["hash"].as_str())
-        {
-            fragments.push(hash.to_string());
+impl Pin {
+    /// The pin for an installed distribution (`freeze`): its PEP 610 reference for direct
+    /// installs, else `name==version`; the hash of the file it was installed from.
+    pub fn from_installed(d: &InstalledDist) -> Pin {
+        let hashes = match (&d.origin, &d.direct_url) {
+            (Some(o), _) => vec![("sha256".to_string(), o.sha256.clone())],
+            (None, Some(direct)) => direct.archive_hashes(),
+            _ => Vec::new(),
+        };
+        Pin {
+            name: d.metadata.name.clone(),
+            version: normalized_version(d.version()),
+            direct: d.direct_url.as_ref().map(DirectUrl::freeze_reference),
+            hashes,
         }
-        url.to_string()
-    };
-    if let Some(sub) = direct_url["subdirectory"].as_str() {
-        fragments.push(format!("subdirectory={sub}"));
     }
-    if !fragments.is_empty() {
-        reference.push('#');
-        reference.push_str(&fragments.join("&"));
+
+    /// The pin for a resolved distribution (`lock -o requirements.txt`): every file of the
+    /// version the index lists, so the lock installs on other platforms too.
+    pub fn from_resolved(d: &ResolvedDist) -> Pin {
+        let mut hashes: Vec<(String, String)> = d
+            .files
+            .iter()
+            .filter_map(|c| {
+                c.file
+                    .hashes
+                    .get("sha256")
+                    .map(|h| ("sha256".to_string(), h.clone()))
+            })
+            .collect();
+        if hashes.is_empty() {
+            hashes = d
+                .artifact
+                .hashes
+                .iter()
+                .filter(|(a, _)| a == "sha256")
+                .cloned()
+                .collect();
+        }
+        hashes.sort();
+        hashes.dedup();
+        Pin {
+            name: d.name.clone(),
+            version: d.version.to_string(),
+            direct: d.direct_url().as_ref().map(DirectUrl::freeze_reference),
+            hashes,
+        }
     }
-    Some(reference)
+}
+
+/// The version as pip prints it: PEP 440 normalized when it parses, else as written.
+pub fn normalized_version(version: &str) -> String {
+    version
+        .parse::<pep440_rs::Version>()
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| version.to_string())
 }
 
 #[cfg(test)]
@@ -77,12 +110,12 @@ mod tests {
         };
         assert_eq!(pin.line(false), "Six==1.16.0");
         assert_eq!(pin.line(true), "Six==1.16.0 \\\n    --hash=sha256:ab");
-        let direct = serde_json::json!({"url": "file:///w/x-1.0-py3-none-any.whl", "archive_info": {"hash": "sha256=ff", "hashes": {"sha256": "ff"}}});
+        let direct = DirectUrl::archive("file:///w/x-1.0-py3-none-any.whl", "ff");
         assert_eq!(
-            direct_reference(&direct).unwrap(),
+            direct.freeze_reference(),
             "file:///w/x-1.0-py3-none-any.whl#sha256=ff"
         );
-        let dir = serde_json::json!({"url": "file:///src/proj", "dir_info": {}});
-        assert_eq!(direct_reference(&dir).unwrap(), "file:///src/proj");
+        let dir = DirectUrl::directory("file:///src/proj", false);
+        assert_eq!(dir.freeze_reference(), "file:///src/proj");
     }
 }

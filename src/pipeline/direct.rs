@@ -9,13 +9,15 @@ use pep508_rs::Requirement;
 
 use crate::build::BuildContext;
 use crate::cache::Cache;
+use crate::dist::source::{Provenance, Source};
+use crate::dist::tags::Tags;
 use crate::dist::{metadata, normalize_name, WheelFilename};
 use crate::error::user;
 use crate::fetch::unpack::CachedWheel;
 use crate::fetch::{self, Artifact};
 use crate::index::Index;
 use crate::requirements::{Location, ReqSpec};
-use crate::resolve::{BuiltFrom, DirectDist};
+use crate::resolve::DirectDist;
 
 /// What fetching a direct reference needs.
 pub struct DirectFetcher<'a> {
@@ -23,6 +25,8 @@ pub struct DirectFetcher<'a> {
     pub cache: &'a Cache,
     /// How to build source distributions; None forbids it.
     pub build: Option<&'a BuildContext>,
+    /// What the target interpreter accepts (a wheel given by path or URL must fit it too).
+    pub tags: &'a Tags,
 }
 
 impl DirectFetcher<'_> {
@@ -156,26 +160,37 @@ impl DirectFetcher<'_> {
             hashes: hashes_from_url,
             required: hashes.to_vec(),
         };
-        let archive_info = |sha: &str| {
-            serde_json::json!({
-                "url": public_url.to_string(),
-                "archive_info": {"hash": format!("sha256={sha}"), "hashes": {"sha256": sha}},
-            })
+        let archive = |sha256: String| Source::Archive {
+            url: public_url.clone(),
+            sha256,
         };
-        if artifact.wheel.is_some() {
+        if let Some(wheel_name) = &artifact.wheel {
+            // The same check index wheels pass: a wheel this interpreter cannot run is refused
+            // before anything is downloaded.
+            if wheel_name.best_rank(self.tags).is_none() {
+                return Err(user(
+                    format!("{file_name} is not a supported wheel on this platform"),
+                    format!(
+                        "this interpreter accepts platform tags such as {}; use a wheel built for it, or its source distribution",
+                        self.tags.platform_tags().into_iter().take(3).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
             let wheel = fetch::fetch(&artifact, &self.index.http, self.cache)?;
             let sha = wheel.info.sha256.clone();
-            return direct_dist(&wheel, artifact.url.clone(), archive_info(&sha));
+            return direct_dist(&wheel, artifact.url.clone(), archive(sha));
         }
         let build = self.build.ok_or_else(no_build)?;
-        let (archive, sha, size) = fetch::fetch_sdist(&artifact, &self.index.http, self.cache)?;
-        let built = build.cached_wheel_from_sdist(&archive, &sha, &file_name)?;
-        let mut dist = direct_dist(&built.wheel, built.url()?, archive_info(&sha))?;
-        dist.built_from = Some(BuiltFrom {
+        let (path, sha, size) = fetch::fetch_sdist(&artifact, &self.index.http, self.cache)?;
+        let built = build.cached_wheel_from_sdist(&path, &sha, &file_name)?;
+        let mut dist = direct_dist(&built.wheel, built.url()?, archive(sha.clone()))?;
+        dist.built_from = Some(Provenance {
             filename: file_name,
             url: public_url.to_string(),
             sha256: sha,
             size,
+            index: None,
+            upload_time: None,
         });
         Ok(dist)
     }
@@ -183,20 +198,16 @@ impl DirectFetcher<'_> {
     /// A local project directory, built into a wheel (every time: its contents may have changed).
     fn project(&self, dir: &Path, build: &BuildContext) -> anyhow::Result<DirectDist> {
         let built = build.cached_wheel_of_project(dir, &dir.display().to_string())?;
-        let url = url::Url::from_directory_path(dir)
-            .map_err(|_| anyhow::anyhow!("bad path {}", dir.display()))?;
-        let direct_url =
-            serde_json::json!({"url": url.as_str().trim_end_matches('/'), "dir_info": {}});
-        direct_dist(&built.wheel, built.url()?, direct_url)
+        let source = Source::Directory {
+            path: dir.to_path_buf(),
+            editable: false,
+        };
+        direct_dist(&built.wheel, built.url()?, source)
     }
 }
 
 /// A direct distribution from its wheel in the cache.
-fn direct_dist(
-    wheel: &CachedWheel,
-    url: url::Url,
-    direct_url: serde_json::Value,
-) -> anyhow::Result<DirectDist> {
+fn direct_dist(wheel: &CachedWheel, url: url::Url, source: Source) -> anyhow::Result<DirectDist> {
     let name = &wheel.info.filename;
     let meta = metadata::parse(&wheel.metadata_text()?)
         .with_context(|| format!("bad metadata in {name}"))?;
@@ -213,7 +224,7 @@ fn direct_dist(
             vec![("sha256".into(), wheel.info.sha256.clone())],
         ),
         metadata: meta,
-        direct_url,
+        source,
         built_from: None,
     })
 }

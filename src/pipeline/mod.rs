@@ -199,6 +199,7 @@ impl Session {
             index: &index,
             cache: &self.cache,
             build: build.as_ref(),
+            tags: &tags,
         };
         let mut direct: HashMap<String, DirectDist> = HashMap::new();
         let mut root: Vec<Requirement> = Vec::new();

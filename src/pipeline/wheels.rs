@@ -2,9 +2,9 @@
 //! (in parallel), source distributions fetched and built (once per interpreter, cached).
 
 use crate::cache::Cache;
+use crate::dist::source::Provenance;
 use crate::error::user;
 use crate::fetch::{self, Artifact};
-use crate::install::installed::Origin;
 use crate::install::plan::Plan;
 use crate::install::Fetched;
 use crate::resolve::ResolvedDist;
@@ -31,7 +31,7 @@ pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Re
             a.required = required.clone();
         }
         if a.wheel.is_some() {
-            origins.push(d.built_from.as_ref().map(|b| Origin {
+            origins.push(d.built_from.as_ref().map(|b| Provenance {
                 filename: b.filename.clone(),
                 sha256: b.sha256.clone(),
                 size: b.size,
@@ -58,7 +58,7 @@ pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Re
                 .cached_wheel_from_sdist(&archive, &sha, &a.filename)?
                 .wheel,
         ));
-        origins.push(Some(Origin {
+        origins.push(Some(Provenance {
             filename: a.filename.clone(),
             sha256: sha,
             size,
@@ -84,7 +84,7 @@ pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Re
             (None, Some(wheel)) => wheel,
             (None, None) => unreachable!("every dist has a wheel to fetch or a built one"),
         };
-        let mut origin = origin.unwrap_or_else(|| Origin {
+        let mut origin = origin.unwrap_or_else(|| Provenance {
             filename: wheel.info.filename.clone(),
             sha256: wheel.info.sha256.clone(),
             size: wheel.info.size,
@@ -92,7 +92,7 @@ pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Re
             index: None,
             upload_time: None,
         });
-        origin.index = dist.index.as_ref().map(|u| u.to_string());
+        origin.index = dist.source.index().map(|u| u.to_string());
         origin.upload_time = dist.upload_time.clone();
         out.push(Fetched { wheel, origin });
     }

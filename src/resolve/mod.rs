@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use pep440_rs::Version;
 use pep508_rs::{MarkerEnvironment, Requirement};
-use url::Url;
 
 use crate::cache::Cache;
+use crate::dist::source::{Provenance, Source};
 use crate::dist::tags::Tags;
 use crate::dist::{metadata::CoreMetadata, normalize_name, DistFilename};
 use crate::error::user;
@@ -91,15 +91,6 @@ impl BinaryPolicy {
     }
 }
 
-/// The source distribution (or directory) a built wheel came from, for the install record.
-#[derive(Debug, Clone)]
-pub struct BuiltFrom {
-    pub filename: String,
-    pub url: String,
-    pub sha256: String,
-    pub size: u64,
-}
-
 /// A distribution given by URL or path rather than found on an index; it wins over index
 /// versions of its name.
 #[derive(Debug, Clone)]
@@ -108,10 +99,10 @@ pub struct DirectDist {
     pub version: Version,
     pub artifact: Artifact,
     pub metadata: CoreMetadata,
-    /// PEP 610 `direct_url.json` for the installed distribution.
-    pub direct_url: serde_json::Value,
-    /// When `artifact` is a wheel built here: what it was built from.
-    pub built_from: Option<BuiltFrom>,
+    /// Where it comes from (never `Source::Registry`).
+    pub source: Source,
+    /// When `artifact` is a wheel built here from an archive: that archive.
+    pub built_from: Option<Provenance>,
 }
 
 /// One distribution of the answer.
@@ -122,18 +113,25 @@ pub struct ResolvedDist {
     pub name: String,
     pub version: Version,
     pub artifact: Artifact,
-    pub index: Option<Url>,
+    /// Where it comes from: an index (or find-links), or a direct reference.
+    pub source: Source,
     pub size: Option<u64>,
     pub upload_time: Option<String>,
     pub requires_python: Option<String>,
     pub requested: bool,
-    pub direct_url: Option<serde_json::Value>,
     /// Normalized names of what it depends on (in this resolution).
     pub dependencies: Vec<String>,
     /// Every file the index lists for this version (for locks usable on other platforms).
     pub files: Vec<Candidate>,
-    /// When `artifact` is a wheel built here: what it was built from.
-    pub built_from: Option<BuiltFrom>,
+    /// When `artifact` is a wheel built here from an archive: that archive.
+    pub built_from: Option<Provenance>,
+}
+
+impl ResolvedDist {
+    /// The PEP 610 record to write when installing it (direct references only).
+    pub fn direct_url(&self) -> Option<crate::dist::direct_url::DirectUrl> {
+        self.source.direct_url()
+    }
 }
 
 /// The exact set of distributions for one interpreter.
@@ -250,12 +248,11 @@ pub fn resolve(
                 name: direct.metadata.name.clone(),
                 version: version.clone(),
                 artifact: direct.artifact.clone(),
-                index: None,
+                source: direct.source.clone(),
                 size: None,
                 upload_time: None,
                 requires_python: direct.metadata.requires_python.clone(),
                 requested: requested.contains(key),
-                direct_url: Some(direct.direct_url.clone()),
                 dependencies,
                 files: Vec::new(),
                 built_from: direct.built_from.clone(),
@@ -275,7 +272,9 @@ pub fn resolve(
                 name,
                 version: version.clone(),
                 artifact,
-                index: candidate.index.clone(),
+                source: Source::Registry {
+                    index: candidate.index.clone(),
+                },
                 size: candidate.file.size,
                 upload_time: candidate
                     .file
@@ -284,7 +283,6 @@ pub fn resolve(
                     .map(crate::dist::canonical_time),
                 requires_python: candidate.file.requires_python.clone(),
                 requested: requested.contains(key),
-                direct_url: None,
                 dependencies,
                 files: state
                     .index
