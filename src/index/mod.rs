@@ -123,6 +123,12 @@ impl Index {
         if let Some(hit) = self.pages.lock().unwrap().get(&normalized) {
             return Ok(hit.clone());
         }
+        if self.settings.index_urls.is_empty() && self.settings.find_links.is_empty() {
+            return Err(crate::error::user(
+                format!("{name} must be looked up, and no package index is configured"),
+                "pass --index-url URL (or set ENVTOOL_INDEX_URL or PIP_INDEX_URL), or --find-links DIR",
+            ));
+        }
         let mut files = ProjectFiles::default();
         let mut from_cache = false;
         if let Some((version, usable)) = pinned {

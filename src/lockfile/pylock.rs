@@ -52,11 +52,31 @@ pub struct LockPackage {
     pub requires_python: Option<String>,
     pub index: Option<String>,
     pub vcs: Option<toml::Value>,
-    pub directory: Option<toml::Value>,
+    pub directory: Option<LockDirectory>,
     pub archive: Option<LockFile>,
     pub sdist: Option<LockFile>,
     pub wheels: Option<Vec<LockFile>>,
     pub tool: Option<ToolTable>,
+}
+
+/// `[packages.directory]`: a local project, built when installed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockDirectory {
+    pub path: String,
+    #[serde(default)]
+    pub editable: bool,
+    pub subdirectory: Option<String>,
+}
+
+/// A package of a lock that is a local project: it is built to be installed.
+#[derive(Debug, Clone)]
+pub struct LockedProject {
+    pub name: String,
+    /// Absolute, resolved against the lock's directory.
+    pub path: PathBuf,
+    pub editable: bool,
+    pub requested: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -122,12 +142,14 @@ impl PyLock {
     }
 
     /// The distributions this lock installs on the target interpreter.
+    /// `project` builds a locked local project into its place in the answer.
     pub fn to_resolution(
         &self,
         lock_path: &Path,
         markers: &MarkerEnvironment,
         python: &Version,
         tags: &Tags,
+        project: &mut dyn FnMut(&LockedProject) -> anyhow::Result<ResolvedDist>,
     ) -> anyhow::Result<Resolution> {
         let lock_dir = std::path::absolute(lock_path)?
             .parent()
@@ -200,6 +222,32 @@ impl PyLock {
                     ));
                 }
             }
+            if let Some(dir) = &package.directory {
+                let mut path = crate::fsx::normalize(&lock_dir.join(&dir.path));
+                if let Some(sub) = &dir.subdirectory {
+                    path = crate::fsx::normalize(&path.join(sub));
+                }
+                let locked = LockedProject {
+                    name: package.name.clone(),
+                    path,
+                    editable: dir.editable,
+                    requested: requested_of(package),
+                };
+                let dist = project(&locked)?;
+                if dist.key != key {
+                    return Err(user(
+                        format!(
+                            "{}: the directory locked for {} builds {}",
+                            lock_path.display(),
+                            package.name,
+                            dist.name
+                        ),
+                        "the project was renamed since the lock was written; lock again",
+                    ));
+                }
+                dists.push(dist);
+                continue;
+            }
             dists.push(self.package_dist(package, &key, &lock_dir, tags, lock_path)?);
         }
         dists.sort_by(|a, b| a.key.cmp(&b.key));
@@ -227,15 +275,7 @@ impl PyLock {
         if package.vcs.is_some() {
             return Err(unsupported("a VCS checkout"));
         }
-        if package.directory.is_some() {
-            return Err(unsupported("a source directory"));
-        }
-        let requested = package
-            .tool
-            .as_ref()
-            .and_then(|t| t.envtool.as_ref())
-            .and_then(|e| e.requested)
-            .unwrap_or(true);
+        let requested = requested_of(package);
         let (file, direct) = if let Some(archive) = &package.archive {
             (archive.clone(), true)
         } else {
@@ -372,6 +412,16 @@ impl PyLock {
             files: Vec::new(),
         })
     }
+}
+
+/// envtool's own `requested` flag (true for locks other tools wrote).
+fn requested_of(package: &LockPackage) -> bool {
+    package
+        .tool
+        .as_ref()
+        .and_then(|t| t.envtool.as_ref())
+        .and_then(|e| e.requested)
+        .unwrap_or(true)
 }
 
 fn file_name(file: &LockFile) -> Option<String> {

@@ -195,6 +195,35 @@ impl DirectFetcher<'_> {
         Ok(dist)
     }
 
+    /// A local project directory a lock names.
+    pub fn project_at(&self, dir: &Path, editable: bool) -> anyhow::Result<DirectDist> {
+        if editable {
+            return Err(user(
+                format!("{} is locked as an editable install", dir.display()),
+                "editable installs from a lock are not supported yet; install it with -e",
+            ));
+        }
+        if !dir.is_dir() {
+            return Err(user(
+                format!(
+                    "the locked project directory {} does not exist",
+                    dir.display()
+                ),
+                "run the install from where the lock expects the project, or lock again",
+            ));
+        }
+        let build = self.build.ok_or_else(|| {
+            user(
+                format!(
+                    "{} must be built, and --only-binary forbids it",
+                    dir.display()
+                ),
+                "drop --only-binary",
+            )
+        })?;
+        self.project(dir, build)
+    }
+
     /// A local project directory, built into a wheel (every time: its contents may have changed).
     fn project(&self, dir: &Path, build: &BuildContext) -> anyhow::Result<DirectDist> {
         let built = build.cached_wheel_of_project(dir, &dir.display().to_string())?;

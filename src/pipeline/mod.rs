@@ -179,12 +179,6 @@ impl Session {
         }
         let request = Request::gather(sources, &cwd)?;
         let index = self.open_index(&request.options, facts)?;
-        if index.settings.index_urls.is_empty() && index.settings.find_links.is_empty() {
-            return Err(user(
-                "no package index is configured",
-                "pass --index-url URL (or set ENVTOOL_INDEX_URL or PIP_INDEX_URL), or --find-links DIR",
-            ));
-        }
         let tags = crate::python::tags::from_facts(facts);
         let markers = facts.marker_env()?;
         let mut only_binary = opts.only_binary.clone();
@@ -230,14 +224,36 @@ impl Session {
             }
             overrides.push(req);
         }
-        let constraints: Vec<Requirement> = request
-            .constraints
-            .iter()
-            .filter_map(|e| match &e.spec {
-                ReqSpec::Named(r) => Some(r.clone()),
-                ReqSpec::Unnamed { .. } => None,
-            })
-            .collect();
+        // A constraint by URL or path allows that artifact only: it is fetched like a direct
+        // requirement, and whoever needs the name gets it (it is installed only if needed).
+        let mut constraints: Vec<Requirement> = Vec::new();
+        for entry in &request.constraints {
+            let is_direct = match &entry.spec {
+                ReqSpec::Named(r) => {
+                    matches!(r.version_or_url, Some(pep508_rs::VersionOrUrl::Url(_)))
+                }
+                ReqSpec::Unnamed { .. } => true,
+            };
+            if !is_direct {
+                if let ReqSpec::Named(r) = &entry.spec {
+                    constraints.push(r.clone());
+                }
+                continue;
+            }
+            let (req, dist) = fetcher
+                .requirement_of(&entry.spec, &entry.hashes)
+                .map_err(|e| in_origin(e, &entry.origin))?;
+            let Some(dist) = dist else { continue };
+            let key = normalize_name(req.name.as_ref());
+            let pin: Requirement = format!("{}=={}", req.name, dist.version)
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            constraints.push(Requirement {
+                marker: req.marker.clone(),
+                ..pin
+            });
+            direct.entry(key).or_insert(dist);
+        }
 
         let preferences = installed
             .iter()
@@ -307,8 +323,29 @@ impl Session {
         let lock = pylock::PyLock::read(lock_path)?;
         let tags = crate::python::tags::from_facts(facts);
         let markers = facts.marker_env()?;
-        let resolution = lock.to_resolution(lock_path, &markers, &facts.python_version(), &tags)?;
         let index = self.open_index(&TxtOptions::default(), facts)?;
+        let build = self.build_context(facts);
+        let fetcher = direct::DirectFetcher {
+            index: &index,
+            cache: &self.cache,
+            build: Some(&build),
+            tags: &tags,
+        };
+        let mut project = |p: &pylock::LockedProject| {
+            let dist = fetcher.project_at(&p.path, p.editable)?;
+            Ok(resolve::ResolvedDist::from_direct(
+                &dist,
+                p.requested,
+                Vec::new(),
+            ))
+        };
+        let resolution = lock.to_resolution(
+            lock_path,
+            &markers,
+            &facts.python_version(),
+            &tags,
+            &mut project,
+        )?;
         let required_hashes = resolution
             .dists
             .iter()
@@ -318,7 +355,7 @@ impl Session {
             resolution,
             required_hashes,
             index,
-            build: Some(self.build_context(facts)),
+            build: Some(build),
         })
     }
 

@@ -128,6 +128,24 @@ pub struct ResolvedDist {
 }
 
 impl ResolvedDist {
+    /// A direct reference as part of the answer.
+    pub fn from_direct(direct: &DirectDist, requested: bool, dependencies: Vec<String>) -> Self {
+        ResolvedDist {
+            key: direct.key.clone(),
+            name: direct.metadata.name.clone(),
+            version: direct.version.clone(),
+            artifact: direct.artifact.clone(),
+            source: direct.source.clone(),
+            size: None,
+            upload_time: None,
+            requires_python: direct.metadata.requires_python.clone(),
+            requested,
+            dependencies,
+            files: Vec::new(),
+            built_from: direct.built_from.clone(),
+        }
+    }
+
     /// The PEP 610 record to write when installing it (direct references only).
     pub fn direct_url(&self) -> Option<crate::dist::direct_url::DirectUrl> {
         self.source.direct_url()
@@ -243,20 +261,7 @@ pub fn resolve(
         let Pkg::Dist(key) = pkg else { continue };
         let dependencies = dependency_names(state, key, version, &selected);
         let dist = if let Some(direct) = state.direct.get(key) {
-            ResolvedDist {
-                key: key.clone(),
-                name: direct.metadata.name.clone(),
-                version: version.clone(),
-                artifact: direct.artifact.clone(),
-                source: direct.source.clone(),
-                size: None,
-                upload_time: None,
-                requires_python: direct.metadata.requires_python.clone(),
-                requested: requested.contains(key),
-                dependencies,
-                files: Vec::new(),
-                built_from: direct.built_from.clone(),
-            }
+            ResolvedDist::from_direct(direct, requested.contains(key), dependencies)
         } else {
             let candidate = state
                 .candidate(key, version)

@@ -336,3 +336,62 @@ fn a_setup_py_project_builds_with_setuptools() {
         "42"
     );
 }
+
+/// Regression: `lock ./proj` and `freeze --format pylock` of an environment holding a local
+/// project wrote a path to a temporary wheel inside the cache. The lock names the directory
+/// (relative to the lock) and installing the lock builds it again.
+#[test]
+fn a_local_project_is_locked_as_its_directory_and_built_from_it() {
+    let fx = Fixture::new();
+    fx.publish(wheel("depone", "1.0").file("depone.py", "X = 1\n"));
+    let proj = project(fx.t.tmp.path(), "myproj", "0.3", "dep = \"depone\"\n");
+    let lock = fx.t.path("pylock.toml");
+    let out =
+        fx.t.cmd(["--index-url", fx.url(), "lock", "--python"])
+            .arg(&fx.python)
+            .arg(&proj)
+            .arg("-o")
+            .arg(&lock)
+            .output()
+            .unwrap();
+    common::assert_success(&out);
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        text.contains("directory = { path = \"myproj-0.3\" }"),
+        "{text}"
+    );
+    let cache = fx.cache().to_string_lossy().into_owned();
+    assert!(
+        !text.contains(&cache),
+        "the lock points into the cache:\n{text}"
+    );
+
+    let env = fx.env("e");
+    let out =
+        fx.t.cmd(["--index-url", fx.url(), "sync"])
+            .arg(&env)
+            .arg(&lock)
+            .output()
+            .unwrap();
+    common::assert_success(&out);
+    fx.assert_installed(&env, &[("myproj", "0.3"), ("depone", "1.0")]);
+
+    let frozen = fx.t.path("frozen.toml");
+    fx.t.ok([
+        "freeze".as_ref(),
+        env.as_os_str(),
+        "--format".as_ref(),
+        "pylock".as_ref(),
+        "-o".as_ref(),
+        frozen.as_os_str(),
+    ]);
+    let text = std::fs::read_to_string(&frozen).unwrap();
+    assert!(
+        text.contains("directory = { path = \"myproj-0.3\" }"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&cache),
+        "the lock points into the cache:\n{text}"
+    );
+}

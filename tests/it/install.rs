@@ -1353,3 +1353,97 @@ fn requests_that_cannot_work_are_refused() {
     common::assert_user_error(&out, "ENVTOOL_LINK_MODE");
     assert_eq!(common::tree(&env), before);
 }
+
+// ---------------------------------------------------------------------------------------
+// Regressions from the shape of the old pipeline
+// ---------------------------------------------------------------------------------------
+
+/// Regression: a wheel given by path skipped the platform-tag check index wheels pass, so a
+/// Windows-only wheel installed on Linux.
+#[test]
+fn a_wheel_by_path_for_another_platform_is_refused() {
+    let fx = Fixture::new();
+    let dist = fx.t.path("dist");
+    let path = wheel("winonly", "1.0")
+        .tag("cp312-cp312-win_amd64")
+        .root_is_purelib(false)
+        .build(&dist);
+    let env = fx.env("e");
+    let before = tree(&env);
+    let out = fx.install(&env, &[path.to_str().unwrap()]);
+    assert_user_error(&out, "is not a supported wheel on this platform");
+    assert_eq!(tree(&env), before);
+}
+
+/// Regression: `install --no-index ./x.whl` failed with "no package index is configured"
+/// unless some find-links directory happened to be set; pip installs it.
+#[test]
+fn no_index_installs_a_wheel_given_by_path() {
+    let fx = Fixture::new();
+    let dist = fx.t.path("dist");
+    let path = wheel("solo", "1.0").file("solo.py", "X = 1\n").build(&dist);
+    let env = fx.env("e");
+    let out =
+        fx.t.cmd(["--no-index", "install", "--env"])
+            .arg(&env)
+            .arg(&path)
+            .output()
+            .unwrap();
+    assert_success(&out);
+    fx.assert_installed(&env, &[("solo", "1.0")]);
+    // A name that must be looked up still needs an index, and says so.
+    let out =
+        fx.t.cmd(["--no-index", "install", "--env"])
+            .arg(&env)
+            .arg("other")
+            .output()
+            .unwrap();
+    assert_user_error(&out, "no package index is configured");
+}
+
+/// Regression: a URL or path in a constraints file was silently ignored and the index's
+/// artifact installed. It now allows that artifact only, and only when something needs it.
+#[test]
+fn a_path_in_a_constraints_file_is_honoured() {
+    let fx = Fixture::new();
+    fx.publish(wheel("forklib", "1.0"));
+    fx.publish(wheel("forklib", "2.0"));
+    fx.publish(wheel("app", "1.0").requires_dist("forklib"));
+    fx.publish(wheel("unused", "1.0"));
+    let dist = fx.t.path("dist");
+    let forked = wheel("forklib", "1.5+fork").build(&dist);
+    let unused = wheel("unused", "9.0").build(&dist);
+    let constraints = fx.write(
+        "constraints.txt",
+        &format!(
+            "forklib @ {}\nunused @ {}\n",
+            url_of(&forked),
+            url_of(&unused)
+        ),
+    );
+    let env = fx.env("e");
+    fx.install_ok(&env, &["app", "-c", constraints.to_str().unwrap()]);
+    fx.assert_installed(&env, &[("app", "1.0"), ("forklib", "1.5+fork")]);
+    let got = common::py(
+        &env.join("bin/python"),
+        "import forklib; print(forklib.VERSION)",
+    );
+    assert_eq!(got, "1.5+fork");
+    let direct = std::fs::read_to_string(
+        fx.site_packages(&env)
+            .join("forklib-1.5+fork.dist-info/direct_url.json"),
+    )
+    .unwrap();
+    assert!(
+        direct.contains("forklib-1.5+fork-py3-none-any.whl"),
+        "{direct}"
+    );
+    // A requirement the constrained artifact cannot satisfy is a conflict, not a silent swap.
+    let env2 = fx.env("e2");
+    let out = fx.install(&env2, &["forklib>=2", "-c", constraints.to_str().unwrap()]);
+    assert_user_error(&out, "forklib");
+}
+
+fn url_of(path: &Path) -> String {
+    url::Url::from_file_path(path).unwrap().to_string()
+}
