@@ -545,14 +545,32 @@ def wl_build_local(ctx):
 
 
 class Context:
-    def __init__(self, envtool, python, env, tmp_root):
+    def __init__(self, envtool, python, env, tmp_root, same_paths=True):
         self.envtool = envtool
         self.python = python
         self.env = env
         self.tmp_root = tmp_root
+        self.same_paths = same_paths
         self._uv_flags = {}
         self._fixtures = {}
         self._fixture_dirs = []
+        self._slots_root = None
+
+    def run_slot(self, label):
+        """The run directory DIR of a tool: one path per tool, the same for every
+        run of it (priming, warm-up, timed and GNU time runs), emptied before and
+        removed after each run; None with --paths new (a new mkdtemp each run).
+
+        uv keys what it learns about an interpreter by the interpreter's path.
+        A venv made at a new path every run makes uv start that venv's Python to
+        ask it again (~30 ms, every run), which a user who re-creates .venv in
+        the same place never pays.  See "Why the run directory keeps its path"
+        in bench/README.md."""
+        if not self.same_paths:
+            return None
+        if self._slots_root is None:
+            self._slots_root = tempfile.mkdtemp(prefix="envtool-bench-runs-", dir=self.tmp_root)
+        return os.path.join(self._slots_root, re.sub(r"[^A-Za-z0-9.]+", "-", label).strip("-") or "tool")
 
     def peer(self, name):
         if name in PEERS_ON_TARGET_PYTHON:
@@ -581,10 +599,11 @@ class Context:
         return self._fixtures[key]
 
     def cleanup(self):
-        for d in self._fixture_dirs:
+        for d in self._fixture_dirs + ([self._slots_root] if self._slots_root else []):
             shutil.rmtree(d, ignore_errors=True)
         self._fixture_dirs = []
         self._fixtures = {}
+        self._slots_root = None
 
     def setup_run(self, argv, what, env=None, cwd=None):
         """Run an untimed preparation step; stop the benchmark with its output if it fails."""
@@ -843,7 +862,7 @@ def spawn_floor_mb(env):
     return usage.ru_maxrss / RSS_DIVISOR
 
 
-def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspect=False, venv=True, first=False):
+def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspect=False, venv=True, first=False, base=None):
     """One run.  Returns (seconds, peak RSS in MiB, cfg, facts): cfg is the
     pyvenv.cfg dict (None unless venv), plus, with inspect, "_dists" (the
     installed distributions as sorted "name==version") and "_pyc" (the number
@@ -852,8 +871,17 @@ def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspe
 
     With gnu_time, the command runs under GNU time (not timed: its extra
     fork/exec would skew the times) and the RSS is the one GNU time reports.
-    Every name in expect must be installed in the venv afterwards."""
-    base = tempfile.mkdtemp(prefix="envtool-bench-", dir=tmp_root)
+    Every name in expect must be installed in the venv afterwards.
+
+    base: the run's directory DIR (made empty here, removed afterwards), the
+    same path for every run of a tool (see Context.run_slot); None: a new
+    temporary directory."""
+    if base:
+        if os.path.lexists(base):
+            shutil.rmtree(base)
+        os.mkdir(base)
+    else:
+        base = tempfile.mkdtemp(prefix="envtool-bench-", dir=tmp_root)
     try:
         target = os.path.join(base, "venv")
         argv = [str(a) for a in tool.argv(target)]
@@ -939,10 +967,11 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
     n = len(tools)
     floor = spawn_floor_mb(ctx.env)
     contents = {}
+    slots = {t.label: ctx.run_slot(t.label) for t in tools}
     with tempfile.TemporaryFile(dir=tmp_root) as errfile:
         for tool in tools:
             if tool.prime:
-                run_once(tool.prime, ctx.env, tmp_root, errfile, wl.name + " priming run", expect=wl.expect, venv=wl.venv)
+                run_once(tool.prime, ctx.env, tmp_root, errfile, wl.name + " priming run", expect=wl.expect, venv=wl.venv, base=slots[tool.label])
         for r in range(warmup + rounds):
             counted = r >= warmup
             what = "{} {} {}".format(wl.name, "round" if counted else "warm-up", (r - warmup if counted else r) + 1)
@@ -950,7 +979,7 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
                 tool = tools[(r + i) % n]  # rotate the starting tool each round
                 first = tool.label not in seen
                 seen.add(tool.label)
-                t, m, cfg, fact = run_once(tool, ctx.env, tmp_root, errfile, what, expect=wl.expect, inspect=first and bool(wl.expect) and wl.venv, venv=wl.venv, first=first)
+                t, m, cfg, fact = run_once(tool, ctx.env, tmp_root, errfile, what, expect=wl.expect, inspect=first and bool(wl.expect) and wl.venv, venv=wl.venv, first=first, base=slots[tool.label])
                 if counted:
                     times[tool.label].append(t)
                     rss[tool.label].append(m)
@@ -965,7 +994,7 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
             for r in range(rss_runs):
                 for i in range(n):
                     tool = tools[(r + i) % n]
-                    _, m, _, _ = run_once(tool, ctx.env, tmp_root, errfile, "{} RSS run {}".format(wl.name, r + 1), gnu_time, expect=wl.expect, venv=wl.venv)
+                    _, m, _, _ = run_once(tool, ctx.env, tmp_root, errfile, "{} RSS run {}".format(wl.name, r + 1), gnu_time, expect=wl.expect, venv=wl.venv, base=slots[tool.label])
                     rss_gnu[tool.label].append(m)
     base_med = statistics.median(times[baseline])
     res = collections.OrderedDict()
@@ -1148,6 +1177,7 @@ def main():
     ap.add_argument("--cold-rounds", type=int, default=5, help="counted rounds for the cold workloads (*-cold), which have no warm-up (default 5)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     ap.add_argument("--tmpdir", help="where the per-run temporary directories go (default: the system temp dir)")
+    ap.add_argument("--paths", choices=("same", "new"), default="same", help="same (default): each tool's run directory has the same path in every run, as for a user re-creating .venv; new: a new temporary directory every run (uv then re-asks the venv's interpreter every run)")
     args = ap.parse_args()
 
     if args.list:
@@ -1190,7 +1220,7 @@ def main():
     for wl in selected:
         peers += [p for p in wl.peers if p not in peers]
     ensure_peers(peers, python)
-    ctx = Context(envtool, python, env, tmp_root)
+    ctx = Context(envtool, python, env, tmp_root, same_paths=(args.paths == "same"))
 
     meta = collections.OrderedDict()
     meta["date"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -1201,6 +1231,7 @@ def main():
     meta["python_version"] = run_capture([python, "--version"], env=env).strip()
     meta["peers_python"] = os.path.realpath(os.path.join(PEERS_DIR, "bin", "python")) if peers else None
     meta["tmpdir"] = tmp_root
+    meta["paths"] = args.paths
     gnu_time = find_gnu_time() if args.rss_runs else None
     meta["gnu_time"] = gnu_time
     versions = collections.OrderedDict()
@@ -1220,6 +1251,7 @@ def main():
     print("python3 on PATH: {}{}".format(path_py, " (pyenv shim)" if path_py and "/shims/" in path_py else ""))
     if env_note:
         print("note:    " + env_note)
+    print("runs:    in {}, {}".format(tmp_root, "each tool's run directory at the same path every run" if args.paths == "same" else "a new directory every run (--paths new)"))
     print("envtool: {} ({})".format(envtool, versions["envtool"]))
     for p in peers:
         if p in versions:
