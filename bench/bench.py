@@ -107,6 +107,8 @@ class CheckFailed(Exception):
 
 # A goal printed under the table as MET / NOT MET.
 #   ("ratio", label, max):   label's median / the baseline's median <= max
+#   ("cpu", label, max):     label's median CPU time (user+sys, wait4) / the baseline's <= max
+#   ("rss", label, max):     label's peak RSS (GNU time, else wait4) / the baseline's <= max
 #   ("diff_ms", label, max): the median of label's per-round difference to the
 #                            baseline (same round, so drift cancels) <= max ms
 #   ("size", label, other):  facts size_bytes of label <= those of other
@@ -863,7 +865,9 @@ def spawn_floor_mb(env):
 
 
 def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspect=False, venv=True, first=False, base=None):
-    """One run.  Returns (seconds, peak RSS in MiB, cfg, facts): cfg is the
+    """One run.  Returns (seconds, CPU seconds, peak RSS in MiB, cfg, facts):
+    the CPU time is user + system from os.wait4, which counts the process and
+    every descendant it waited for (a shell's commands, a tool's Python); cfg is the
     pyvenv.cfg dict (None unless venv), plus, with inspect, "_dists" (the
     installed distributions as sorted "name==version") and "_pyc" (the number
     of .pyc files in the venv); facts is what tool.check returned (or None;
@@ -944,10 +948,11 @@ def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspe
             except CheckFailed as e:
                 die("{}: `{}` exited 0 but {}\n  command: {}\n--- stderr ---\n{}--- end of stderr ---".format(what, tool.label, e, " ".join(argv), stderr_text()))
         rss = usage.ru_maxrss / RSS_DIVISOR
+        cpu = usage.ru_utime + usage.ru_stime
         if gnu_time:
             with open(rss_file) as f:
                 rss = int(f.read().split()[-1]) / 1024.0
-        return elapsed, rss, cfg, facts
+        return elapsed, cpu, rss, cfg, facts
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -959,6 +964,7 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
     if baseline not in labels:
         die("workload {}: baseline {!r} is not one of its tools {}".format(wl.name, baseline, labels))
     times = {t.label: [] for t in tools}
+    cpu = {t.label: [] for t in tools}
     rss = {t.label: [] for t in tools}
     rss_gnu = {t.label: [] for t in tools}
     interp = {}
@@ -979,9 +985,10 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
                 tool = tools[(r + i) % n]  # rotate the starting tool each round
                 first = tool.label not in seen
                 seen.add(tool.label)
-                t, m, cfg, fact = run_once(tool, ctx.env, tmp_root, errfile, what, expect=wl.expect, inspect=first and bool(wl.expect) and wl.venv, venv=wl.venv, first=first, base=slots[tool.label])
+                t, c, m, cfg, fact = run_once(tool, ctx.env, tmp_root, errfile, what, expect=wl.expect, inspect=first and bool(wl.expect) and wl.venv, venv=wl.venv, first=first, base=slots[tool.label])
                 if counted:
                     times[tool.label].append(t)
+                    cpu[tool.label].append(c)
                     rss[tool.label].append(m)
                 if first:  # the first run, a warm-up one unless --warmup 0 (or a cold workload)
                     if cfg is not None:
@@ -994,12 +1001,19 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
             for r in range(rss_runs):
                 for i in range(n):
                     tool = tools[(r + i) % n]
-                    _, m, _, _ = run_once(tool, ctx.env, tmp_root, errfile, "{} RSS run {}".format(wl.name, r + 1), gnu_time, expect=wl.expect, venv=wl.venv, base=slots[tool.label])
+                    _, _, m, _, _ = run_once(tool, ctx.env, tmp_root, errfile, "{} RSS run {}".format(wl.name, r + 1), gnu_time, expect=wl.expect, venv=wl.venv, base=slots[tool.label])
                     rss_gnu[tool.label].append(m)
     base_med = statistics.median(times[baseline])
+    base_cpu = statistics.median(cpu[baseline])
+
+    def peak_rss(label):
+        # GNU time's figure when there is one (exact), else wait4's (floored).
+        return statistics.median(rss_gnu[label]) if rss_gnu[label] else statistics.median(rss[label])
+
     res = collections.OrderedDict()
     for t in tools:
         med = statistics.median(times[t.label])
+        cpu_med = statistics.median(cpu[t.label])
         # Same-round differences to the baseline: slow drift of the machine cancels.
         paired = [a - b for a, b in zip(times[t.label], times[baseline])]
         res[t.label] = collections.OrderedDict(
@@ -1011,15 +1025,19 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
                 ("max_s", max(times[t.label])),
                 ("ratio", med / base_med),
                 ("paired_diff_median_s", statistics.median(paired)),
+                ("cpu_median_s", cpu_med),
+                ("cpu_ratio", cpu_med / base_cpu if base_cpu > 0 else None),
                 ("rss_median_mb", statistics.median(rss[t.label])),
                 ("rss_at_floor", statistics.median(rss[t.label]) <= floor * 1.05),
                 ("rss_gnu_time_median_mb", statistics.median(rss_gnu[t.label]) if rss_gnu[t.label] else None),
+                ("rss_ratio", peak_rss(t.label) / peak_rss(baseline)),
                 ("venv_home", interp.get(t.label, (None, None))[0]),
                 ("venv_version", interp.get(t.label, (None, None))[1]),
                 ("venv_distributions", contents.get(t.label, (None, None))[0]),  # ["name==version", ...]
                 ("venv_pyc_files", contents.get(t.label, (None, None))[1]),
                 ("facts", facts.get(t.label)),
                 ("times_s", times[t.label]),
+                ("cpu_s", cpu[t.label]),
                 ("rss_mb", rss[t.label]),
                 ("rss_gnu_time_mb", rss_gnu[t.label]),
             ]
@@ -1035,6 +1053,15 @@ def goal_result(goal, baseline, res):
     if goal.kind == "ratio":
         got = r["ratio"]
         return got <= goal.limit, "{} <= {:.2f}x {}".format(goal.label, goal.limit, baseline), "{:.2f}x".format(got)
+    if goal.kind == "cpu":
+        got = r["cpu_ratio"]
+        if got is None:
+            return None
+        return got <= goal.limit, "{} CPU time <= {:.2f}x {}'s".format(goal.label, goal.limit, baseline), "{:.2f}x".format(got)
+    if goal.kind == "rss":
+        got = r["rss_ratio"]
+        src = "GNU time" if r["rss_gnu_time_median_mb"] is not None else "wait4"
+        return got <= goal.limit, "{} peak RSS <= {:.2f}x {}'s ({})".format(goal.label, goal.limit, baseline, src), "{:.2f}x".format(got)
     if goal.kind == "diff_ms":
         got = r["paired_diff_median_s"] * 1000
         return got <= goal.limit, "{} - {} <= {:.1f} ms (median of the same-round differences)".format(goal.label, baseline, goal.limit), "{:+.1f} ms".format(got)
@@ -1070,14 +1097,15 @@ def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
     primed = " (after one untimed priming run of each tool)" if any(r["primed"] for r in res.values()) else ""
     print("   {} rounds + {} warm-up{}, interleaved, rotating start; baseline: {}".format(rounds, warmup, primed, baseline))
     gnu = any(r["rss_gnu_time_median_mb"] is not None for r in res.values())
-    head = ["tool", "median", "min", "/ " + baseline, "paired diff", "RSS wait4"]
+    head = ["tool", "median", "min", "/ " + baseline, "paired diff", "CPU", "CPU ratio", "RSS wait4"]
     if gnu:
         head.append("RSS GNU time")
     rows = []
     for label, r in res.items():
         wait4 = "{}{:.1f} MB".format("<=" if r["rss_at_floor"] else "", r["rss_median_mb"])
         diff = "-" if label == baseline else fmt_delta(r["paired_diff_median_s"])
-        row = [label, fmt_ms(r["median_s"]), fmt_ms(r["min_s"]), "{:.2f}x".format(r["ratio"]), diff, wait4]
+        cpu_ratio = "-" if r["cpu_ratio"] is None else "{:.2f}x".format(r["cpu_ratio"])
+        row = [label, fmt_ms(r["median_s"]), fmt_ms(r["min_s"]), "{:.2f}x".format(r["ratio"]), diff, fmt_ms(r["cpu_median_s"]), cpu_ratio, wait4]
         if gnu:
             g = r["rss_gnu_time_median_mb"]
             row.append("-" if g is None else "{:.1f} MB".format(g))
@@ -1086,6 +1114,7 @@ def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
     for row in [head] + rows:
         print("   " + "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
     print("   (paired diff: median over the rounds of the tool's time minus the baseline's in the same round."
+          " CPU: median user+sys time from wait4 (the process and the children it waited for); CPU ratio: that over the baseline's."
           " RSS wait4: median of the timed runs, floored at {:.1f} MB, this process's own peak; \"<=\" = at the floor.{})".format(
               floor, " RSS GNU time: median of {} untimed runs under /usr/bin/time.".format(rss_runs) if gnu else ""))
     w = widths[0]
