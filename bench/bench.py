@@ -121,7 +121,49 @@ Goal = collections.namedtuple("Goal", "kind label limit")
 # that must be installed in the venv after every run.  venv: every run must
 # leave a venv (pyvenv.cfg) at DIR/venv, whose interpreter is shown.
 # rounds, warmup: this workload's defaults when --rounds / --warmup are not given.
-Workload = collections.namedtuple("Workload", "name help peers fn goals cold expect venv rounds warmup")
+# variants: function(ctx) -> list of Variant; each variant is measured on its
+# own (priming, warm-up, interleaved rounds) and the goals hold only if they
+# hold for the worst one.  None: one variant, the --python interpreter.
+Workload = collections.namedtuple("Workload", "name help peers fn goals cold expect venv rounds warmup variants")
+
+# One measurement of a workload.  key: shown and used in --json ("3.11.7
+# shared"); python: the interpreter the tools are given (ctx.python while it
+# runs); cache: "shared" (bench/.cache), "fresh" (a cache made for this
+# variant, filled by the priming runs, removed afterwards), "per-run" (the
+# cold workloads' own empty cache every run) or None; extra: anything else a
+# workload varies (ctx.variant.extra).
+Variant = collections.namedtuple("Variant", "key python cache extra", defaults=(None, None))
+CACHE_MODES = ("shared", "fresh")
+
+
+def default_variant(ctx):
+    return [Variant(None, ctx.default_python, "shared")]
+
+
+def python_variants(ctx, caches=(None,), extras=(None,)):
+    """One variant per --pythons interpreter, cache mode and extra (in that nesting)."""
+    out = []
+    for py in ctx.pythons:
+        for cache in caches:
+            for extra in extras:
+                key = " ".join(x for x in (ctx.python_version(py), cache, extra if isinstance(extra, str) else (extra or {}).get("key")) if x)
+                out.append(Variant(key, py, cache, extra))
+    return out
+
+
+# How --list describes a variants function.
+VARIANT_NOTES = {}
+
+
+def install_variants(ctx):
+    return python_variants(ctx, CACHE_MODES)
+
+
+def cold_variants(ctx):
+    return python_variants(ctx, ("per-run",))
+
+
+VARIANT_NOTES.update({install_variants: "each --pythons interpreter x shared, fresh cache", cold_variants: "each --pythons interpreter"})
 
 WORKLOADS = collections.OrderedDict()
 # Group name -> workload names, accepted on the command line.
@@ -131,7 +173,7 @@ DEFAULT_ROUNDS = 15
 DEFAULT_WARMUP = 2
 
 
-def workload(name, help, peers=(), target=None, cold=False, expect=(), group=None, venv=True, rounds=None, warmup=None):
+def workload(name, help, peers=(), target=None, cold=False, expect=(), group=None, venv=True, rounds=None, warmup=None, variants=None):
     if target is None:
         goals = ()
     elif isinstance(target, tuple) and not isinstance(target, Goal):
@@ -140,7 +182,7 @@ def workload(name, help, peers=(), target=None, cold=False, expect=(), group=Non
         goals = tuple(target)
 
     def register(fn):
-        WORKLOADS[name] = Workload(name, help, tuple(peers), fn, goals, cold, tuple(expect), venv, rounds, warmup)
+        WORKLOADS[name] = Workload(name, help, tuple(peers), fn, goals, cold, tuple(expect), venv, rounds, warmup, variants or default_variant)
         if group:
             GROUPS.setdefault(group, []).append(name)
         return fn
@@ -186,12 +228,14 @@ def install_tools(ctx, reqs, mode):
     pip install --python E/bin/python REQS` (one `sh -c`, so both uv steps are
     timed together).  Neither tool byte-compiles (both defaults).
 
-    mode "warm":    online, the shared caches in bench/.cache, primed by one
-                    untimed run of each tool before the warm-up.
+    mode "warm":    online, the variant's caches (ctx.cache_root: bench/.cache
+                    or one made for the variant), primed by one untimed run
+                    of each tool before the warm-up.
     mode "offline": the same caches, primed online; then both run --offline.
     mode "cold":    online, an empty cache directory for each run and tool
                     (next to the venv, removed with it)."""
     py, uv = ctx.python, ctx.peer("uv")
+    root = ctx.cache_root
 
     def cache_args(d, name):
         return ["--cache-dir", os.path.join(os.path.dirname(d) or ".", "cache-" + name)] if mode == "cold" else []
@@ -208,8 +252,10 @@ def install_tools(ctx, reqs, mode):
             return ["/bin/sh", "-c", " ".join(map(shlex.quote, venv)) + " && " + " ".join(map(shlex.quote, pip))]
 
         # The children get UV_OFFLINE=1 (see child_env): lift it when online.
-        uv_env = None if offline else {"UV_OFFLINE": None}
-        return [Tool("envtool create", envtool), Tool("uv venv + pip install", uv_sh, uv_env)]
+        uv_env = {"UV_CACHE_DIR": os.path.join(root, "uv")}
+        if not offline:
+            uv_env["UV_OFFLINE"] = None
+        return [Tool("envtool create", envtool, {"ENVTOOL_CACHE_DIR": os.path.join(root, "envtool")}), Tool("uv venv + pip install", uv_sh, uv_env)]
 
     timed = tools(offline=(mode == "offline"))
     if mode in ("warm", "offline"):
@@ -226,6 +272,8 @@ for _mode, _help in (
         "install-pinned-" + _mode,
         "create a venv with the 16 pinned packages of bench/workloads/httpie-requirements.txt: " + _help,
         peers=("uv",), cold=(_mode == "cold"), expect=("httpie",), group="install-pinned",
+        variants=cold_variants if _mode == "cold" else install_variants,
+        target=[Goal("ratio", "envtool create", 0.75), Goal("cpu", "envtool create", 1.0), Goal("rss", "envtool create", 1.0)] if _mode == "offline" else None,
     )(lambda ctx, _mode=_mode: install_tools(ctx, ["-r", PINNED_REQUIREMENTS], _mode))
 
 for _mode, _help in (("warm", "warm caches, online (pages revalidated)"), ("cold", "empty caches every run, online")):
@@ -233,6 +281,7 @@ for _mode, _help in (("warm", "warm caches, online (pages revalidated)"), ("cold
         "resolve-jupyter-" + _mode,
         "create a venv with `jupyter`, resolved from scratch: " + _help,
         peers=("uv",), cold=(_mode == "cold"), expect=("jupyter",), group="resolve-jupyter",
+        variants=cold_variants if _mode == "cold" else install_variants,
     )(lambda ctx, _mode=_mode: install_tools(ctx, ["jupyter"], _mode))
 
 
@@ -292,7 +341,7 @@ def httpie_env(ctx, seed):
         ctx.setup_run(argv, "creating the httpie env")
         return env_dir
 
-    return ctx.fixture("the httpie env ({})".format("envtool create --seed" if seed else "envtool create, no --seed"), build)
+    return ctx.fixture("the httpie env ({}, {})".format("envtool create --seed" if seed else "envtool create, no --seed", ctx.python), build)
 
 
 @workload(
@@ -406,7 +455,7 @@ def wl_shim_overhead(ctx):
         ctx.setup_run([ctx.envtool, "tool", "install", "httpie", "--python", ctx.python], "envtool tool install httpie", env=env)
         return d
 
-    d = ctx.fixture("envtool tool install httpie", build)
+    d = ctx.fixture("envtool tool install httpie ({})".format(ctx.python), build)
     shim, script = os.path.join(d, "bin", "http"), os.path.join(d, "tools", "httpie", "bin", "http")
     check = version_output()
     return primed([
@@ -443,7 +492,7 @@ def pack_files(ctx):
             ctx.setup_run(pack_argv(ctx, label, env_dir, files[label]), "building the {} file".format(label), env=QUIET_PIP)
         return files
 
-    return ctx.fixture("the envtool pack, pex and shiv files of the httpie set", build)
+    return ctx.fixture("the envtool pack, pex and shiv files of the httpie set ({})".format(ctx.python), build)
 
 
 @workload(
@@ -502,7 +551,7 @@ def wl_pack_first_start(ctx):
 )
 def wl_pack_warm_start(ctx):
     files = pack_files(ctx)
-    roots = ctx.fixture("the runtime roots of the warm packs", lambda d: d)
+    roots = ctx.fixture("the runtime roots of the warm packs ({})".format(ctx.python), lambda d: d)
     check = version_output()
     tools = [
         Tool(label, lambda _, label=label: [files[label], "--version"], env={PACK_ROOT_VARS[label]: os.path.join(roots, label.split()[0])}, check=check, capture=True)
@@ -547,16 +596,23 @@ def wl_build_local(ctx):
 
 
 class Context:
-    def __init__(self, envtool, python, env, tmp_root, same_paths=True):
+    def __init__(self, envtool, python, env, tmp_root, same_paths=True, pythons=()):
         self.envtool = envtool
+        # The interpreter of the variant being measured (see run_all); the
+        # single-interpreter workloads get default_python (--python).
         self.python = python
+        self.default_python = python
+        self.pythons = list(pythons) or [python]  # --pythons
         self.env = env
         self.tmp_root = tmp_root
         self.same_paths = same_paths
+        self.variant = None
+        self.cache_root = CACHE_DIR  # the variant's: bench/.cache, or one made for it
         self._uv_flags = {}
         self._fixtures = {}
         self._fixture_dirs = []
         self._slots_root = None
+        self._versions = {}
 
     def run_slot(self, label):
         """The run directory DIR of a tool: one path per tool, the same for every
@@ -572,7 +628,16 @@ class Context:
             return None
         if self._slots_root is None:
             self._slots_root = tempfile.mkdtemp(prefix="envtool-bench-runs-", dir=self.tmp_root)
-        return os.path.join(self._slots_root, re.sub(r"[^A-Za-z0-9.]+", "-", label).strip("-") or "tool")
+        # One path per tool and interpreter, so that uv never sees the same venv
+        # path point at another interpreter.
+        name = "{}-py{}".format(label, python_xy(self.python))
+        return os.path.join(self._slots_root, re.sub(r"[^A-Za-z0-9.]+", "-", name).strip("-") or "tool")
+
+    def python_version(self, python):
+        """X.Y.Z of an interpreter (asked once)."""
+        if python not in self._versions:
+            self._versions[python] = run_capture([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], env=self.env).strip()
+        return self._versions[python]
 
     def peer(self, name):
         if name in PEERS_ON_TARGET_PYTHON:
@@ -660,6 +725,30 @@ def default_python():
             found.append(((int(m.group(1)), int(m.group(2))), exe))
     if not found:
         die("no interpreter found at {}/versions/3.1X.Y/bin/python3.X".format(root), "pass --python /path/to/real/python3.X")
+    return max(found)[1]
+
+
+def find_python(spec, env):
+    """--pythons entry: X.Y (the newest ~/.pyenv/versions/X.Y.Z/bin/pythonX.Y,
+    a real binary, never a shim) or a path."""
+    spec = spec.strip()
+    m = re.match(r"^(\d+)\.(\d+)$", spec)
+    if not m:
+        path = os.path.abspath(shutil.which(spec, path=env.get("PATH")) or spec)
+        if not os.access(path, os.X_OK):
+            die("--pythons {} is not an executable".format(spec))
+        if not is_elf(path):
+            warn("--pythons {} is not an ELF binary (a shim or wrapper script?); its start-up cost will be measured too".format(path))
+        return path
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found = []
+    for d in glob.glob(os.path.join(root, "versions", spec + ".*")):
+        p = re.match(r"^" + re.escape(spec) + r"\.(\d+)$", os.path.basename(d))  # skips 3.13.0t, 3.14-dev, ...
+        exe = os.path.join(d, "bin", "python" + spec)
+        if p and is_elf(exe) and os.access(exe, os.X_OK):
+            found.append((int(p.group(1)), exe))
+    if not found:
+        die("no Python {} found at {}/versions/{}.Z/bin/python{}".format(spec, root, spec, spec), "install it with pyenv, or pass its path in --pythons")
     return max(found)[1]
 
 
@@ -1046,31 +1135,32 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
 
 
 def goal_result(goal, baseline, res):
-    """(met, text) for one Goal, or None if it names a tool the workload lacks."""
+    """(met, text, value shown, value) for one Goal, or None if it names a tool
+    the workload lacks; value is what the limit bounds (larger is worse)."""
     if goal.label not in res:
         return None
     r = res[goal.label]
     if goal.kind == "ratio":
         got = r["ratio"]
-        return got <= goal.limit, "{} <= {:.2f}x {}".format(goal.label, goal.limit, baseline), "{:.2f}x".format(got)
+        return got <= goal.limit, "{} <= {:.2f}x {}".format(goal.label, goal.limit, baseline), "{:.2f}x".format(got), got
     if goal.kind == "cpu":
         got = r["cpu_ratio"]
         if got is None:
             return None
-        return got <= goal.limit, "{} CPU time <= {:.2f}x {}'s".format(goal.label, goal.limit, baseline), "{:.2f}x".format(got)
+        return got <= goal.limit, "{} CPU time <= {:.2f}x {}'s".format(goal.label, goal.limit, baseline), "{:.2f}x".format(got), got
     if goal.kind == "rss":
         got = r["rss_ratio"]
         src = "GNU time" if r["rss_gnu_time_median_mb"] is not None else "wait4"
-        return got <= goal.limit, "{} peak RSS <= {:.2f}x {}'s ({})".format(goal.label, goal.limit, baseline, src), "{:.2f}x".format(got)
+        return got <= goal.limit, "{} peak RSS <= {:.2f}x {}'s ({})".format(goal.label, goal.limit, baseline, src), "{:.2f}x".format(got), got
     if goal.kind == "diff_ms":
         got = r["paired_diff_median_s"] * 1000
-        return got <= goal.limit, "{} - {} <= {:.1f} ms (median of the same-round differences)".format(goal.label, baseline, goal.limit), "{:+.1f} ms".format(got)
+        return got <= goal.limit, "{} - {} <= {:.1f} ms (median of the same-round differences)".format(goal.label, baseline, goal.limit), "{:+.1f} ms".format(got), got
     if goal.kind == "size":
         mine = (r["facts"] or {}).get("size_bytes")
         other = (res.get(goal.limit, {}).get("facts") or {}).get("size_bytes")
         if mine is None or other is None:
             return None
-        return mine <= other, "size of {} <= size of {}".format(goal.label, goal.limit), "{} vs {} bytes, {:.2f}x".format(mine, other, mine / float(other))
+        return mine <= other, "size of {} <= size of {}".format(goal.label, goal.limit), "{} vs {} bytes, {:.2f}x".format(mine, other, mine / float(other)), mine / float(other)
     die("unknown goal kind {!r}".format(goal.kind))
 
 
@@ -1091,9 +1181,15 @@ def fmt_size(n):
     return "{:.2f} MiB ({} bytes)".format(n / 1048576.0, n)
 
 
-def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
+def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs, variant=None, n_variants=1):
     print()
-    print("== {} == {}".format(wl.name, wl.help))
+    if variant is None or variant.key is None:
+        print("== {} == {}".format(wl.name, wl.help))
+    else:
+        print("== {} [{}] == {}".format(wl.name, variant.key, wl.help))
+        cache = {"shared": "the shared caches in bench/.cache", "fresh": "caches made for this run (filled by the priming runs)",
+                 "per-run": "a new empty cache every run"}.get(variant.cache, variant.cache)
+        print("   interpreter {} (Python {}); cache: {}".format(variant.python, variant.key.split()[0], cache))
     primed = " (after one untimed priming run of each tool)" if any(r["primed"] for r in res.values()) else ""
     print("   {} rounds + {} warm-up{}, interleaved, rotating start; baseline: {}".format(rounds, warmup, primed, baseline))
     gnu = any(r["rss_gnu_time_median_mb"] is not None for r in res.values())
@@ -1157,11 +1253,74 @@ def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
                 only = sorted(set(r["facts"]["_items"]) - everywhere)
                 if only:
                     print("   only {} lists: {}".format(label, " ".join(only)))
-    for goal in wl.goals:
+    for goal in wl.goals if n_variants == 1 else ():  # else: print_summary, over all variants
         got = goal_result(goal, baseline, res)
         if got:
-            met, text, value = got
+            met, text, value, _ = got
             print("   target: {}: {} ({})".format(text, "MET" if met else "NOT MET", value))
+
+
+def ratio_cells(r):
+    """wall / CPU / peak-RSS ratios of one tool to the baseline, for the summary."""
+    cpu = "-" if r["cpu_ratio"] is None else "{:.2f}x".format(r["cpu_ratio"])
+    return "{:.2f}x / {} / {:.2f}x".format(r["ratio"], cpu, r["rss_ratio"])
+
+
+def worst_of(variants, baseline):
+    """{label: {"wall"|"cpu"|"rss": (ratio, variant key)}}: the largest ratio
+    to the baseline over the variants, for every tool but the baseline."""
+    worst = collections.OrderedDict()
+    for v in variants:
+        for label, r in v["tools"].items():
+            if label == baseline:
+                continue
+            w = worst.setdefault(label, collections.OrderedDict())
+            for kind, value in (("wall", r["ratio"]), ("cpu", r["cpu_ratio"]), ("rss", r["rss_ratio"])):
+                if value is not None and (kind not in w or value > w[kind][0]):
+                    w[kind] = (value, v["key"])
+    return worst
+
+
+def worst_goals(wl, baseline, variants):
+    """Each goal over all variants: MET only if met by every one; the value
+    shown is the worst variant's."""
+    out = []
+    for goal in wl.goals:
+        got = [(goal_result(goal, baseline, v["tools"]), v["key"]) for v in variants]
+        got = [(g, k) for g, k in got if g]
+        if not got:
+            continue
+        (met, text, value, num), key = max(got, key=lambda gk: gk[0][3])
+        out.append(collections.OrderedDict([
+            ("kind", goal.kind), ("tool", goal.label), ("limit", goal.limit), ("text", text), ("value", value),
+            ("met", all(g[0] for g, _ in got)), ("worst_variant", key), ("variants", len(got)),
+        ]))
+    return out
+
+
+def print_summary(wl, baseline, variants, goals):
+    """One line per variant (ratios to the baseline), the worst, and the goals over all variants."""
+    labels = [l for l in variants[0]["tools"] if l != baseline]
+    print()
+    print("== {} == summary: wall / CPU / peak RSS of each tool over {}'s; the worst line counts".format(wl.name, baseline))
+    head = ["variant", baseline + " median"] + labels
+    rows = []
+    for v in variants:
+        rows.append([v["key"], fmt_ms(v["tools"][baseline]["median_s"])] + [ratio_cells(v["tools"][l]) for l in labels])
+    worst = worst_of(variants, baseline)
+    cells = []
+    for l in labels:
+        w = worst.get(l, {})
+        cells.append(" / ".join("-" if k not in w else "{:.2f}x".format(w[k][0]) for k in ("wall", "cpu", "rss")))
+    rows.append(["WORST", ""] + cells)
+    widths = [max(len(row[i]) for row in [head] + rows) for i in range(len(head))]
+    for row in [head] + rows:
+        print("   " + "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
+    for l in labels:
+        w = worst.get(l, {})
+        print("   worst for {}: {}".format(l, ", ".join("{} {:.2f}x ({})".format(k if k != "wall" else "wall", w[k][0], w[k][1]) for k in ("wall", "cpu", "rss") if k in w)))
+    for g in goals:
+        print("   target: {}, worst of {} ({}): {} ({})".format(g["text"], g["variants"], g["worst_variant"], "MET" if g["met"] else "NOT MET", g["value"]))
 
 
 def run_all(args, selected, ctx, tmp_root, gnu_time, results):
@@ -1173,18 +1332,44 @@ def run_all(args, selected, ctx, tmp_root, gnu_time, results):
             rounds = args.rounds or wl.rounds or DEFAULT_ROUNDS
             warmup = args.warmup if args.warmup is not None else (DEFAULT_WARMUP if wl.warmup is None else wl.warmup)
             rss_runs = args.rss_runs
-        baseline, res, floor = run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time)
-        print_table(wl, baseline, res, rounds, warmup, floor, rss_runs)
+        variants = wl.variants(ctx)
+        done = []
+        baseline = None
+        for v in variants:
+            ctx.python, ctx.variant = v.python, v
+            fresh = tempfile.mkdtemp(prefix="envtool-bench-cache-", dir=tmp_root) if v.cache == "fresh" else None
+            ctx.cache_root = fresh or CACHE_DIR
+            load = os.getloadavg()
+            try:
+                baseline, res, floor = run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time)
+            finally:
+                ctx.python, ctx.variant, ctx.cache_root = ctx.default_python, None, CACHE_DIR
+                if fresh:
+                    shutil.rmtree(fresh, ignore_errors=True)
+            print_table(wl, baseline, res, rounds, warmup, floor, rss_runs, v, len(variants))
+            sys.stdout.flush()
+            done.append(collections.OrderedDict([
+                ("key", v.key), ("python", v.python), ("python_version", ctx.python_version(v.python)), ("cache", v.cache),
+                ("extra", v.extra), ("wait4_rss_floor_mb", floor), ("loadavg_start", list(load)), ("loadavg_end", list(os.getloadavg())),
+                ("tools", res),
+            ]))
+        goals = worst_goals(wl, baseline, done)
+        if len(done) > 1:
+            print_summary(wl, baseline, done, goals)
+        if goals and rounds < DEFAULT_ROUNDS:
+            print("   (only {} rounds: the targets are for medians of at least {})".format(rounds, DEFAULT_ROUNDS))
         sys.stdout.flush()
-        entry = collections.OrderedDict([("baseline", baseline), ("cold", wl.cold), ("rounds", rounds), ("warmup", warmup), ("rss_runs", rss_runs if gnu_time else 0), ("wait4_rss_floor_mb", floor)])
-        goals = []
-        for goal in wl.goals:
-            got = goal_result(goal, baseline, res)
-            if got:
-                goals.append(collections.OrderedDict([("kind", goal.kind), ("tool", goal.label), ("limit", goal.limit), ("text", got[1]), ("value", got[2]), ("met", got[0])]))
+        entry = collections.OrderedDict([("baseline", baseline), ("cold", wl.cold), ("rounds", rounds), ("warmup", warmup), ("rss_runs", rss_runs if gnu_time else 0)])
         if goals:
             entry["targets"] = goals
-        entry["tools"] = res
+        worst = worst_of(done, baseline)
+        entry["worst"] = collections.OrderedDict(
+            (label, collections.OrderedDict((k, collections.OrderedDict([("ratio", v[0]), ("variant", v[1])])) for k, v in w.items()))
+            for label, w in worst.items())
+        entry["variants"] = done
+        if len(done) == 1:  # as before variants existed
+            entry["wait4_rss_floor_mb"] = done[0]["wait4_rss_floor_mb"]
+            entry["tools"] = done[0]["tools"]
         results[wl.name] = entry
 
 
@@ -1199,7 +1384,8 @@ def main():
     ap.add_argument("workloads", nargs="*", metavar="WORKLOAD", help="workloads to run (default: all; see --list)")
     ap.add_argument("--list", action="store_true", help="list the workloads and exit")
     ap.add_argument("--envtool", default=os.path.join(REPO_ROOT, "target", "release", "envtool"), help="envtool binary (default: target/release/envtool in the repo)")
-    ap.add_argument("--python", help="real interpreter to name to every tool (default: newest ~/.pyenv/versions/3.1X.Y/bin/python3.X)")
+    ap.add_argument("--python", help="real interpreter to name to every tool in the single-interpreter workloads (default: newest ~/.pyenv/versions/3.1X.Y/bin/python3.X)")
+    ap.add_argument("--pythons", default="3.11,3.13", help="comma-separated interpreters for the workloads run on several (the install-* and resolve-* ones, pack-warm-start-pyenv): X.Y (the newest ~/.pyenv/versions/X.Y.Z/bin/pythonX.Y) or paths (default: 3.11,3.13)")
     ap.add_argument("--rounds", type=int, help="counted rounds per workload (default: the workload's own, else {}; see --list)".format(DEFAULT_ROUNDS))
     ap.add_argument("--warmup", type=int, help="uncounted warm-up rounds (default: the workload's own, else {})".format(DEFAULT_WARMUP))
     ap.add_argument("--rss-runs", type=int, default=3, help="extra untimed runs per tool under GNU time (/usr/bin/time) for an exact peak RSS; 0: none (default 3; at most 1 for cold workloads)")
@@ -1214,6 +1400,8 @@ def main():
             extra = "  [peers: {}]".format(", ".join(wl.peers)) if wl.peers else ""
             if wl.rounds or wl.warmup is not None:
                 extra += "  [default rounds {}, warm-up {}]".format(wl.rounds or DEFAULT_ROUNDS, DEFAULT_WARMUP if wl.warmup is None else wl.warmup)
+            if wl.variants is not default_variant:
+                extra += "  [{}]".format(VARIANT_NOTES.get(wl.variants, "variants"))
             print("{:<22} {}{}".format(wl.name, wl.help, extra))
         for g, members in GROUPS.items():
             print("{:<22} group: {}".format(g, " ".join(members)))
@@ -1241,15 +1429,22 @@ def main():
             warn("--python {} is not an ELF binary (a shim or wrapper script?); its start-up cost will be measured too".format(python))
     else:
         python = default_python()
+    pythons = [find_python(p, env) for p in args.pythons.split(",") if p.strip()]
+    if not pythons:
+        die("--pythons names no interpreter")
     tmp_root = os.path.abspath(args.tmpdir) if args.tmpdir else tempfile.gettempdir()
     if not os.path.isdir(tmp_root):
         die("--tmpdir {} is not a directory".format(tmp_root))
+    if os.stat(CACHE_DIR).st_dev != os.stat(tmp_root).st_dev:
+        warn("{} (the shared caches) and {} (the runs, the fresh caches) are on different filesystems: in the shared-cache"
+             " runs no tool can hard-link from its cache, so they copy (a user's cache and envs are usually on one filesystem);"
+             " pass --tmpdir on the cache's filesystem".format(CACHE_DIR, tmp_root))
 
     peers = []
     for wl in selected:
         peers += [p for p in wl.peers if p not in peers]
     ensure_peers(peers, python)
-    ctx = Context(envtool, python, env, tmp_root, same_paths=(args.paths == "same"))
+    ctx = Context(envtool, python, env, tmp_root, same_paths=(args.paths == "same"), pythons=pythons)
 
     meta = collections.OrderedDict()
     meta["date"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -1258,6 +1453,8 @@ def main():
     meta["loadavg_start"] = list(os.getloadavg())
     meta["python"] = python
     meta["python_version"] = run_capture([python, "--version"], env=env).strip()
+    multi = any(wl.variants is not default_variant for wl in selected)
+    meta["pythons"] = [collections.OrderedDict([("python", p), ("version", ctx.python_version(p))]) for p in pythons] if multi else []
     meta["peers_python"] = os.path.realpath(os.path.join(PEERS_DIR, "bin", "python")) if peers else None
     meta["tmpdir"] = tmp_root
     meta["paths"] = args.paths
@@ -1277,6 +1474,8 @@ def main():
     print("envtool bench  {}".format(meta["date"]))
     print("system:  {}, {} CPUs, load average {:.2f} {:.2f} {:.2f}".format(meta["uname"], meta["cpus"], *meta["loadavg_start"]))
     print("python:  {} ({})".format(python, meta["python_version"]))
+    if multi:
+        print("pythons: {}  (--pythons: the workloads run on several interpreters)".format(", ".join("{} ({})".format(p["python"], p["version"]) for p in meta["pythons"])))
     print("python3 on PATH: {}{}".format(path_py, " (pyenv shim)" if path_py and "/shims/" in path_py else ""))
     if env_note:
         print("note:    " + env_note)
