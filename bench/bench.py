@@ -105,6 +105,28 @@ class CheckFailed(Exception):
     pass
 
 
+# Appended to the label of every tool run with --envtool-baseline's binary.
+BASELINE_SUFFIX = " (baseline)"
+
+
+def merge_env(*envs):
+    """Tool envs (dicts, functions of target, or None) merged, later ones winning."""
+    envs = [e for e in envs if e]
+    if not any(callable(e) for e in envs):
+        out = {}
+        for e in envs:
+            out.update(e)
+        return out or None
+
+    def env(target):
+        out = {}
+        for e in envs:
+            out.update(e(target) if callable(e) else e)
+        return out
+
+    return env
+
+
 # A goal printed under the table as MET / NOT MET.
 #   ("ratio", label, max):   label's median / the baseline's median <= max
 #   ("cpu", label, max):     label's median CPU time (user+sys, wait4) / the baseline's <= max
@@ -199,7 +221,8 @@ def wl_create(ctx):
     py = ctx.python
     uv_flags = ctx.uv_venv_flags()
     return [
-        Tool("envtool create", lambda d: [ctx.envtool, "create", d, "--python", py]),
+        Tool("envtool create" + sfx, lambda d, exe=exe: [exe, "create", d, "--python", py], env) for sfx, exe, env in ctx.envtools()
+    ] + [
         Tool("uv venv", lambda d: [ctx.peer("uv"), "venv", d, "--python", py] + uv_flags),
         Tool("python -m venv", lambda d: [py, "-m", "venv", "--without-pip", d]),
         Tool("virtualenv", lambda d: [ctx.peer("virtualenv"), "--no-seed", "-p", py, d]),
@@ -217,8 +240,7 @@ def wl_create_default(ctx):
     # pyenv shim `python`, which runs the same pyenv version as `python3`).
     # The warm-up check below makes sure both venvs got the same interpreter.
     uv_flags = ctx.uv_venv_flags()
-    return [
-        Tool("envtool create", lambda d: [ctx.envtool, "create", d]),
+    return [Tool("envtool create" + sfx, lambda d, exe=exe: [exe, "create", d], env) for sfx, exe, env in ctx.envtools()] + [
         Tool("uv venv", lambda d: [ctx.peer("uv"), "venv", d] + uv_flags),
     ], "uv venv"
 
@@ -243,8 +265,8 @@ def install_tools(ctx, reqs, mode):
     def tools(offline):
         net = ["--offline"] if offline else []
 
-        def envtool(d):
-            return [ctx.envtool] + net + cache_args(d, "envtool") + ["create", d, "--python", py] + reqs
+        def envtool(exe, name):
+            return lambda d: [exe] + net + cache_args(d, name) + ["create", d, "--python", py] + reqs
 
         def uv_sh(d):
             venv = [uv, "venv", d, "--python", py] + net + cache_args(d, "uv") + ctx.uv_flags("venv")
@@ -255,7 +277,9 @@ def install_tools(ctx, reqs, mode):
         uv_env = {"UV_CACHE_DIR": os.path.join(root, "uv")}
         if not offline:
             uv_env["UV_OFFLINE"] = None
-        return [Tool("envtool create", envtool, {"ENVTOOL_CACHE_DIR": os.path.join(root, "envtool")}), Tool("uv venv + pip install", uv_sh, uv_env)]
+        # Each envtool binary has its own cache (ctx.envtools).
+        return [Tool("envtool create" + sfx, envtool(exe, "envtool" + ("-baseline" if sfx else "")), env) for sfx, exe, env in ctx.envtools()] + [
+            Tool("uv venv + pip install", uv_sh, uv_env)]
 
     timed = tools(offline=(mode == "offline"))
     if mode in ("warm", "offline"):
@@ -361,7 +385,8 @@ def wl_freeze(ctx):
 
     uv_flags = ctx.uv_flags("pip", "freeze")
     return primed([
-        Tool("envtool freeze", lambda d: [ctx.envtool, "freeze", env_dir], check=check, capture=True),
+        Tool("envtool freeze" + sfx, lambda d, exe=exe: [exe, "freeze", env_dir], env, check=check, capture=True) for sfx, exe, env in ctx.envtools()
+    ] + [
         Tool("uv pip freeze", lambda d: [ctx.peer("uv"), "pip", "freeze", "--python", py] + uv_flags, check=check, capture=True),
         Tool("pip freeze", lambda d: [py, "-m", "pip", "freeze"], env=QUIET_PIP, check=check, capture=True),
     ]), "uv pip freeze"
@@ -388,7 +413,8 @@ def lock_tools(ctx, req_in, name):
         return collections.OrderedDict([("_items", items), ("hashes", text.count("--hash="))])
 
     return primed([
-        Tool("envtool lock", lambda d: [ctx.envtool, "lock", "-r", req_in, "-o", out(d), "--python", py], check=check),
+        Tool("envtool lock" + sfx, lambda d, exe=exe: [exe, "lock", "-r", req_in, "-o", out(d), "--python", py], env, check=check) for sfx, exe, env in ctx.envtools()
+    ] + [
         Tool("uv pip compile", lambda d: [uv, "pip", "compile", req_in, "-o", out(d), "--python", py] + flags, env=ONLINE_UV, check=check),
         Tool("uv pip compile --generate-hashes", lambda d: [uv, "pip", "compile", req_in, "-o", out(d), "--python", py, "--generate-hashes"] + flags, env=ONLINE_UV, check=check),
     ]), "uv pip compile"
@@ -422,7 +448,7 @@ def wl_tool_install(ctx):
     py = ctx.python
     uv_flags = ctx.uv_flags("tool", "install")
 
-    def envtool_env(d):
+    def envtool_dirs(d):
         return {"ENVTOOL_TOOL_DIR": rundir(d, "tools"), "ENVTOOL_BIN_DIR": rundir(d, "bin")}
 
     def uv_env(d):
@@ -437,7 +463,9 @@ def wl_tool_install(ctx):
     # here, where uv sits in the same peers venv), else pip.  Both, named.
 
     return primed([
-        Tool("envtool tool install", lambda d: [ctx.envtool, "tool", "install", "httpie", "--python", py], env=envtool_env, check=check_http_shim),
+        Tool("envtool tool install" + sfx, lambda d, exe=exe: [exe, "tool", "install", "httpie", "--python", py], env=merge_env(env, envtool_dirs), check=check_http_shim)
+        for sfx, exe, env in ctx.envtools()
+    ] + [
         Tool("uv tool install", lambda d: [ctx.peer("uv"), "tool", "install", "httpie", "--python", py] + uv_flags, env=uv_env, check=check_http_shim),
         Tool("pipx install --backend pip", lambda d: [ctx.peer("pipx"), "install", "httpie", "--python", py, "--backend", "pip"], env=pipx_env, check=check_http_shim),
         Tool("pipx install --backend uv", lambda d: [ctx.peer("pipx"), "install", "httpie", "--python", py, "--backend", "uv"], env=pipx_env, check=check_http_shim),
@@ -450,49 +478,58 @@ def wl_tool_install(ctx):
     target=[Goal("diff_ms", "shim BIN/http", 2.0)], venv=False, rounds=30,
 )
 def wl_shim_overhead(ctx):
-    def build(d):
-        env = {"ENVTOOL_TOOL_DIR": os.path.join(d, "tools"), "ENVTOOL_BIN_DIR": os.path.join(d, "bin")}
-        ctx.setup_run([ctx.envtool, "tool", "install", "httpie", "--python", ctx.python], "envtool tool install httpie", env=env)
-        return d
-
-    d = ctx.fixture("envtool tool install httpie ({})".format(ctx.python), build)
-    shim, script = os.path.join(d, "bin", "http"), os.path.join(d, "tools", "httpie", "bin", "http")
     check = version_output()
-    return primed([
-        Tool("shim BIN/http", lambda _: [shim, "--version"], check=check, capture=True),
-        Tool("script TOOLDIR/httpie/bin/http", lambda _: [script, "--version"], check=check, capture=True),
-    ]), "script TOOLDIR/httpie/bin/http"
+    tools = []
+    for sfx, exe, env in ctx.envtools():
+        def build(d, exe=exe, env=env):
+            dirs = dict(env, ENVTOOL_TOOL_DIR=os.path.join(d, "tools"), ENVTOOL_BIN_DIR=os.path.join(d, "bin"))
+            ctx.setup_run([exe, "tool", "install", "httpie", "--python", ctx.python], "{} tool install httpie".format(exe), env=dirs)
+            return d
+
+        d = ctx.fixture("{} tool install httpie ({})".format(exe, ctx.python), build)
+        shim, script = os.path.join(d, "bin", "http"), os.path.join(d, "tools", "httpie", "bin", "http")
+        tools += [
+            Tool("shim BIN/http" + sfx, lambda _, shim=shim: [shim, "--version"], check=check, capture=True),
+            Tool("script TOOLDIR/httpie/bin/http" + sfx, lambda _, script=script: [script, "--version"], check=check, capture=True),
+        ]
+    return primed(tools), "script TOOLDIR/httpie/bin/http"
 
 
-# The three ways to get one executable file out of the httpie set.  All three
-# are given the real interpreter as their shebang: the default `/usr/bin/env
-# python3.X` would go through the pyenv shim (or fail, when the pyenv version
-# selected is another one).
-PACK_OUTPUTS = (("envtool pack", "http"), ("pex", "http.pex"), ("shiv", "http.pyz"))
-PACK_ROOT_VARS = {"envtool pack": "ENVTOOL_PACK_ROOT", "pex": "PEX_ROOT", "shiv": "SHIV_ROOT"}
+# The ways to get one executable file out of the httpie set: envtool (and the
+# --envtool-baseline binary), pex, shiv.  label, file name, the variable
+# naming its runtime root, and for envtool the binary and its env (cache).
+# All are given the real interpreter as their shebang: the default
+# `/usr/bin/env python3.X` would go through the pyenv shim (or fail, when the
+# pyenv version selected is another one); pack-warm-start-pyenv measures that.
+PackKind = collections.namedtuple("PackKind", "label name root_var exe env")
 
 
-def pack_argv(ctx, label, env_dir, out):
+def pack_kinds(ctx):
+    kinds = [PackKind("envtool pack" + sfx, "http" + ("-baseline" if sfx else ""), "ENVTOOL_PACK_ROOT", exe, env) for sfx, exe, env in ctx.envtools()]
+    return kinds + [PackKind("pex", "http.pex", "PEX_ROOT", None, None), PackKind("shiv", "http.pyz", "SHIV_ROOT", None, None)]
+
+
+def pack_argv(ctx, kind, env_dir, out):
     py = ctx.python
-    if label == "envtool pack":
-        return [ctx.envtool, "pack", "--env", env_dir, "--entry", "http", "-o", out, "--python-shebang", py]
-    if label == "pex":
+    if kind.exe:
+        return [kind.exe, "pack", "--env", env_dir, "--entry", "http", "-o", out, "--python-shebang", py]
+    if kind.label == "pex":
         return [ctx.peer("pex"), "-r", PINNED_REQUIREMENTS, "-c", "http", "-o", out, "--python", py, "--python-shebang", py]
     return [ctx.peer("shiv"), "-c", "http", "-o", out, "-p", py, "-r", PINNED_REQUIREMENTS]
 
 
 def pack_files(ctx):
-    """The three packs of the httpie set, built once (untimed), and the env envtool packed."""
+    """The packs of the httpie set, built once (untimed), by label, and the env envtool packed ("env")."""
 
     def build(d):
         env_dir = httpie_env(ctx, seed=False)
         files = {"env": env_dir}
-        for label, name in PACK_OUTPUTS:
-            files[label] = os.path.join(d, name)
-            ctx.setup_run(pack_argv(ctx, label, env_dir, files[label]), "building the {} file".format(label), env=QUIET_PIP)
+        for kind in pack_kinds(ctx):
+            files[kind.label] = os.path.join(d, kind.name)
+            ctx.setup_run(pack_argv(ctx, kind, env_dir, files[kind.label]), "building the {} file".format(kind.label), env=merge_env(QUIET_PIP, kind.env))
         return files
 
-    return ctx.fixture("the envtool pack, pex and shiv files of the httpie set ({})".format(ctx.python), build)
+    return ctx.fixture("the {} files of the httpie set ({})".format(", ".join(k.label for k in pack_kinds(ctx)), ctx.python), build)
 
 
 @workload(
@@ -504,20 +541,20 @@ def pack_files(ctx):
 def wl_pack_build(ctx):
     env_dir = httpie_env(ctx, seed=False)
 
-    def tool(label, name):
+    def tool(kind):
         def check(target, _stdout, first):
-            out = rundir(target, name)
+            out = rundir(target, kind.name)
             if not os.path.isfile(out):
                 raise CheckFailed("wrote no " + out)
             facts = collections.OrderedDict([("size_bytes", os.path.getsize(out))])
             if first:  # does it run?  (a fresh runtime root, untimed)
-                env = dict(ctx.env, **{PACK_ROOT_VARS[label]: rundir(target, "root")})
+                env = dict(ctx.env, **{kind.root_var: rundir(target, "root")})
                 facts["`OUT --version`"] = run_capture([out, "--version"], env=env).strip()
             return facts
 
-        return Tool(label, lambda d: pack_argv(ctx, label, env_dir, rundir(d, name)), env=QUIET_PIP, check=check)
+        return Tool(kind.label, lambda d: pack_argv(ctx, kind, env_dir, rundir(d, kind.name)), env=merge_env(QUIET_PIP, kind.env), check=check)
 
-    return primed([tool(label, name) for label, name in PACK_OUTPUTS]), "pex"
+    return primed([tool(kind) for kind in pack_kinds(ctx)]), "pex"
 
 
 @workload(
@@ -529,9 +566,7 @@ def wl_pack_first_start(ctx):
     files = pack_files(ctx)
     check = version_output()
 
-    def tool(label):
-        var = PACK_ROOT_VARS[label]
-
+    def tool(kind):
         def check_extracted(target, out, first):
             facts = check(target, out, first)
             if first:
@@ -539,9 +574,9 @@ def wl_pack_first_start(ctx):
                 facts["extracted"] = "{} files, {:.1f} MiB".format(n, size / 1048576.0)
             return facts
 
-        return Tool(label, lambda _: [files[label], "--version"], env=lambda d: {var: rundir(d, "root")}, check=check_extracted, capture=True)
+        return Tool(kind.label, lambda _: [files[kind.label], "--version"], env=lambda d: {kind.root_var: rundir(d, "root")}, check=check_extracted, capture=True)
 
-    return [tool(label) for label, _ in PACK_OUTPUTS], "shiv"
+    return [tool(kind) for kind in pack_kinds(ctx)], "shiv"
 
 
 @workload(
@@ -554,8 +589,8 @@ def wl_pack_warm_start(ctx):
     roots = ctx.fixture("the runtime roots of the warm packs ({})".format(ctx.python), lambda d: d)
     check = version_output()
     tools = [
-        Tool(label, lambda _, label=label: [files[label], "--version"], env={PACK_ROOT_VARS[label]: os.path.join(roots, label.split()[0])}, check=check, capture=True)
-        for label, _ in PACK_OUTPUTS
+        Tool(k.label, lambda _, k=k: [files[k.label], "--version"], env={k.root_var: os.path.join(roots, re.sub(r"\W+", "-", k.label))}, check=check, capture=True)
+        for k in pack_kinds(ctx)
     ]
     tools.append(Tool("env bin/http", lambda _: [os.path.join(files["env"], "bin", "http"), "--version"], check=check, capture=True))
     return primed(tools), "env bin/http"
@@ -584,7 +619,8 @@ def wl_build_local(ctx):
 
     uv_flags = ctx.uv_flags("pip", "install")
     return primed([
-        Tool("envtool install", lambda d: [ctx.envtool, "install", "--env", d, "./localproj"], setup=setup, check=check),
+        Tool("envtool install" + sfx, lambda d, exe=exe: [exe, "install", "--env", d, "./localproj"], env, setup=setup, check=check) for sfx, exe, env in ctx.envtools()
+    ] + [
         Tool("uv pip install", lambda d: [ctx.peer("uv"), "pip", "install", "--python", py(d), "./localproj"] + uv_flags, env=ONLINE_UV, setup=setup, check=check),
         Tool("pip install", lambda d: [py(d), "-m", "pip", "install", "./localproj"], env=QUIET_PIP, setup=setup, check=check),
     ]), "uv pip install"
@@ -596,8 +632,9 @@ def wl_build_local(ctx):
 
 
 class Context:
-    def __init__(self, envtool, python, env, tmp_root, same_paths=True, pythons=()):
+    def __init__(self, envtool, python, env, tmp_root, same_paths=True, pythons=(), envtool_baseline=None):
         self.envtool = envtool
+        self.envtool_baseline = envtool_baseline  # --envtool-baseline, or None
         # The interpreter of the variant being measured (see run_all); the
         # single-interpreter workloads get default_python (--python).
         self.python = python
@@ -632,6 +669,16 @@ class Context:
         # path point at another interpreter.
         name = "{}-py{}".format(label, python_xy(self.python))
         return os.path.join(self._slots_root, re.sub(r"[^A-Za-z0-9.]+", "-", name).strip("-") or "tool")
+
+    def envtools(self):
+        """(label suffix, binary, env) for envtool and, with --envtool-baseline,
+        for the baseline binary.  Each keeps its own cache under the variant's
+        cache root (envtool/, envtool-baseline/), so neither can fill or spoil
+        the other's, whatever their cache formats."""
+        out = [("", self.envtool, {"ENVTOOL_CACHE_DIR": os.path.join(self.cache_root, "envtool")})]
+        if self.envtool_baseline:
+            out.append((BASELINE_SUFFIX, self.envtool_baseline, {"ENVTOOL_CACHE_DIR": os.path.join(self.cache_root, "envtool-baseline")}))
+        return out
 
     def python_version(self, python):
         """X.Y.Z of an interpreter (asked once)."""
@@ -1384,6 +1431,7 @@ def main():
     ap.add_argument("workloads", nargs="*", metavar="WORKLOAD", help="workloads to run (default: all; see --list)")
     ap.add_argument("--list", action="store_true", help="list the workloads and exit")
     ap.add_argument("--envtool", default=os.path.join(REPO_ROOT, "target", "release", "envtool"), help="envtool binary (default: target/release/envtool in the repo)")
+    ap.add_argument("--envtool-baseline", metavar="PATH", help="a second envtool binary (e.g. a build of main), run as its own tool \"... (baseline)\" next to --envtool in the same interleaved rounds of every workload that runs envtool, with its own caches")
     ap.add_argument("--python", help="real interpreter to name to every tool in the single-interpreter workloads (default: newest ~/.pyenv/versions/3.1X.Y/bin/python3.X)")
     ap.add_argument("--pythons", default="3.11,3.13", help="comma-separated interpreters for the workloads run on several (the install-* and resolve-* ones, pack-warm-start-pyenv): X.Y (the newest ~/.pyenv/versions/X.Y.Z/bin/pythonX.Y) or paths (default: 3.11,3.13)")
     ap.add_argument("--rounds", type=int, help="counted rounds per workload (default: the workload's own, else {}; see --list)".format(DEFAULT_ROUNDS))
@@ -1419,6 +1467,7 @@ def main():
     selected = [WORKLOADS[n] for n in names]
 
     envtool = check_envtool(os.path.abspath(args.envtool))
+    envtool_baseline = check_envtool(os.path.abspath(args.envtool_baseline)) if args.envtool_baseline else None
     env, env_note = child_env()
     if args.python:
         python = shutil.which(args.python, path=env.get("PATH")) or args.python
@@ -1444,7 +1493,7 @@ def main():
     for wl in selected:
         peers += [p for p in wl.peers if p not in peers]
     ensure_peers(peers, python)
-    ctx = Context(envtool, python, env, tmp_root, same_paths=(args.paths == "same"), pythons=pythons)
+    ctx = Context(envtool, python, env, tmp_root, same_paths=(args.paths == "same"), pythons=pythons, envtool_baseline=envtool_baseline)
 
     meta = collections.OrderedDict()
     meta["date"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -1462,6 +1511,10 @@ def main():
     meta["gnu_time"] = gnu_time
     versions = collections.OrderedDict()
     versions["envtool"] = tool_version([envtool, "--version"], env)
+    if envtool_baseline:
+        versions["envtool (baseline)"] = tool_version([envtool_baseline, "--version"], env)
+    meta["envtool"] = envtool
+    meta["envtool_baseline"] = envtool_baseline
     for p in peers:
         cmd = PEER_VERSION_COMMANDS.get(p)
         if cmd:
@@ -1481,6 +1534,8 @@ def main():
         print("note:    " + env_note)
     print("runs:    in {}, {}".format(tmp_root, "each tool's run directory at the same path every run" if args.paths == "same" else "a new directory every run (--paths new)"))
     print("envtool: {} ({})".format(envtool, versions["envtool"]))
+    if envtool_baseline:
+        print("envtool (baseline): {} ({})".format(envtool_baseline, versions["envtool (baseline)"]))
     for p in peers:
         if p in versions:
             print("{:<8} {} ({})".format(p + ":", ctx.peer(PEER_VERSION_COMMANDS[p][0]), versions[p]))
