@@ -596,6 +596,105 @@ def wl_pack_warm_start(ctx):
     return primed(tools), "env bin/http"
 
 
+# What pack-warm-start-pyenv starts: httpie's `http --version` (~0.3 s of
+# imports) and the tiny bench-localproj script (a few ms), where the shim's
+# cost is most of the start.  The baseline envtool cannot pack stdlib entries
+# such as json.tool, so the small entry is a local project's console script.
+PYENV_ENTRIES = (
+    {"key": "http", "entry": "http", "args": ["--version"], "printed": None},
+    {"key": "bench-localproj", "entry": "bench-localproj", "args": [], "printed": "bench-localproj "},
+)
+
+
+def pyenv_pack_variants(ctx):
+    return python_variants(ctx, extras=PYENV_ENTRIES)
+
+
+VARIANT_NOTES[pyenv_pack_variants] = "each --pythons interpreter x entry http, bench-localproj"
+
+
+def printed_check(prefix):
+    """check: the run printed a line starting with prefix (shown on the first run)."""
+
+    def check(target, out, first):
+        line = (out or "").strip()
+        if not line.startswith(prefix):
+            raise CheckFailed("printed {!r}, not {!r}...".format(line[:200], prefix))
+        return {"printed": line} if first else None
+
+    return check
+
+
+def pyenv_paths(ctx):
+    """(PYENV_ROOT, the PATH entries of ctx.env that are neither pyenv's shims nor its versions)."""
+    root = os.path.realpath(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"))
+    rest = [e for e in ctx.env.get("PATH", "").split(os.pathsep)
+            if e and not os.path.realpath(e).startswith((os.path.join(root, "shims"), os.path.join(root, "versions") + os.sep))]
+    return root, rest
+
+
+@workload(
+    "pack-warm-start-pyenv",
+    "warm start of an envtool pack with its default `/usr/bin/env python3.X` header, python3.X on PATH being the pyenv shim,"
+    " against the packed env's own console script",
+    target=("envtool pack, python3.X = pyenv shim", 1.05), venv=False, variants=pyenv_pack_variants, group="pack",
+)
+def wl_pack_warm_start_pyenv(ctx):
+    py, entry = ctx.python, ctx.variant.extra
+    xy, version = python_xy(py), ctx.python_version(py)
+    root, rest = pyenv_paths(ctx)
+    shims = os.path.join(root, "shims")
+    if not os.access(os.path.join(shims, "python" + xy), os.X_OK):
+        die("no pyenv shim {}/python{}".format(shims, xy), "pyenv rehash")
+    # python3.X resolves to the pyenv shim, which runs the version PYENV_VERSION
+    # names (as a .python-version file or `pyenv shell` would select it); or,
+    # for comparison, to the real binary itself.
+    shim_path = os.pathsep.join([shims] + rest)
+    real_path = os.pathsep.join([os.path.dirname(py)] + rest)
+    for what, path, want in (("pyenv shim", shim_path, os.path.join(shims, "python" + xy)), ("real binary", real_path, py)):
+        found = shutil.which("python" + xy, path=path)
+        if not found or os.path.realpath(found) != os.path.realpath(want):
+            die("pack-warm-start-pyenv: on the PATH meant to give the {}, python{} is {}, not {}".format(what, xy, found, want))
+
+    def build(d):
+        # The httpie set and bench-localproj in one env (untimed, once per interpreter).
+        env_dir = os.path.join(d, "env")
+        ctx.setup_run([ctx.envtool, "-q", "create", env_dir, "--python", py, "-r", PINNED_REQUIREMENTS], "creating the env to pack")
+        shutil.copytree(LOCAL_PROJECT, os.path.join(d, "localproj"), ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+        ctx.setup_run([ctx.envtool, "-q", "install", "--env", env_dir, "./localproj"], "installing bench-localproj into the env to pack", cwd=d)
+        packs = {}
+        for sfx, exe, env in ctx.envtools():
+            for e in PYENV_ENTRIES:
+                out = os.path.join(d, e["entry"] + ("-baseline" if sfx else ""))
+                # No --python-shebang: the default header, `/usr/bin/env python3.X`.
+                ctx.setup_run([exe, "-q", "pack", "--env", env_dir, "--entry", e["entry"], "-o", out], "packing {} with {}".format(e["entry"], exe), env=env)
+                with open(out, "rb") as f:
+                    head = f.read(4096).decode("utf-8", "replace")
+                if "/usr/bin/env python" + xy not in head:
+                    die("{} does not run `/usr/bin/env python{}`: it is not what pack-warm-start-pyenv measures".format(out, xy))
+                packs[(sfx, e["entry"])] = out
+        return env_dir, packs
+
+    env_dir, packs = ctx.fixture("an env of the httpie set and bench-localproj, and its packs with the default header ({})".format(py), build)
+    roots = ctx.fixture("the runtime roots of the pyenv packs ({})".format(py), lambda d: d)
+    check = printed_check(entry["printed"]) if entry["printed"] else version_output()
+    args = entry["args"]
+    tools = []
+    for sfx, _, _ in ctx.envtools():
+        pack = packs[(sfx, entry["entry"])]
+        # One runtime root per pack, kept across runs (extracted by the priming run).
+        pack_root = {"ENVTOOL_PACK_ROOT": os.path.join(roots, os.path.basename(pack))}
+        tools += [
+            Tool("envtool pack, python3.X = pyenv shim" + sfx, lambda _, pack=pack: [pack] + args,
+                 env=dict(pack_root, PATH=shim_path, PYENV_VERSION=version), check=check, capture=True),
+            Tool("envtool pack, python3.X = real binary" + sfx, lambda _, pack=pack: [pack] + args,
+                 env=dict(pack_root, PATH=real_path), check=check, capture=True),
+        ]
+    script = os.path.join(env_dir, "bin", entry["entry"])
+    tools.append(Tool("env's own script", lambda _: [script] + args, check=check, capture=True))
+    return primed(tools), "env's own script"
+
+
 @workload(
     "build-local",
     "install bench/workloads/localproj (setuptools, PEP 517 build) into a new env: warm caches, online",
@@ -1236,7 +1335,7 @@ def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs, variant=None
         print("== {} [{}] == {}".format(wl.name, variant.key, wl.help))
         cache = {"shared": "the shared caches in bench/.cache", "fresh": "caches made for this run (filled by the priming runs)",
                  "per-run": "a new empty cache every run"}.get(variant.cache, variant.cache)
-        print("   interpreter {} (Python {}); cache: {}".format(variant.python, variant.key.split()[0], cache))
+        print("   interpreter {} (Python {}){}".format(variant.python, variant.key.split()[0], "; cache: " + cache if cache else ""))
     primed = " (after one untimed priming run of each tool)" if any(r["primed"] for r in res.values()) else ""
     print("   {} rounds + {} warm-up{}, interleaved, rotating start; baseline: {}".format(rounds, warmup, primed, baseline))
     gnu = any(r["rss_gnu_time_median_mb"] is not None for r in res.values())
@@ -1348,9 +1447,13 @@ def worst_goals(wl, baseline, variants):
 def print_summary(wl, baseline, variants, goals):
     """One line per variant (ratios to the baseline), the worst, and the goals over all variants."""
     labels = [l for l in variants[0]["tools"] if l != baseline]
+    names = [chr(ord("A") + i) if len(labels) > 1 else labels[0] for i in range(len(labels))]
     print()
     print("== {} == summary: wall / CPU / peak RSS of each tool over {}'s; the worst line counts".format(wl.name, baseline))
-    head = ["variant", baseline + " median"] + labels
+    if len(labels) > 1:
+        for n, l in zip(names, labels):
+            print("   {} = {}".format(n, l))
+    head = ["variant", baseline + " median"] + names
     rows = []
     for v in variants:
         rows.append([v["key"], fmt_ms(v["tools"][baseline]["median_s"])] + [ratio_cells(v["tools"][l]) for l in labels])
