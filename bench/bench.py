@@ -10,8 +10,11 @@ Python 3.8+ standard library only.  See bench/README.md.
 Each workload names a list of tools and a baseline.  Every tool's command runs
 --rounds times, interleaved (one run of each tool per round, the starting tool
 rotating every round), after --warmup rounds that are not counted.  Each run
-gets a fresh empty temporary directory (created and removed outside the timed
-region); the venv target is DIR/venv inside it, which does not exist yet.
+gets an empty directory DIR (made and removed outside the timed region; the
+same path for every run of a tool, see Context.run_slot); the venv target is
+DIR/venv inside it, which does not exist yet.  Some workloads run in several
+variants (interpreters from --pythons, shared or fresh caches, entries); the
+goals hold only if they hold for the worst variant.
 """
 
 import argparse
