@@ -10,8 +10,11 @@ Python 3.8+ standard library only.  See bench/README.md.
 Each workload names a list of tools and a baseline.  Every tool's command runs
 --rounds times, interleaved (one run of each tool per round, the starting tool
 rotating every round), after --warmup rounds that are not counted.  Each run
-gets a fresh empty temporary directory (created and removed outside the timed
-region); the venv target is DIR/venv inside it, which does not exist yet.
+gets an empty directory DIR (made and removed outside the timed region; the
+same path for every run of a tool, see Context.run_slot); the venv target is
+DIR/venv inside it, which does not exist yet.  Some workloads run in several
+variants (interpreters from --pythons, shared or fresh caches, entries); the
+goals hold only if they hold for the worst variant.
 """
 
 import argparse
@@ -105,8 +108,32 @@ class CheckFailed(Exception):
     pass
 
 
+# Appended to the label of every tool run with --envtool-baseline's binary.
+BASELINE_SUFFIX = " (baseline)"
+
+
+def merge_env(*envs):
+    """Tool envs (dicts, functions of target, or None) merged, later ones winning."""
+    envs = [e for e in envs if e]
+    if not any(callable(e) for e in envs):
+        out = {}
+        for e in envs:
+            out.update(e)
+        return out or None
+
+    def env(target):
+        out = {}
+        for e in envs:
+            out.update(e(target) if callable(e) else e)
+        return out
+
+    return env
+
+
 # A goal printed under the table as MET / NOT MET.
 #   ("ratio", label, max):   label's median / the baseline's median <= max
+#   ("cpu", label, max):     label's median CPU time (user+sys, wait4) / the baseline's <= max
+#   ("rss", label, max):     label's peak RSS (GNU time, else wait4) / the baseline's <= max
 #   ("diff_ms", label, max): the median of label's per-round difference to the
 #                            baseline (same round, so drift cancels) <= max ms
 #   ("size", label, other):  facts size_bytes of label <= those of other
@@ -119,7 +146,49 @@ Goal = collections.namedtuple("Goal", "kind label limit")
 # that must be installed in the venv after every run.  venv: every run must
 # leave a venv (pyvenv.cfg) at DIR/venv, whose interpreter is shown.
 # rounds, warmup: this workload's defaults when --rounds / --warmup are not given.
-Workload = collections.namedtuple("Workload", "name help peers fn goals cold expect venv rounds warmup")
+# variants: function(ctx) -> list of Variant; each variant is measured on its
+# own (priming, warm-up, interleaved rounds) and the goals hold only if they
+# hold for the worst one.  None: one variant, the --python interpreter.
+Workload = collections.namedtuple("Workload", "name help peers fn goals cold expect venv rounds warmup variants")
+
+# One measurement of a workload.  key: shown and used in --json ("3.11.7
+# shared"); python: the interpreter the tools are given (ctx.python while it
+# runs); cache: "shared" (bench/.cache), "fresh" (a cache made for this
+# variant, filled by the priming runs, removed afterwards), "per-run" (the
+# cold workloads' own empty cache every run) or None; extra: anything else a
+# workload varies (ctx.variant.extra).
+Variant = collections.namedtuple("Variant", "key python cache extra", defaults=(None, None))
+CACHE_MODES = ("shared", "fresh")
+
+
+def default_variant(ctx):
+    return [Variant(None, ctx.default_python, "shared")]
+
+
+def python_variants(ctx, caches=(None,), extras=(None,)):
+    """One variant per --pythons interpreter, cache mode and extra (in that nesting)."""
+    out = []
+    for py in ctx.pythons:
+        for cache in caches:
+            for extra in extras:
+                key = " ".join(x for x in (ctx.python_version(py), cache, extra if isinstance(extra, str) else (extra or {}).get("key")) if x)
+                out.append(Variant(key, py, cache, extra))
+    return out
+
+
+# How --list describes a variants function.
+VARIANT_NOTES = {}
+
+
+def install_variants(ctx):
+    return python_variants(ctx, CACHE_MODES)
+
+
+def cold_variants(ctx):
+    return python_variants(ctx, ("per-run",))
+
+
+VARIANT_NOTES.update({install_variants: "each --pythons interpreter x shared, fresh cache", cold_variants: "each --pythons interpreter"})
 
 WORKLOADS = collections.OrderedDict()
 # Group name -> workload names, accepted on the command line.
@@ -129,7 +198,7 @@ DEFAULT_ROUNDS = 15
 DEFAULT_WARMUP = 2
 
 
-def workload(name, help, peers=(), target=None, cold=False, expect=(), group=None, venv=True, rounds=None, warmup=None):
+def workload(name, help, peers=(), target=None, cold=False, expect=(), group=None, venv=True, rounds=None, warmup=None, variants=None):
     if target is None:
         goals = ()
     elif isinstance(target, tuple) and not isinstance(target, Goal):
@@ -138,7 +207,7 @@ def workload(name, help, peers=(), target=None, cold=False, expect=(), group=Non
         goals = tuple(target)
 
     def register(fn):
-        WORKLOADS[name] = Workload(name, help, tuple(peers), fn, goals, cold, tuple(expect), venv, rounds, warmup)
+        WORKLOADS[name] = Workload(name, help, tuple(peers), fn, goals, cold, tuple(expect), venv, rounds, warmup, variants or default_variant)
         if group:
             GROUPS.setdefault(group, []).append(name)
         return fn
@@ -155,7 +224,8 @@ def wl_create(ctx):
     py = ctx.python
     uv_flags = ctx.uv_venv_flags()
     return [
-        Tool("envtool create", lambda d: [ctx.envtool, "create", d, "--python", py]),
+        Tool("envtool create" + sfx, lambda d, exe=exe: [exe, "create", d, "--python", py], env) for sfx, exe, env in ctx.envtools()
+    ] + [
         Tool("uv venv", lambda d: [ctx.peer("uv"), "venv", d, "--python", py] + uv_flags),
         Tool("python -m venv", lambda d: [py, "-m", "venv", "--without-pip", d]),
         Tool("virtualenv", lambda d: [ctx.peer("virtualenv"), "--no-seed", "-p", py, d]),
@@ -173,8 +243,7 @@ def wl_create_default(ctx):
     # pyenv shim `python`, which runs the same pyenv version as `python3`).
     # The warm-up check below makes sure both venvs got the same interpreter.
     uv_flags = ctx.uv_venv_flags()
-    return [
-        Tool("envtool create", lambda d: [ctx.envtool, "create", d]),
+    return [Tool("envtool create" + sfx, lambda d, exe=exe: [exe, "create", d], env) for sfx, exe, env in ctx.envtools()] + [
         Tool("uv venv", lambda d: [ctx.peer("uv"), "venv", d] + uv_flags),
     ], "uv venv"
 
@@ -184,12 +253,14 @@ def install_tools(ctx, reqs, mode):
     pip install --python E/bin/python REQS` (one `sh -c`, so both uv steps are
     timed together).  Neither tool byte-compiles (both defaults).
 
-    mode "warm":    online, the shared caches in bench/.cache, primed by one
-                    untimed run of each tool before the warm-up.
+    mode "warm":    online, the variant's caches (ctx.cache_root: bench/.cache
+                    or one made for the variant), primed by one untimed run
+                    of each tool before the warm-up.
     mode "offline": the same caches, primed online; then both run --offline.
     mode "cold":    online, an empty cache directory for each run and tool
                     (next to the venv, removed with it)."""
     py, uv = ctx.python, ctx.peer("uv")
+    root = ctx.cache_root
 
     def cache_args(d, name):
         return ["--cache-dir", os.path.join(os.path.dirname(d) or ".", "cache-" + name)] if mode == "cold" else []
@@ -197,8 +268,8 @@ def install_tools(ctx, reqs, mode):
     def tools(offline):
         net = ["--offline"] if offline else []
 
-        def envtool(d):
-            return [ctx.envtool] + net + cache_args(d, "envtool") + ["create", d, "--python", py] + reqs
+        def envtool(exe, name):
+            return lambda d: [exe] + net + cache_args(d, name) + ["create", d, "--python", py] + reqs
 
         def uv_sh(d):
             venv = [uv, "venv", d, "--python", py] + net + cache_args(d, "uv") + ctx.uv_flags("venv")
@@ -206,8 +277,12 @@ def install_tools(ctx, reqs, mode):
             return ["/bin/sh", "-c", " ".join(map(shlex.quote, venv)) + " && " + " ".join(map(shlex.quote, pip))]
 
         # The children get UV_OFFLINE=1 (see child_env): lift it when online.
-        uv_env = None if offline else {"UV_OFFLINE": None}
-        return [Tool("envtool create", envtool), Tool("uv venv + pip install", uv_sh, uv_env)]
+        uv_env = {"UV_CACHE_DIR": os.path.join(root, "uv")}
+        if not offline:
+            uv_env["UV_OFFLINE"] = None
+        # Each envtool binary has its own cache (ctx.envtools).
+        return [Tool("envtool create" + sfx, envtool(exe, "envtool" + ("-baseline" if sfx else "")), env) for sfx, exe, env in ctx.envtools()] + [
+            Tool("uv venv + pip install", uv_sh, uv_env)]
 
     timed = tools(offline=(mode == "offline"))
     if mode in ("warm", "offline"):
@@ -224,6 +299,8 @@ for _mode, _help in (
         "install-pinned-" + _mode,
         "create a venv with the 16 pinned packages of bench/workloads/httpie-requirements.txt: " + _help,
         peers=("uv",), cold=(_mode == "cold"), expect=("httpie",), group="install-pinned",
+        variants=cold_variants if _mode == "cold" else install_variants,
+        target=[Goal("ratio", "envtool create", 0.75), Goal("cpu", "envtool create", 1.0), Goal("rss", "envtool create", 1.0)] if _mode == "offline" else None,
     )(lambda ctx, _mode=_mode: install_tools(ctx, ["-r", PINNED_REQUIREMENTS], _mode))
 
 for _mode, _help in (("warm", "warm caches, online (pages revalidated)"), ("cold", "empty caches every run, online")):
@@ -231,6 +308,7 @@ for _mode, _help in (("warm", "warm caches, online (pages revalidated)"), ("cold
         "resolve-jupyter-" + _mode,
         "create a venv with `jupyter`, resolved from scratch: " + _help,
         peers=("uv",), cold=(_mode == "cold"), expect=("jupyter",), group="resolve-jupyter",
+        variants=cold_variants if _mode == "cold" else install_variants,
     )(lambda ctx, _mode=_mode: install_tools(ctx, ["jupyter"], _mode))
 
 
@@ -290,7 +368,7 @@ def httpie_env(ctx, seed):
         ctx.setup_run(argv, "creating the httpie env")
         return env_dir
 
-    return ctx.fixture("the httpie env ({})".format("envtool create --seed" if seed else "envtool create, no --seed"), build)
+    return ctx.fixture("the httpie env ({}, {})".format("envtool create --seed" if seed else "envtool create, no --seed", ctx.python), build)
 
 
 @workload(
@@ -310,7 +388,8 @@ def wl_freeze(ctx):
 
     uv_flags = ctx.uv_flags("pip", "freeze")
     return primed([
-        Tool("envtool freeze", lambda d: [ctx.envtool, "freeze", env_dir], check=check, capture=True),
+        Tool("envtool freeze" + sfx, lambda d, exe=exe: [exe, "freeze", env_dir], env, check=check, capture=True) for sfx, exe, env in ctx.envtools()
+    ] + [
         Tool("uv pip freeze", lambda d: [ctx.peer("uv"), "pip", "freeze", "--python", py] + uv_flags, check=check, capture=True),
         Tool("pip freeze", lambda d: [py, "-m", "pip", "freeze"], env=QUIET_PIP, check=check, capture=True),
     ]), "uv pip freeze"
@@ -337,7 +416,8 @@ def lock_tools(ctx, req_in, name):
         return collections.OrderedDict([("_items", items), ("hashes", text.count("--hash="))])
 
     return primed([
-        Tool("envtool lock", lambda d: [ctx.envtool, "lock", "-r", req_in, "-o", out(d), "--python", py], check=check),
+        Tool("envtool lock" + sfx, lambda d, exe=exe: [exe, "lock", "-r", req_in, "-o", out(d), "--python", py], env, check=check) for sfx, exe, env in ctx.envtools()
+    ] + [
         Tool("uv pip compile", lambda d: [uv, "pip", "compile", req_in, "-o", out(d), "--python", py] + flags, env=ONLINE_UV, check=check),
         Tool("uv pip compile --generate-hashes", lambda d: [uv, "pip", "compile", req_in, "-o", out(d), "--python", py, "--generate-hashes"] + flags, env=ONLINE_UV, check=check),
     ]), "uv pip compile"
@@ -371,7 +451,7 @@ def wl_tool_install(ctx):
     py = ctx.python
     uv_flags = ctx.uv_flags("tool", "install")
 
-    def envtool_env(d):
+    def envtool_dirs(d):
         return {"ENVTOOL_TOOL_DIR": rundir(d, "tools"), "ENVTOOL_BIN_DIR": rundir(d, "bin")}
 
     def uv_env(d):
@@ -386,7 +466,9 @@ def wl_tool_install(ctx):
     # here, where uv sits in the same peers venv), else pip.  Both, named.
 
     return primed([
-        Tool("envtool tool install", lambda d: [ctx.envtool, "tool", "install", "httpie", "--python", py], env=envtool_env, check=check_http_shim),
+        Tool("envtool tool install" + sfx, lambda d, exe=exe: [exe, "tool", "install", "httpie", "--python", py], env=merge_env(env, envtool_dirs), check=check_http_shim)
+        for sfx, exe, env in ctx.envtools()
+    ] + [
         Tool("uv tool install", lambda d: [ctx.peer("uv"), "tool", "install", "httpie", "--python", py] + uv_flags, env=uv_env, check=check_http_shim),
         Tool("pipx install --backend pip", lambda d: [ctx.peer("pipx"), "install", "httpie", "--python", py, "--backend", "pip"], env=pipx_env, check=check_http_shim),
         Tool("pipx install --backend uv", lambda d: [ctx.peer("pipx"), "install", "httpie", "--python", py, "--backend", "uv"], env=pipx_env, check=check_http_shim),
@@ -399,49 +481,58 @@ def wl_tool_install(ctx):
     target=[Goal("diff_ms", "shim BIN/http", 2.0)], venv=False, rounds=30,
 )
 def wl_shim_overhead(ctx):
-    def build(d):
-        env = {"ENVTOOL_TOOL_DIR": os.path.join(d, "tools"), "ENVTOOL_BIN_DIR": os.path.join(d, "bin")}
-        ctx.setup_run([ctx.envtool, "tool", "install", "httpie", "--python", ctx.python], "envtool tool install httpie", env=env)
-        return d
-
-    d = ctx.fixture("envtool tool install httpie", build)
-    shim, script = os.path.join(d, "bin", "http"), os.path.join(d, "tools", "httpie", "bin", "http")
     check = version_output()
-    return primed([
-        Tool("shim BIN/http", lambda _: [shim, "--version"], check=check, capture=True),
-        Tool("script TOOLDIR/httpie/bin/http", lambda _: [script, "--version"], check=check, capture=True),
-    ]), "script TOOLDIR/httpie/bin/http"
+    tools = []
+    for sfx, exe, env in ctx.envtools():
+        def build(d, exe=exe, env=env):
+            dirs = dict(env, ENVTOOL_TOOL_DIR=os.path.join(d, "tools"), ENVTOOL_BIN_DIR=os.path.join(d, "bin"))
+            ctx.setup_run([exe, "tool", "install", "httpie", "--python", ctx.python], "{} tool install httpie".format(exe), env=dirs)
+            return d
+
+        d = ctx.fixture("{} tool install httpie ({})".format(exe, ctx.python), build)
+        shim, script = os.path.join(d, "bin", "http"), os.path.join(d, "tools", "httpie", "bin", "http")
+        tools += [
+            Tool("shim BIN/http" + sfx, lambda _, shim=shim: [shim, "--version"], check=check, capture=True),
+            Tool("script TOOLDIR/httpie/bin/http" + sfx, lambda _, script=script: [script, "--version"], check=check, capture=True),
+        ]
+    return primed(tools), "script TOOLDIR/httpie/bin/http"
 
 
-# The three ways to get one executable file out of the httpie set.  All three
-# are given the real interpreter as their shebang: the default `/usr/bin/env
-# python3.X` would go through the pyenv shim (or fail, when the pyenv version
-# selected is another one).
-PACK_OUTPUTS = (("envtool pack", "http"), ("pex", "http.pex"), ("shiv", "http.pyz"))
-PACK_ROOT_VARS = {"envtool pack": "ENVTOOL_PACK_ROOT", "pex": "PEX_ROOT", "shiv": "SHIV_ROOT"}
+# The ways to get one executable file out of the httpie set: envtool (and the
+# --envtool-baseline binary), pex, shiv.  label, file name, the variable
+# naming its runtime root, and for envtool the binary and its env (cache).
+# All are given the real interpreter as their shebang: the default
+# `/usr/bin/env python3.X` would go through the pyenv shim (or fail, when the
+# pyenv version selected is another one); pack-warm-start-pyenv measures that.
+PackKind = collections.namedtuple("PackKind", "label name root_var exe env")
 
 
-def pack_argv(ctx, label, env_dir, out):
+def pack_kinds(ctx):
+    kinds = [PackKind("envtool pack" + sfx, "http" + ("-baseline" if sfx else ""), "ENVTOOL_PACK_ROOT", exe, env) for sfx, exe, env in ctx.envtools()]
+    return kinds + [PackKind("pex", "http.pex", "PEX_ROOT", None, None), PackKind("shiv", "http.pyz", "SHIV_ROOT", None, None)]
+
+
+def pack_argv(ctx, kind, env_dir, out):
     py = ctx.python
-    if label == "envtool pack":
-        return [ctx.envtool, "pack", "--env", env_dir, "--entry", "http", "-o", out, "--python-shebang", py]
-    if label == "pex":
+    if kind.exe:
+        return [kind.exe, "pack", "--env", env_dir, "--entry", "http", "-o", out, "--python-shebang", py]
+    if kind.label == "pex":
         return [ctx.peer("pex"), "-r", PINNED_REQUIREMENTS, "-c", "http", "-o", out, "--python", py, "--python-shebang", py]
     return [ctx.peer("shiv"), "-c", "http", "-o", out, "-p", py, "-r", PINNED_REQUIREMENTS]
 
 
 def pack_files(ctx):
-    """The three packs of the httpie set, built once (untimed), and the env envtool packed."""
+    """The packs of the httpie set, built once (untimed), by label, and the env envtool packed ("env")."""
 
     def build(d):
         env_dir = httpie_env(ctx, seed=False)
         files = {"env": env_dir}
-        for label, name in PACK_OUTPUTS:
-            files[label] = os.path.join(d, name)
-            ctx.setup_run(pack_argv(ctx, label, env_dir, files[label]), "building the {} file".format(label), env=QUIET_PIP)
+        for kind in pack_kinds(ctx):
+            files[kind.label] = os.path.join(d, kind.name)
+            ctx.setup_run(pack_argv(ctx, kind, env_dir, files[kind.label]), "building the {} file".format(kind.label), env=merge_env(QUIET_PIP, kind.env))
         return files
 
-    return ctx.fixture("the envtool pack, pex and shiv files of the httpie set", build)
+    return ctx.fixture("the {} files of the httpie set ({})".format(", ".join(k.label for k in pack_kinds(ctx)), ctx.python), build)
 
 
 @workload(
@@ -453,20 +544,20 @@ def pack_files(ctx):
 def wl_pack_build(ctx):
     env_dir = httpie_env(ctx, seed=False)
 
-    def tool(label, name):
+    def tool(kind):
         def check(target, _stdout, first):
-            out = rundir(target, name)
+            out = rundir(target, kind.name)
             if not os.path.isfile(out):
                 raise CheckFailed("wrote no " + out)
             facts = collections.OrderedDict([("size_bytes", os.path.getsize(out))])
             if first:  # does it run?  (a fresh runtime root, untimed)
-                env = dict(ctx.env, **{PACK_ROOT_VARS[label]: rundir(target, "root")})
+                env = dict(ctx.env, **{kind.root_var: rundir(target, "root")})
                 facts["`OUT --version`"] = run_capture([out, "--version"], env=env).strip()
             return facts
 
-        return Tool(label, lambda d: pack_argv(ctx, label, env_dir, rundir(d, name)), env=QUIET_PIP, check=check)
+        return Tool(kind.label, lambda d: pack_argv(ctx, kind, env_dir, rundir(d, kind.name)), env=merge_env(QUIET_PIP, kind.env), check=check)
 
-    return primed([tool(label, name) for label, name in PACK_OUTPUTS]), "pex"
+    return primed([tool(kind) for kind in pack_kinds(ctx)]), "pex"
 
 
 @workload(
@@ -478,9 +569,7 @@ def wl_pack_first_start(ctx):
     files = pack_files(ctx)
     check = version_output()
 
-    def tool(label):
-        var = PACK_ROOT_VARS[label]
-
+    def tool(kind):
         def check_extracted(target, out, first):
             facts = check(target, out, first)
             if first:
@@ -488,9 +577,9 @@ def wl_pack_first_start(ctx):
                 facts["extracted"] = "{} files, {:.1f} MiB".format(n, size / 1048576.0)
             return facts
 
-        return Tool(label, lambda _: [files[label], "--version"], env=lambda d: {var: rundir(d, "root")}, check=check_extracted, capture=True)
+        return Tool(kind.label, lambda _: [files[kind.label], "--version"], env=lambda d: {kind.root_var: rundir(d, "root")}, check=check_extracted, capture=True)
 
-    return [tool(label) for label, _ in PACK_OUTPUTS], "shiv"
+    return [tool(kind) for kind in pack_kinds(ctx)], "shiv"
 
 
 @workload(
@@ -500,14 +589,113 @@ def wl_pack_first_start(ctx):
 )
 def wl_pack_warm_start(ctx):
     files = pack_files(ctx)
-    roots = ctx.fixture("the runtime roots of the warm packs", lambda d: d)
+    roots = ctx.fixture("the runtime roots of the warm packs ({})".format(ctx.python), lambda d: d)
     check = version_output()
     tools = [
-        Tool(label, lambda _, label=label: [files[label], "--version"], env={PACK_ROOT_VARS[label]: os.path.join(roots, label.split()[0])}, check=check, capture=True)
-        for label, _ in PACK_OUTPUTS
+        Tool(k.label, lambda _, k=k: [files[k.label], "--version"], env={k.root_var: os.path.join(roots, re.sub(r"\W+", "-", k.label))}, check=check, capture=True)
+        for k in pack_kinds(ctx)
     ]
     tools.append(Tool("env bin/http", lambda _: [os.path.join(files["env"], "bin", "http"), "--version"], check=check, capture=True))
     return primed(tools), "env bin/http"
+
+
+# What pack-warm-start-pyenv starts: httpie's `http --version` (~0.3 s of
+# imports) and the tiny bench-localproj script (a few ms), where the shim's
+# cost is most of the start.  The baseline envtool cannot pack stdlib entries
+# such as json.tool, so the small entry is a local project's console script.
+PYENV_ENTRIES = (
+    {"key": "http", "entry": "http", "args": ["--version"], "printed": None},
+    {"key": "bench-localproj", "entry": "bench-localproj", "args": [], "printed": "bench-localproj "},
+)
+
+
+def pyenv_pack_variants(ctx):
+    return python_variants(ctx, extras=PYENV_ENTRIES)
+
+
+VARIANT_NOTES[pyenv_pack_variants] = "each --pythons interpreter x entry http, bench-localproj"
+
+
+def printed_check(prefix):
+    """check: the run printed a line starting with prefix (shown on the first run)."""
+
+    def check(target, out, first):
+        line = (out or "").strip()
+        if not line.startswith(prefix):
+            raise CheckFailed("printed {!r}, not {!r}...".format(line[:200], prefix))
+        return {"printed": line} if first else None
+
+    return check
+
+
+def pyenv_paths(ctx):
+    """(PYENV_ROOT, the PATH entries of ctx.env that are neither pyenv's shims nor its versions)."""
+    root = os.path.realpath(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"))
+    rest = [e for e in ctx.env.get("PATH", "").split(os.pathsep)
+            if e and not os.path.realpath(e).startswith((os.path.join(root, "shims"), os.path.join(root, "versions") + os.sep))]
+    return root, rest
+
+
+@workload(
+    "pack-warm-start-pyenv",
+    "warm start of an envtool pack with its default `/usr/bin/env python3.X` header, python3.X on PATH being the pyenv shim,"
+    " against the packed env's own console script",
+    target=("envtool pack, python3.X = pyenv shim", 1.05), venv=False, variants=pyenv_pack_variants, group="pack",
+)
+def wl_pack_warm_start_pyenv(ctx):
+    py, entry = ctx.python, ctx.variant.extra
+    xy, version = python_xy(py), ctx.python_version(py)
+    root, rest = pyenv_paths(ctx)
+    shims = os.path.join(root, "shims")
+    if not os.access(os.path.join(shims, "python" + xy), os.X_OK):
+        die("no pyenv shim {}/python{}".format(shims, xy), "pyenv rehash")
+    # python3.X resolves to the pyenv shim, which runs the version PYENV_VERSION
+    # names (as a .python-version file or `pyenv shell` would select it); or,
+    # for comparison, to the real binary itself.
+    shim_path = os.pathsep.join([shims] + rest)
+    real_path = os.pathsep.join([os.path.dirname(py)] + rest)
+    for what, path, want in (("pyenv shim", shim_path, os.path.join(shims, "python" + xy)), ("real binary", real_path, py)):
+        found = shutil.which("python" + xy, path=path)
+        if not found or os.path.realpath(found) != os.path.realpath(want):
+            die("pack-warm-start-pyenv: on the PATH meant to give the {}, python{} is {}, not {}".format(what, xy, found, want))
+
+    def build(d):
+        # The httpie set and bench-localproj in one env (untimed, once per interpreter).
+        env_dir = os.path.join(d, "env")
+        ctx.setup_run([ctx.envtool, "-q", "create", env_dir, "--python", py, "-r", PINNED_REQUIREMENTS], "creating the env to pack")
+        shutil.copytree(LOCAL_PROJECT, os.path.join(d, "localproj"), ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+        ctx.setup_run([ctx.envtool, "-q", "install", "--env", env_dir, "./localproj"], "installing bench-localproj into the env to pack", cwd=d)
+        packs = {}
+        for sfx, exe, env in ctx.envtools():
+            for e in PYENV_ENTRIES:
+                out = os.path.join(d, e["entry"] + ("-baseline" if sfx else ""))
+                # No --python-shebang: the default header, `/usr/bin/env python3.X`.
+                ctx.setup_run([exe, "-q", "pack", "--env", env_dir, "--entry", e["entry"], "-o", out], "packing {} with {}".format(e["entry"], exe), env=env)
+                with open(out, "rb") as f:
+                    head = f.read(4096).decode("utf-8", "replace")
+                if "/usr/bin/env python" + xy not in head:
+                    die("{} does not run `/usr/bin/env python{}`: it is not what pack-warm-start-pyenv measures".format(out, xy))
+                packs[(sfx, e["entry"])] = out
+        return env_dir, packs
+
+    env_dir, packs = ctx.fixture("an env of the httpie set and bench-localproj, and its packs with the default header ({})".format(py), build)
+    roots = ctx.fixture("the runtime roots of the pyenv packs ({})".format(py), lambda d: d)
+    check = printed_check(entry["printed"]) if entry["printed"] else version_output()
+    args = entry["args"]
+    tools = []
+    for sfx, _, _ in ctx.envtools():
+        pack = packs[(sfx, entry["entry"])]
+        # One runtime root per pack, kept across runs (extracted by the priming run).
+        pack_root = {"ENVTOOL_PACK_ROOT": os.path.join(roots, os.path.basename(pack))}
+        tools += [
+            Tool("envtool pack, python3.X = pyenv shim" + sfx, lambda _, pack=pack: [pack] + args,
+                 env=dict(pack_root, PATH=shim_path, PYENV_VERSION=version), check=check, capture=True),
+            Tool("envtool pack, python3.X = real binary" + sfx, lambda _, pack=pack: [pack] + args,
+                 env=dict(pack_root, PATH=real_path), check=check, capture=True),
+        ]
+    script = os.path.join(env_dir, "bin", entry["entry"])
+    tools.append(Tool("env's own script", lambda _: [script] + args, check=check, capture=True))
+    return primed(tools), "env's own script"
 
 
 @workload(
@@ -533,7 +721,8 @@ def wl_build_local(ctx):
 
     uv_flags = ctx.uv_flags("pip", "install")
     return primed([
-        Tool("envtool install", lambda d: [ctx.envtool, "install", "--env", d, "./localproj"], setup=setup, check=check),
+        Tool("envtool install" + sfx, lambda d, exe=exe: [exe, "install", "--env", d, "./localproj"], env, setup=setup, check=check) for sfx, exe, env in ctx.envtools()
+    ] + [
         Tool("uv pip install", lambda d: [ctx.peer("uv"), "pip", "install", "--python", py(d), "./localproj"] + uv_flags, env=ONLINE_UV, setup=setup, check=check),
         Tool("pip install", lambda d: [py(d), "-m", "pip", "install", "./localproj"], env=QUIET_PIP, setup=setup, check=check),
     ]), "uv pip install"
@@ -545,14 +734,59 @@ def wl_build_local(ctx):
 
 
 class Context:
-    def __init__(self, envtool, python, env, tmp_root):
+    def __init__(self, envtool, python, env, tmp_root, same_paths=True, pythons=(), envtool_baseline=None):
         self.envtool = envtool
+        self.envtool_baseline = envtool_baseline  # --envtool-baseline, or None
+        # The interpreter of the variant being measured (see run_all); the
+        # single-interpreter workloads get default_python (--python).
         self.python = python
+        self.default_python = python
+        self.pythons = list(pythons) or [python]  # --pythons
         self.env = env
         self.tmp_root = tmp_root
+        self.same_paths = same_paths
+        self.variant = None
+        self.cache_root = CACHE_DIR  # the variant's: bench/.cache, or one made for it
         self._uv_flags = {}
         self._fixtures = {}
         self._fixture_dirs = []
+        self._slots_root = None
+        self._versions = {}
+
+    def run_slot(self, label):
+        """The run directory DIR of a tool: one path per tool, the same for every
+        run of it (priming, warm-up, timed and GNU time runs), emptied before and
+        removed after each run; None with --paths new (a new mkdtemp each run).
+
+        uv keys what it learns about an interpreter by the interpreter's path.
+        A venv made at a new path every run makes uv start that venv's Python to
+        ask it again (~30 ms, every run), which a user who re-creates .venv in
+        the same place never pays.  See "Why the run directory keeps its path"
+        in bench/README.md."""
+        if not self.same_paths:
+            return None
+        if self._slots_root is None:
+            self._slots_root = tempfile.mkdtemp(prefix="envtool-bench-runs-", dir=self.tmp_root)
+        # One path per tool and interpreter, so that uv never sees the same venv
+        # path point at another interpreter.
+        name = "{}-py{}".format(label, python_xy(self.python))
+        return os.path.join(self._slots_root, re.sub(r"[^A-Za-z0-9.]+", "-", name).strip("-") or "tool")
+
+    def envtools(self):
+        """(label suffix, binary, env) for envtool and, with --envtool-baseline,
+        for the baseline binary.  Each keeps its own cache under the variant's
+        cache root (envtool/, envtool-baseline/), so neither can fill or spoil
+        the other's, whatever their cache formats."""
+        out = [("", self.envtool, {"ENVTOOL_CACHE_DIR": os.path.join(self.cache_root, "envtool")})]
+        if self.envtool_baseline:
+            out.append((BASELINE_SUFFIX, self.envtool_baseline, {"ENVTOOL_CACHE_DIR": os.path.join(self.cache_root, "envtool-baseline")}))
+        return out
+
+    def python_version(self, python):
+        """X.Y.Z of an interpreter (asked once)."""
+        if python not in self._versions:
+            self._versions[python] = run_capture([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], env=self.env).strip()
+        return self._versions[python]
 
     def peer(self, name):
         if name in PEERS_ON_TARGET_PYTHON:
@@ -581,10 +815,11 @@ class Context:
         return self._fixtures[key]
 
     def cleanup(self):
-        for d in self._fixture_dirs:
+        for d in self._fixture_dirs + ([self._slots_root] if self._slots_root else []):
             shutil.rmtree(d, ignore_errors=True)
         self._fixture_dirs = []
         self._fixtures = {}
+        self._slots_root = None
 
     def setup_run(self, argv, what, env=None, cwd=None):
         """Run an untimed preparation step; stop the benchmark with its output if it fails."""
@@ -639,6 +874,30 @@ def default_python():
             found.append(((int(m.group(1)), int(m.group(2))), exe))
     if not found:
         die("no interpreter found at {}/versions/3.1X.Y/bin/python3.X".format(root), "pass --python /path/to/real/python3.X")
+    return max(found)[1]
+
+
+def find_python(spec, env):
+    """--pythons entry: X.Y (the newest ~/.pyenv/versions/X.Y.Z/bin/pythonX.Y,
+    a real binary, never a shim) or a path."""
+    spec = spec.strip()
+    m = re.match(r"^(\d+)\.(\d+)$", spec)
+    if not m:
+        path = os.path.abspath(shutil.which(spec, path=env.get("PATH")) or spec)
+        if not os.access(path, os.X_OK):
+            die("--pythons {} is not an executable".format(spec))
+        if not is_elf(path):
+            warn("--pythons {} is not an ELF binary (a shim or wrapper script?); its start-up cost will be measured too".format(path))
+        return path
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found = []
+    for d in glob.glob(os.path.join(root, "versions", spec + ".*")):
+        p = re.match(r"^" + re.escape(spec) + r"\.(\d+)$", os.path.basename(d))  # skips 3.13.0t, 3.14-dev, ...
+        exe = os.path.join(d, "bin", "python" + spec)
+        if p and is_elf(exe) and os.access(exe, os.X_OK):
+            found.append((int(p.group(1)), exe))
+    if not found:
+        die("no Python {} found at {}/versions/{}.Z/bin/python{}".format(spec, root, spec, spec), "install it with pyenv, or pass its path in --pythons")
     return max(found)[1]
 
 
@@ -843,8 +1102,10 @@ def spawn_floor_mb(env):
     return usage.ru_maxrss / RSS_DIVISOR
 
 
-def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspect=False, venv=True, first=False):
-    """One run.  Returns (seconds, peak RSS in MiB, cfg, facts): cfg is the
+def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspect=False, venv=True, first=False, base=None):
+    """One run.  Returns (seconds, CPU seconds, peak RSS in MiB, cfg, facts):
+    the CPU time is user + system from os.wait4, which counts the process and
+    every descendant it waited for (a shell's commands, a tool's Python); cfg is the
     pyvenv.cfg dict (None unless venv), plus, with inspect, "_dists" (the
     installed distributions as sorted "name==version") and "_pyc" (the number
     of .pyc files in the venv); facts is what tool.check returned (or None;
@@ -852,8 +1113,17 @@ def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspe
 
     With gnu_time, the command runs under GNU time (not timed: its extra
     fork/exec would skew the times) and the RSS is the one GNU time reports.
-    Every name in expect must be installed in the venv afterwards."""
-    base = tempfile.mkdtemp(prefix="envtool-bench-", dir=tmp_root)
+    Every name in expect must be installed in the venv afterwards.
+
+    base: the run's directory DIR (made empty here, removed afterwards), the
+    same path for every run of a tool (see Context.run_slot); None: a new
+    temporary directory."""
+    if base:
+        if os.path.lexists(base):
+            shutil.rmtree(base)
+        os.mkdir(base)
+    else:
+        base = tempfile.mkdtemp(prefix="envtool-bench-", dir=tmp_root)
     try:
         target = os.path.join(base, "venv")
         argv = [str(a) for a in tool.argv(target)]
@@ -916,10 +1186,11 @@ def run_once(tool, env, tmp_root, errfile, what, gnu_time=None, expect=(), inspe
             except CheckFailed as e:
                 die("{}: `{}` exited 0 but {}\n  command: {}\n--- stderr ---\n{}--- end of stderr ---".format(what, tool.label, e, " ".join(argv), stderr_text()))
         rss = usage.ru_maxrss / RSS_DIVISOR
+        cpu = usage.ru_utime + usage.ru_stime
         if gnu_time:
             with open(rss_file) as f:
                 rss = int(f.read().split()[-1]) / 1024.0
-        return elapsed, rss, cfg, facts
+        return elapsed, cpu, rss, cfg, facts
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -931,6 +1202,7 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
     if baseline not in labels:
         die("workload {}: baseline {!r} is not one of its tools {}".format(wl.name, baseline, labels))
     times = {t.label: [] for t in tools}
+    cpu = {t.label: [] for t in tools}
     rss = {t.label: [] for t in tools}
     rss_gnu = {t.label: [] for t in tools}
     interp = {}
@@ -939,10 +1211,11 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
     n = len(tools)
     floor = spawn_floor_mb(ctx.env)
     contents = {}
+    slots = {t.label: ctx.run_slot(t.label) for t in tools}
     with tempfile.TemporaryFile(dir=tmp_root) as errfile:
         for tool in tools:
             if tool.prime:
-                run_once(tool.prime, ctx.env, tmp_root, errfile, wl.name + " priming run", expect=wl.expect, venv=wl.venv)
+                run_once(tool.prime, ctx.env, tmp_root, errfile, wl.name + " priming run", expect=wl.expect, venv=wl.venv, base=slots[tool.label])
         for r in range(warmup + rounds):
             counted = r >= warmup
             what = "{} {} {}".format(wl.name, "round" if counted else "warm-up", (r - warmup if counted else r) + 1)
@@ -950,9 +1223,10 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
                 tool = tools[(r + i) % n]  # rotate the starting tool each round
                 first = tool.label not in seen
                 seen.add(tool.label)
-                t, m, cfg, fact = run_once(tool, ctx.env, tmp_root, errfile, what, expect=wl.expect, inspect=first and bool(wl.expect) and wl.venv, venv=wl.venv, first=first)
+                t, c, m, cfg, fact = run_once(tool, ctx.env, tmp_root, errfile, what, expect=wl.expect, inspect=first and bool(wl.expect) and wl.venv, venv=wl.venv, first=first, base=slots[tool.label])
                 if counted:
                     times[tool.label].append(t)
+                    cpu[tool.label].append(c)
                     rss[tool.label].append(m)
                 if first:  # the first run, a warm-up one unless --warmup 0 (or a cold workload)
                     if cfg is not None:
@@ -965,12 +1239,19 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
             for r in range(rss_runs):
                 for i in range(n):
                     tool = tools[(r + i) % n]
-                    _, m, _, _ = run_once(tool, ctx.env, tmp_root, errfile, "{} RSS run {}".format(wl.name, r + 1), gnu_time, expect=wl.expect, venv=wl.venv)
+                    _, _, m, _, _ = run_once(tool, ctx.env, tmp_root, errfile, "{} RSS run {}".format(wl.name, r + 1), gnu_time, expect=wl.expect, venv=wl.venv, base=slots[tool.label])
                     rss_gnu[tool.label].append(m)
     base_med = statistics.median(times[baseline])
+    base_cpu = statistics.median(cpu[baseline])
+
+    def peak_rss(label):
+        # GNU time's figure when there is one (exact), else wait4's (floored).
+        return statistics.median(rss_gnu[label]) if rss_gnu[label] else statistics.median(rss[label])
+
     res = collections.OrderedDict()
     for t in tools:
         med = statistics.median(times[t.label])
+        cpu_med = statistics.median(cpu[t.label])
         # Same-round differences to the baseline: slow drift of the machine cancels.
         paired = [a - b for a, b in zip(times[t.label], times[baseline])]
         res[t.label] = collections.OrderedDict(
@@ -982,15 +1263,19 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
                 ("max_s", max(times[t.label])),
                 ("ratio", med / base_med),
                 ("paired_diff_median_s", statistics.median(paired)),
+                ("cpu_median_s", cpu_med),
+                ("cpu_ratio", cpu_med / base_cpu if base_cpu > 0 else None),
                 ("rss_median_mb", statistics.median(rss[t.label])),
                 ("rss_at_floor", statistics.median(rss[t.label]) <= floor * 1.05),
                 ("rss_gnu_time_median_mb", statistics.median(rss_gnu[t.label]) if rss_gnu[t.label] else None),
+                ("rss_ratio", peak_rss(t.label) / peak_rss(baseline)),
                 ("venv_home", interp.get(t.label, (None, None))[0]),
                 ("venv_version", interp.get(t.label, (None, None))[1]),
                 ("venv_distributions", contents.get(t.label, (None, None))[0]),  # ["name==version", ...]
                 ("venv_pyc_files", contents.get(t.label, (None, None))[1]),
                 ("facts", facts.get(t.label)),
                 ("times_s", times[t.label]),
+                ("cpu_s", cpu[t.label]),
                 ("rss_mb", rss[t.label]),
                 ("rss_gnu_time_mb", rss_gnu[t.label]),
             ]
@@ -999,22 +1284,32 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
 
 
 def goal_result(goal, baseline, res):
-    """(met, text) for one Goal, or None if it names a tool the workload lacks."""
+    """(met, text, value shown, value) for one Goal, or None if it names a tool
+    the workload lacks; value is what the limit bounds (larger is worse)."""
     if goal.label not in res:
         return None
     r = res[goal.label]
     if goal.kind == "ratio":
         got = r["ratio"]
-        return got <= goal.limit, "{} <= {:.2f}x {}".format(goal.label, goal.limit, baseline), "{:.2f}x".format(got)
+        return got <= goal.limit, "{} <= {:.2f}x {}".format(goal.label, goal.limit, baseline), "{:.2f}x".format(got), got
+    if goal.kind == "cpu":
+        got = r["cpu_ratio"]
+        if got is None:
+            return None
+        return got <= goal.limit, "{} CPU time <= {:.2f}x {}'s".format(goal.label, goal.limit, baseline), "{:.2f}x".format(got), got
+    if goal.kind == "rss":
+        got = r["rss_ratio"]
+        src = "GNU time" if r["rss_gnu_time_median_mb"] is not None else "wait4"
+        return got <= goal.limit, "{} peak RSS <= {:.2f}x {}'s ({})".format(goal.label, goal.limit, baseline, src), "{:.2f}x".format(got), got
     if goal.kind == "diff_ms":
         got = r["paired_diff_median_s"] * 1000
-        return got <= goal.limit, "{} - {} <= {:.1f} ms (median of the same-round differences)".format(goal.label, baseline, goal.limit), "{:+.1f} ms".format(got)
+        return got <= goal.limit, "{} - {} <= {:.1f} ms (median of the same-round differences)".format(goal.label, baseline, goal.limit), "{:+.1f} ms".format(got), got
     if goal.kind == "size":
         mine = (r["facts"] or {}).get("size_bytes")
         other = (res.get(goal.limit, {}).get("facts") or {}).get("size_bytes")
         if mine is None or other is None:
             return None
-        return mine <= other, "size of {} <= size of {}".format(goal.label, goal.limit), "{} vs {} bytes, {:.2f}x".format(mine, other, mine / float(other))
+        return mine <= other, "size of {} <= size of {}".format(goal.label, goal.limit), "{} vs {} bytes, {:.2f}x".format(mine, other, mine / float(other)), mine / float(other)
     die("unknown goal kind {!r}".format(goal.kind))
 
 
@@ -1035,20 +1330,27 @@ def fmt_size(n):
     return "{:.2f} MiB ({} bytes)".format(n / 1048576.0, n)
 
 
-def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
+def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs, variant=None, n_variants=1):
     print()
-    print("== {} == {}".format(wl.name, wl.help))
+    if variant is None or variant.key is None:
+        print("== {} == {}".format(wl.name, wl.help))
+    else:
+        print("== {} [{}] == {}".format(wl.name, variant.key, wl.help))
+        cache = {"shared": "the shared caches in bench/.cache", "fresh": "caches made for this run (filled by the priming runs)",
+                 "per-run": "a new empty cache every run"}.get(variant.cache, variant.cache)
+        print("   interpreter {} (Python {}){}".format(variant.python, variant.key.split()[0], "; cache: " + cache if cache else ""))
     primed = " (after one untimed priming run of each tool)" if any(r["primed"] for r in res.values()) else ""
     print("   {} rounds + {} warm-up{}, interleaved, rotating start; baseline: {}".format(rounds, warmup, primed, baseline))
     gnu = any(r["rss_gnu_time_median_mb"] is not None for r in res.values())
-    head = ["tool", "median", "min", "/ " + baseline, "paired diff", "RSS wait4"]
+    head = ["tool", "median", "min", "/ " + baseline, "paired diff", "CPU", "CPU ratio", "RSS wait4"]
     if gnu:
         head.append("RSS GNU time")
     rows = []
     for label, r in res.items():
         wait4 = "{}{:.1f} MB".format("<=" if r["rss_at_floor"] else "", r["rss_median_mb"])
         diff = "-" if label == baseline else fmt_delta(r["paired_diff_median_s"])
-        row = [label, fmt_ms(r["median_s"]), fmt_ms(r["min_s"]), "{:.2f}x".format(r["ratio"]), diff, wait4]
+        cpu_ratio = "-" if r["cpu_ratio"] is None else "{:.2f}x".format(r["cpu_ratio"])
+        row = [label, fmt_ms(r["median_s"]), fmt_ms(r["min_s"]), "{:.2f}x".format(r["ratio"]), diff, fmt_ms(r["cpu_median_s"]), cpu_ratio, wait4]
         if gnu:
             g = r["rss_gnu_time_median_mb"]
             row.append("-" if g is None else "{:.1f} MB".format(g))
@@ -1057,6 +1359,7 @@ def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
     for row in [head] + rows:
         print("   " + "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
     print("   (paired diff: median over the rounds of the tool's time minus the baseline's in the same round."
+          " CPU: median user+sys time from wait4 (the process and the children it waited for); CPU ratio: that over the baseline's."
           " RSS wait4: median of the timed runs, floored at {:.1f} MB, this process's own peak; \"<=\" = at the floor.{})".format(
               floor, " RSS GNU time: median of {} untimed runs under /usr/bin/time.".format(rss_runs) if gnu else ""))
     w = widths[0]
@@ -1099,11 +1402,78 @@ def print_table(wl, baseline, res, rounds, warmup, floor, rss_runs):
                 only = sorted(set(r["facts"]["_items"]) - everywhere)
                 if only:
                     print("   only {} lists: {}".format(label, " ".join(only)))
-    for goal in wl.goals:
+    for goal in wl.goals if n_variants == 1 else ():  # else: print_summary, over all variants
         got = goal_result(goal, baseline, res)
         if got:
-            met, text, value = got
+            met, text, value, _ = got
             print("   target: {}: {} ({})".format(text, "MET" if met else "NOT MET", value))
+
+
+def ratio_cells(r):
+    """wall / CPU / peak-RSS ratios of one tool to the baseline, for the summary."""
+    cpu = "-" if r["cpu_ratio"] is None else "{:.2f}x".format(r["cpu_ratio"])
+    return "{:.2f}x / {} / {:.2f}x".format(r["ratio"], cpu, r["rss_ratio"])
+
+
+def worst_of(variants, baseline):
+    """{label: {"wall"|"cpu"|"rss": (ratio, variant key)}}: the largest ratio
+    to the baseline over the variants, for every tool but the baseline."""
+    worst = collections.OrderedDict()
+    for v in variants:
+        for label, r in v["tools"].items():
+            if label == baseline:
+                continue
+            w = worst.setdefault(label, collections.OrderedDict())
+            for kind, value in (("wall", r["ratio"]), ("cpu", r["cpu_ratio"]), ("rss", r["rss_ratio"])):
+                if value is not None and (kind not in w or value > w[kind][0]):
+                    w[kind] = (value, v["key"])
+    return worst
+
+
+def worst_goals(wl, baseline, variants):
+    """Each goal over all variants: MET only if met by every one; the value
+    shown is the worst variant's."""
+    out = []
+    for goal in wl.goals:
+        got = [(goal_result(goal, baseline, v["tools"]), v["key"]) for v in variants]
+        got = [(g, k) for g, k in got if g]
+        if not got:
+            continue
+        (met, text, value, num), key = max(got, key=lambda gk: gk[0][3])
+        out.append(collections.OrderedDict([
+            ("kind", goal.kind), ("tool", goal.label), ("limit", goal.limit), ("text", text), ("value", value),
+            ("met", all(g[0] for g, _ in got)), ("worst_variant", key), ("variants", len(got)),
+        ]))
+    return out
+
+
+def print_summary(wl, baseline, variants, goals):
+    """One line per variant (ratios to the baseline), the worst, and the goals over all variants."""
+    labels = [l for l in variants[0]["tools"] if l != baseline]
+    names = [chr(ord("A") + i) if len(labels) > 1 else labels[0] for i in range(len(labels))]
+    print()
+    print("== {} == summary: wall / CPU / peak RSS of each tool over {}'s; the worst line counts".format(wl.name, baseline))
+    if len(labels) > 1:
+        for n, l in zip(names, labels):
+            print("   {} = {}".format(n, l))
+    head = ["variant", baseline + " median"] + names
+    rows = []
+    for v in variants:
+        rows.append([v["key"], fmt_ms(v["tools"][baseline]["median_s"])] + [ratio_cells(v["tools"][l]) for l in labels])
+    worst = worst_of(variants, baseline)
+    cells = []
+    for l in labels:
+        w = worst.get(l, {})
+        cells.append(" / ".join("-" if k not in w else "{:.2f}x".format(w[k][0]) for k in ("wall", "cpu", "rss")))
+    rows.append(["WORST", ""] + cells)
+    widths = [max(len(row[i]) for row in [head] + rows) for i in range(len(head))]
+    for row in [head] + rows:
+        print("   " + "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
+    for l in labels:
+        w = worst.get(l, {})
+        print("   worst for {}: {}".format(l, ", ".join("{} {:.2f}x ({})".format(k if k != "wall" else "wall", w[k][0], w[k][1]) for k in ("wall", "cpu", "rss") if k in w)))
+    for g in goals:
+        print("   target: {}, worst of {} ({}): {} ({})".format(g["text"], g["variants"], g["worst_variant"], "MET" if g["met"] else "NOT MET", g["value"]))
 
 
 def run_all(args, selected, ctx, tmp_root, gnu_time, results):
@@ -1115,18 +1485,44 @@ def run_all(args, selected, ctx, tmp_root, gnu_time, results):
             rounds = args.rounds or wl.rounds or DEFAULT_ROUNDS
             warmup = args.warmup if args.warmup is not None else (DEFAULT_WARMUP if wl.warmup is None else wl.warmup)
             rss_runs = args.rss_runs
-        baseline, res, floor = run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time)
-        print_table(wl, baseline, res, rounds, warmup, floor, rss_runs)
+        variants = wl.variants(ctx)
+        done = []
+        baseline = None
+        for v in variants:
+            ctx.python, ctx.variant = v.python, v
+            fresh = tempfile.mkdtemp(prefix="envtool-bench-cache-", dir=tmp_root) if v.cache == "fresh" else None
+            ctx.cache_root = fresh or CACHE_DIR
+            load = os.getloadavg()
+            try:
+                baseline, res, floor = run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time)
+            finally:
+                ctx.python, ctx.variant, ctx.cache_root = ctx.default_python, None, CACHE_DIR
+                if fresh:
+                    shutil.rmtree(fresh, ignore_errors=True)
+            print_table(wl, baseline, res, rounds, warmup, floor, rss_runs, v, len(variants))
+            sys.stdout.flush()
+            done.append(collections.OrderedDict([
+                ("key", v.key), ("python", v.python), ("python_version", ctx.python_version(v.python)), ("cache", v.cache),
+                ("extra", v.extra), ("wait4_rss_floor_mb", floor), ("loadavg_start", list(load)), ("loadavg_end", list(os.getloadavg())),
+                ("tools", res),
+            ]))
+        goals = worst_goals(wl, baseline, done)
+        if len(done) > 1:
+            print_summary(wl, baseline, done, goals)
+        if goals and rounds < DEFAULT_ROUNDS:
+            print("   (only {} rounds: the targets are for medians of at least {})".format(rounds, DEFAULT_ROUNDS))
         sys.stdout.flush()
-        entry = collections.OrderedDict([("baseline", baseline), ("cold", wl.cold), ("rounds", rounds), ("warmup", warmup), ("rss_runs", rss_runs if gnu_time else 0), ("wait4_rss_floor_mb", floor)])
-        goals = []
-        for goal in wl.goals:
-            got = goal_result(goal, baseline, res)
-            if got:
-                goals.append(collections.OrderedDict([("kind", goal.kind), ("tool", goal.label), ("limit", goal.limit), ("text", got[1]), ("value", got[2]), ("met", got[0])]))
+        entry = collections.OrderedDict([("baseline", baseline), ("cold", wl.cold), ("rounds", rounds), ("warmup", warmup), ("rss_runs", rss_runs if gnu_time else 0)])
         if goals:
             entry["targets"] = goals
-        entry["tools"] = res
+        worst = worst_of(done, baseline)
+        entry["worst"] = collections.OrderedDict(
+            (label, collections.OrderedDict((k, collections.OrderedDict([("ratio", v[0]), ("variant", v[1])])) for k, v in w.items()))
+            for label, w in worst.items())
+        entry["variants"] = done
+        if len(done) == 1:  # as before variants existed
+            entry["wait4_rss_floor_mb"] = done[0]["wait4_rss_floor_mb"]
+            entry["tools"] = done[0]["tools"]
         results[wl.name] = entry
 
 
@@ -1141,13 +1537,16 @@ def main():
     ap.add_argument("workloads", nargs="*", metavar="WORKLOAD", help="workloads to run (default: all; see --list)")
     ap.add_argument("--list", action="store_true", help="list the workloads and exit")
     ap.add_argument("--envtool", default=os.path.join(REPO_ROOT, "target", "release", "envtool"), help="envtool binary (default: target/release/envtool in the repo)")
-    ap.add_argument("--python", help="real interpreter to name to every tool (default: newest ~/.pyenv/versions/3.1X.Y/bin/python3.X)")
+    ap.add_argument("--envtool-baseline", metavar="PATH", help="a second envtool binary (e.g. a build of main), run as its own tool \"... (baseline)\" next to --envtool in the same interleaved rounds of every workload that runs envtool, with its own caches")
+    ap.add_argument("--python", help="real interpreter to name to every tool in the single-interpreter workloads (default: newest ~/.pyenv/versions/3.1X.Y/bin/python3.X)")
+    ap.add_argument("--pythons", default="3.11,3.13", help="comma-separated interpreters for the workloads run on several (the install-* and resolve-* ones, pack-warm-start-pyenv): X.Y (the newest ~/.pyenv/versions/X.Y.Z/bin/pythonX.Y) or paths (default: 3.11,3.13)")
     ap.add_argument("--rounds", type=int, help="counted rounds per workload (default: the workload's own, else {}; see --list)".format(DEFAULT_ROUNDS))
     ap.add_argument("--warmup", type=int, help="uncounted warm-up rounds (default: the workload's own, else {})".format(DEFAULT_WARMUP))
     ap.add_argument("--rss-runs", type=int, default=3, help="extra untimed runs per tool under GNU time (/usr/bin/time) for an exact peak RSS; 0: none (default 3; at most 1 for cold workloads)")
     ap.add_argument("--cold-rounds", type=int, default=5, help="counted rounds for the cold workloads (*-cold), which have no warm-up (default 5)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     ap.add_argument("--tmpdir", help="where the per-run temporary directories go (default: the system temp dir)")
+    ap.add_argument("--paths", choices=("same", "new"), default="same", help="same (default): each tool's run directory has the same path in every run, as for a user re-creating .venv; new: a new temporary directory every run (uv then re-asks the venv's interpreter every run)")
     args = ap.parse_args()
 
     if args.list:
@@ -1155,6 +1554,8 @@ def main():
             extra = "  [peers: {}]".format(", ".join(wl.peers)) if wl.peers else ""
             if wl.rounds or wl.warmup is not None:
                 extra += "  [default rounds {}, warm-up {}]".format(wl.rounds or DEFAULT_ROUNDS, DEFAULT_WARMUP if wl.warmup is None else wl.warmup)
+            if wl.variants is not default_variant:
+                extra += "  [{}]".format(VARIANT_NOTES.get(wl.variants, "variants"))
             print("{:<22} {}{}".format(wl.name, wl.help, extra))
         for g, members in GROUPS.items():
             print("{:<22} group: {}".format(g, " ".join(members)))
@@ -1172,6 +1573,7 @@ def main():
     selected = [WORKLOADS[n] for n in names]
 
     envtool = check_envtool(os.path.abspath(args.envtool))
+    envtool_baseline = check_envtool(os.path.abspath(args.envtool_baseline)) if args.envtool_baseline else None
     env, env_note = child_env()
     if args.python:
         python = shutil.which(args.python, path=env.get("PATH")) or args.python
@@ -1182,15 +1584,22 @@ def main():
             warn("--python {} is not an ELF binary (a shim or wrapper script?); its start-up cost will be measured too".format(python))
     else:
         python = default_python()
+    pythons = [find_python(p, env) for p in args.pythons.split(",") if p.strip()]
+    if not pythons:
+        die("--pythons names no interpreter")
     tmp_root = os.path.abspath(args.tmpdir) if args.tmpdir else tempfile.gettempdir()
     if not os.path.isdir(tmp_root):
         die("--tmpdir {} is not a directory".format(tmp_root))
+    if os.stat(CACHE_DIR).st_dev != os.stat(tmp_root).st_dev:
+        warn("{} (the shared caches) and {} (the runs, the fresh caches) are on different filesystems: in the shared-cache"
+             " runs no tool can hard-link from its cache, so they copy (a user's cache and envs are usually on one filesystem);"
+             " pass --tmpdir on the cache's filesystem".format(CACHE_DIR, tmp_root))
 
     peers = []
     for wl in selected:
         peers += [p for p in wl.peers if p not in peers]
     ensure_peers(peers, python)
-    ctx = Context(envtool, python, env, tmp_root)
+    ctx = Context(envtool, python, env, tmp_root, same_paths=(args.paths == "same"), pythons=pythons, envtool_baseline=envtool_baseline)
 
     meta = collections.OrderedDict()
     meta["date"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -1199,12 +1608,19 @@ def main():
     meta["loadavg_start"] = list(os.getloadavg())
     meta["python"] = python
     meta["python_version"] = run_capture([python, "--version"], env=env).strip()
+    multi = any(wl.variants is not default_variant for wl in selected)
+    meta["pythons"] = [collections.OrderedDict([("python", p), ("version", ctx.python_version(p))]) for p in pythons] if multi else []
     meta["peers_python"] = os.path.realpath(os.path.join(PEERS_DIR, "bin", "python")) if peers else None
     meta["tmpdir"] = tmp_root
+    meta["paths"] = args.paths
     gnu_time = find_gnu_time() if args.rss_runs else None
     meta["gnu_time"] = gnu_time
     versions = collections.OrderedDict()
     versions["envtool"] = tool_version([envtool, "--version"], env)
+    if envtool_baseline:
+        versions["envtool (baseline)"] = tool_version([envtool_baseline, "--version"], env)
+    meta["envtool"] = envtool
+    meta["envtool_baseline"] = envtool_baseline
     for p in peers:
         cmd = PEER_VERSION_COMMANDS.get(p)
         if cmd:
@@ -1217,10 +1633,15 @@ def main():
     print("envtool bench  {}".format(meta["date"]))
     print("system:  {}, {} CPUs, load average {:.2f} {:.2f} {:.2f}".format(meta["uname"], meta["cpus"], *meta["loadavg_start"]))
     print("python:  {} ({})".format(python, meta["python_version"]))
+    if multi:
+        print("pythons: {}  (--pythons: the workloads run on several interpreters)".format(", ".join("{} ({})".format(p["python"], p["version"]) for p in meta["pythons"])))
     print("python3 on PATH: {}{}".format(path_py, " (pyenv shim)" if path_py and "/shims/" in path_py else ""))
     if env_note:
         print("note:    " + env_note)
+    print("runs:    in {}, {}".format(tmp_root, "each tool's run directory at the same path every run" if args.paths == "same" else "a new directory every run (--paths new)"))
     print("envtool: {} ({})".format(envtool, versions["envtool"]))
+    if envtool_baseline:
+        print("envtool (baseline): {} ({})".format(envtool_baseline, versions["envtool (baseline)"]))
     for p in peers:
         if p in versions:
             print("{:<8} {} ({})".format(p + ":", ctx.peer(PEER_VERSION_COMMANDS[p][0]), versions[p]))
