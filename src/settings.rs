@@ -75,11 +75,7 @@ impl Settings {
     ) -> anyhow::Result<IndexSettings> {
         let g = &self.globals;
         let pip = crate::pip_conf::PipConfig::load();
-        let env_list = |name: &str| -> Vec<String> {
-            non_empty_var(name)
-                .map(|v| v.split_whitespace().map(String::from).collect())
-                .unwrap_or_default()
-        };
+        let env_list = crate::env_vars::list_var;
         let first_list = |layers: Vec<Vec<String>>| {
             layers
                 .into_iter()

@@ -92,16 +92,7 @@ fn creation_command(args: &CreateArgs, dir: &std::path::Path, python: &std::path
     parts.push(dir.to_string_lossy().into_owned());
     parts
         .iter()
-        .map(|p| {
-            if !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b))
-            {
-                p.clone()
-            } else {
-                crate::shell::quote_sh(p)
-            }
-        })
+        .map(|p| crate::shell::quote_if_needed(p))
         .collect::<Vec<_>>()
         .join(" ")
 }

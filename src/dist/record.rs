@@ -3,8 +3,6 @@
 //! This module owns the RECORD CSV dialect (Python's `csv` module defaults with `\n` line
 //! ends), the `sha256=<urlsafe base64, no padding>` hash form, and hash checking.
 
-#![allow(dead_code)]
-
 use data_encoding::BASE64URL_NOPAD;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 

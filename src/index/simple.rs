@@ -5,7 +5,6 @@
 //! 658/714 (core metadata), 691 (JSON), 700 (size, upload time) and
 //! 792 (project status). Relative URLs are resolved against the page's
 //! final URL, which the caller passes in after following redirects.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 

@@ -4,8 +4,6 @@
 //! `importlib.metadata` accept) into [`EntryPoint`]s, and the checks a script entry
 //! must pass before a launcher is written for it.
 
-#![allow(dead_code)]
-
 use std::collections::HashSet;
 
 /// An entry_points.txt problem; each variant names the line or the entry at fault.

@@ -4,8 +4,6 @@
 //! line (direct, or the `/bin/sh` trampoline when the interpreter path is too long or needs
 //! quoting), the console/gui script launcher body, and rewriting `#!python` in wheel scripts.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 
 use super::entry_points::EntryPoint;

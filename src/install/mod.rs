@@ -1,7 +1,9 @@
 //! Installing wheels into an environment: plan and apply, RECORD, scripts, link modes.
 
 pub mod apply;
+pub mod core;
 pub mod entry_points;
+pub mod env;
 pub mod installed;
 pub mod launcher;
 pub mod layout;
@@ -15,7 +17,8 @@ use anyhow::Context;
 
 use crate::dist::source::Provenance;
 use crate::fetch::unpack::CachedWheel;
-use apply::DistExtras;
+use core::DistExtras;
+use env::EnvDestination;
 use layout::Layout;
 use link::{LinkMode, Linker};
 use plan::Plan;
@@ -66,7 +69,12 @@ pub fn apply_plan(
             .collect();
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
-        let results: Mutex<Vec<(usize, anyhow::Result<apply::Installed>)>> = Mutex::new(Vec::new());
+        let results: Mutex<Vec<(usize, anyhow::Result<core::Installed>)>> = Mutex::new(Vec::new());
+        let dest = EnvDestination {
+            layout,
+            txn: &txn,
+            linker: &linker,
+        };
         let threads = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(1, 4)
@@ -86,11 +94,8 @@ pub fn apply_plan(
                         direct_url: dist.direct_url(),
                         origin: Some(fetched.origin.clone()),
                     };
-                    let result =
-                        apply::install_wheel(&fetched.wheel, layout, &extras, &txn, &linker)
-                            .with_context(|| {
-                                format!("cannot install {} {}", dist.name, dist.version)
-                            });
+                    let result = core::install_wheel(&fetched.wheel, &dest, &extras)
+                        .with_context(|| format!("cannot install {} {}", dist.name, dist.version));
                     if result.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -108,7 +113,10 @@ pub fn apply_plan(
             installed_dists.push(result?);
         }
         if options.compile {
-            apply::compile(&installed_dists, layout, &txn)?;
+            apply::compile(&mut installed_dists, layout, &txn)?;
+        }
+        for dist in installed_dists {
+            dist.write_record(&dest)?;
         }
         crate::interrupt::check()?;
         Ok(emptied)

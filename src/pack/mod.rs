@@ -6,7 +6,7 @@
 //! Same inputs, same bytes: entries sorted, timestamps fixed (1980-01-01, or
 //! `SOURCE_DATE_EPOCH`), modes 0644/0755, deflate from the pinned crate, sorted JSON keys.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -46,10 +46,61 @@ pub struct PackSpec {
     pub compile: bool,
 }
 
-/// One file of the payload.
+/// Where a file of the pack comes from: a file on disk (streamed, never held in memory) or
+/// bytes envtool generates.
+enum Data {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+impl Data {
+    fn len(&self) -> anyhow::Result<u64> {
+        Ok(match self {
+            Data::File(path) => fs_err::metadata(path)?.len(),
+            Data::Bytes(bytes) => bytes.len() as u64,
+        })
+    }
+
+    /// Copy the data into `out`; errors if a file changed size since the hash was taken. A file
+    /// is written in one piece when it is small (the deflate stream then does not depend on
+    /// how it was read), in large chunks otherwise: memory stays bounded by one chunk.
+    fn copy_to(&self, out: &mut dyn Write, expected: u64) -> anyhow::Result<()> {
+        const WHOLE: u64 = 64 * 1024 * 1024;
+        let copied = match self {
+            Data::File(path) if expected <= WHOLE => {
+                let bytes = fs_err::read(path)?;
+                out.write_all(&bytes)?;
+                bytes.len() as u64
+            }
+            Data::File(path) => {
+                let mut file = fs_err::File::open(path)?;
+                let mut buf = vec![0u8; WHOLE as usize];
+                let mut total = 0u64;
+                loop {
+                    let n = file.read(&mut buf)?;
+                    if n == 0 {
+                        break total;
+                    }
+                    out.write_all(&buf[..n])?;
+                    total += n as u64;
+                }
+            }
+            Data::Bytes(bytes) => {
+                out.write_all(bytes)?;
+                bytes.len() as u64
+            }
+        };
+        if copied != expected {
+            anyhow::bail!("a file changed while it was being packed");
+        }
+        Ok(())
+    }
+}
+
+/// One file of the pack.
 struct Payload {
     name: String,
-    data: Vec<u8>,
+    data: Data,
     executable: bool,
 }
 
@@ -75,10 +126,11 @@ fn collect(site: &Path) -> anyhow::Result<Vec<Payload>> {
             .to_str()
             .ok_or_else(|| anyhow::anyhow!("{} is not UTF-8", rel.display()))?;
         let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
-        let mut data = fs_err::read(entry.path())?;
-        if name.ends_with(".dist-info/RECORD") {
-            data = record_inside(&data);
-        }
+        let data = if name.ends_with(".dist-info/RECORD") {
+            Data::Bytes(record_inside(&fs_err::read(entry.path())?))
+        } else {
+            Data::File(entry.path().to_path_buf())
+        };
         out.push(Payload {
             name: format!("site-packages/{name}"),
             data,
@@ -103,17 +155,35 @@ fn record_inside(data: &[u8]) -> Vec<u8> {
         .into_bytes()
 }
 
-/// The content hash the bootstrap checks (the same recipe as `payload_hash` in pack_main.py).
-fn content_hash(payload: &[Payload]) -> String {
+/// The content hash the bootstrap checks (the same recipe as `payload_hash` in pack_main.py),
+/// and each file's length, reading every file once.
+fn content_hash(payload: &[Payload]) -> anyhow::Result<(String, Vec<u64>)> {
     let mut digest = Sha256::new();
+    let mut lengths = Vec::with_capacity(payload.len());
     for p in payload {
+        let len = p.data.len()?;
         digest.update(p.name.as_bytes());
         digest.update(b"\0");
-        digest.update(p.data.len().to_string().as_bytes());
+        digest.update(len.to_string().as_bytes());
         digest.update(b"\0");
-        digest.update(&p.data);
+        p.data.copy_to(&mut HashWriter(&mut digest), len)?;
+        lengths.push(len);
     }
-    data_encoding::HEXLOWER.encode(&digest.finalize())
+    Ok((data_encoding::HEXLOWER.encode(&digest.finalize()), lengths))
+}
+
+/// Feeds written bytes to a digest.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// 1980-01-01, or `SOURCE_DATE_EPOCH` clamped to the zip range and rounded to even seconds.
@@ -172,89 +242,97 @@ fn manifest(spec: &PackSpec, hash: &str, pth: bool) -> String {
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
-/// Build the pack's bytes.
-pub fn build(spec: &PackSpec) -> anyhow::Result<Vec<u8>> {
-    let payload = collect(&spec.site_packages)?;
-    let hash = content_hash(&payload);
-    let pth = payload
-        .iter()
-        .any(|p| p.name.ends_with(".pth") && !p.name[14..].contains('/'));
-    let mut files: Vec<Payload> = vec![
-        Payload {
-            name: "__main__.py".into(),
-            data: MAIN.as_bytes().to_vec(),
-            executable: false,
-        },
-        Payload {
-            name: ".envtool/manifest.json".into(),
-            data: manifest(spec, &hash, pth).into_bytes(),
-            executable: false,
-        },
-        Payload {
-            name: ".envtool/pylock.toml".into(),
-            data: spec.lock.as_bytes().to_vec(),
-            executable: false,
-        },
-        Payload {
-            name: ".envtool/run.py".into(),
-            data: RUN.as_bytes().to_vec(),
-            executable: false,
-        },
-    ];
-    files.extend(payload);
-    files.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-
-    let header = HEADER
-        .replace("__HASH__", &hash)
-        .replace("__PYTHON__", &spec.python_command)
-        .replace("__SIZE__", &"0".repeat(SIZE_WIDTH));
-    let mut cursor = Cursor::new(header.clone().into_bytes());
-    cursor.set_position(header.len() as u64);
-    let mut zip = zip::ZipWriter::new(cursor);
-    let time = timestamp();
-    for file in &files {
-        let options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(Some(6))
-            .last_modified_time(time)
-            .unix_permissions(if file.executable { 0o755 } else { 0o644 })
-            .large_file(file.data.len() as u64 >= 0xFFFF_FFFF);
-        zip.start_file(file.name.as_str(), options)?;
-        zip.write_all(&file.data)?;
-    }
-    let mut bytes = zip.finish()?.into_inner();
-    let size = format!("{:0width$}", bytes.len(), width = SIZE_WIDTH);
-    let at = header
-        .find(&"0".repeat(SIZE_WIDTH))
-        .ok_or_else(|| anyhow::anyhow!("the pack header has no size field"))?;
-    bytes[at..at + SIZE_WIDTH].copy_from_slice(size.as_bytes());
-    Ok(bytes)
-}
-
-/// Write the pack to `out` atomically, executable.
+/// Write the pack to `out` atomically, executable: the header, then the zip, streamed from the
+/// environment's files into a temporary sibling of `out` (nothing is held in memory).
 pub fn write(spec: &PackSpec, out: &Path) -> anyhow::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::PermissionsExt;
     if out.is_dir() {
         return Err(user(
             format!("{} is a directory", out.display()),
             "give -o the path of the file to write",
         ));
     }
-    let bytes = build(spec)?;
     let out = std::path::absolute(out)?;
-    if let Some(parent) = out.parent() {
-        if !parent.is_dir() {
-            return Err(user(
+    let parent = out
+        .parent()
+        .filter(|p| p.is_dir())
+        .ok_or_else(|| {
+            user(
                 format!("the directory of {} does not exist", out.display()),
                 "create it first, or choose another -o path",
-            ));
-        }
-    }
-    crate::fsx::write_atomic_mode(&out, &bytes, 0o755).map_err(|e| {
+            )
+        })?
+        .to_path_buf();
+    let cannot_write = |e: &dyn std::fmt::Display| {
         user(
-            format!("cannot write {}: {e:#}", out.display()),
+            format!("cannot write {}: {e}", out.display()),
             "choose a writable -o path",
         )
-    })
+    };
+    let payload = collect(&spec.site_packages)?;
+    let (hash, payload_lengths) = content_hash(&payload)?;
+    let pth = payload
+        .iter()
+        .any(|p| p.name.ends_with(".pth") && !p.name[14..].contains('/'));
+    let bootstrap = [
+        ("__main__.py", MAIN.as_bytes().to_vec()),
+        (
+            ".envtool/manifest.json",
+            manifest(spec, &hash, pth).into_bytes(),
+        ),
+        (".envtool/pylock.toml", spec.lock.as_bytes().to_vec()),
+        (".envtool/run.py", RUN.as_bytes().to_vec()),
+    ];
+    let mut files: Vec<(Payload, u64)> = bootstrap
+        .into_iter()
+        .map(|(name, bytes)| {
+            let len = bytes.len() as u64;
+            let p = Payload {
+                name: name.to_string(),
+                data: Data::Bytes(bytes),
+                executable: false,
+            };
+            (p, len)
+        })
+        .collect();
+    files.extend(payload.into_iter().zip(payload_lengths));
+    files.sort_by(|a, b| a.0.name.as_bytes().cmp(b.0.name.as_bytes()));
+
+    let header = HEADER
+        .replace("__HASH__", &hash)
+        .replace("__PYTHON__", &spec.python_command)
+        .replace("__SIZE__", &"0".repeat(SIZE_WIDTH));
+    let size_at = header
+        .find(&"0".repeat(SIZE_WIDTH))
+        .ok_or_else(|| anyhow::anyhow!("the pack header has no size field"))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".envtool-pack-")
+        .tempfile_in(&parent)
+        .map_err(|e| cannot_write(&e))?;
+    tmp.write_all(header.as_bytes())
+        .map_err(|e| cannot_write(&e))?;
+    let mut zip = zip::ZipWriter::new(tmp.as_file_mut());
+    let time = timestamp();
+    for (file, len) in &files {
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(6))
+            .last_modified_time(time)
+            .unix_permissions(if file.executable { 0o755 } else { 0o644 })
+            .large_file(*len >= 0xFFFF_FFFF);
+        zip.start_file(file.name.as_str(), options)?;
+        file.data.copy_to(&mut zip, *len)?;
+    }
+    let file = zip.finish()?;
+    let total = file.seek(SeekFrom::End(0))?;
+    file.seek(SeekFrom::Start(size_at as u64))?;
+    file.write_all(format!("{total:0width$}", width = SIZE_WIDTH).as_bytes())?;
+    file.sync_all()?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o755))?;
+    tmp.persist(&out).map_err(|e| cannot_write(&e.error))?;
+    Ok(())
 }
 
 /// What `pack --inspect` prints.

@@ -7,8 +7,6 @@
 //! `https://host/x.whl`). [`parse_editable`] reads the value of `-e`.
 //! The [`txt`] module reads whole requirements files.
 
-#![allow(dead_code)]
-
 pub mod request;
 pub mod txt;
 

@@ -28,9 +28,10 @@ pub struct Request {
 }
 
 fn env_files(var: &str) -> Vec<PathBuf> {
-    crate::env_vars::non_empty_var(var)
-        .map(|v| v.split_whitespace().map(PathBuf::from).collect())
-        .unwrap_or_default()
+    crate::env_vars::list_var(var)
+        .into_iter()
+        .map(PathBuf::from)
+        .collect()
 }
 
 fn merge_options(into: &mut TxtOptions, from: TxtOptions) {

@@ -7,8 +7,6 @@
 //! `--config-settings`, an `-e` line, or a line of global options (`-r`, `-c`, `-i`, ...).
 //! Paths are resolved against the directory of the file they appear in.
 
-#![allow(dead_code)]
-
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -354,7 +352,8 @@ impl Parser {
     /// One logical line: a requirement (with its options) or a line of options.
     fn parse_line(&mut self, line: &str, origin: Origin, source: &Source) -> Result<(), TxtError> {
         let (req_text, options_text) = split_args_options(line);
-        let options = shell_split(options_text)
+        let options = crate::shell::split(options_text)
+            .ok_or_else(|| "a quote is not closed".to_string())
             .and_then(|tokens| parse_options(&tokens))
             .map_err(|message| TxtError::Line {
                 origin: origin.clone(),
@@ -876,61 +875,6 @@ fn split_args_options(line: &str) -> (&str, &str) {
         offset += token.len() + 1;
     }
     (line.trim(), "")
-}
-
-/// Split like Python's `shlex.split` (POSIX mode, no comments).
-fn shell_split(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err("unterminated single quote".to_string()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') if matches!(chars.peek(), Some('"' | '\\' | '$' | '`')) => {
-                            word.push(chars.next().unwrap_or('\\'))
-                        }
-                        Some(c) => word.push(c),
-                        None => return Err("unterminated double quote".to_string()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(next) = chars.next() {
-                    word.push(next);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
 }
 
 /// pip's preprocessing: joined continuations, comments removed, env vars expanded,
@@ -1557,10 +1501,10 @@ mod tests {
     #[test]
     fn shell_split_quotes() {
         assert_eq!(
-            shell_split(r#"-e "a b" 'c d' e\ f"#).unwrap(),
+            crate::shell::split(r#"-e "a b" 'c d' e\ f"#).unwrap(),
             ["-e", "a b", "c d", "e f"]
         );
-        assert!(shell_split("'open").is_err());
+        assert!(crate::shell::split("'open").is_none());
     }
 
     #[test]

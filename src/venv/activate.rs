@@ -1,6 +1,7 @@
 //! Activation scripts, rendered from the templates in `shims/activate/`. Each template holds
 //! `__VIRTUAL_ENV__` and `__VIRTUAL_PROMPT__` where a complete quoted literal of that shell goes.
 
+use crate::shell::quote_sh;
 use std::path::Path;
 
 struct Template {
@@ -31,11 +32,6 @@ const TEMPLATES: &[Template] = &[
         quote: quote_nu,
     },
 ];
-
-/// `'...'` with each `'` written as `'\''` (sh, bash, zsh, csh).
-pub fn quote_sh(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
 
 /// As `quote_sh`, with `!` outside the quotes: interactive csh expands history even in `'...'`.
 fn quote_csh(s: &str) -> String {

@@ -1,0 +1,149 @@
+//! The environment destination of the installer core: files land in the environment's scheme
+//! directories, linked from the cache (or copied), every change journaled in the transaction.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::core::{Destination, Placed, Scheme};
+use super::layout::Layout;
+use super::link::Linker;
+use super::txn::Txn;
+use crate::error::user;
+use crate::fetch::unpack::safe_relative;
+use crate::fsx::{normalize, relative_to};
+
+/// An environment (or a staging directory that becomes one) being changed in one transaction.
+pub struct EnvDestination<'a> {
+    pub layout: &'a Layout,
+    pub txn: &'a Txn,
+    pub linker: &'a Linker,
+}
+
+impl EnvDestination<'_> {
+    fn dir(&self, scheme: Scheme) -> &Path {
+        match scheme {
+            Scheme::Purelib => &self.layout.purelib,
+            Scheme::Platlib => &self.layout.platlib,
+            Scheme::Scripts => &self.layout.scripts,
+            Scheme::Data => &self.layout.data,
+            Scheme::Headers => &self.layout.headers_base,
+        }
+    }
+
+    /// `rel` under the scheme's directory, refusing anything that would leave it.
+    fn target(&self, scheme: Scheme, rel: &str) -> anyhow::Result<PathBuf> {
+        let base = self.dir(scheme);
+        let inside = safe_relative(rel)
+            .map(|r| normalize(&base.join(r)))
+            .filter(|dest| dest.starts_with(normalize(base)));
+        inside.ok_or_else(|| {
+            user(
+                format!("refusing to write {rel:?}: it would land outside the environment"),
+                "the wheel is malformed or malicious; nothing was installed",
+            )
+        })
+    }
+
+    fn placed(&self, root: Scheme, file: PathBuf) -> Placed {
+        Placed {
+            record_path: relative_to(&file, self.dir(root))
+                .to_string_lossy()
+                .into_owned(),
+            file: Some(file),
+        }
+    }
+}
+
+impl Destination for EnvDestination<'_> {
+    fn begin(&self, _root: Scheme) {}
+
+    fn link(
+        &self,
+        root: Scheme,
+        scheme: Scheme,
+        rel: &str,
+        src: &Path,
+    ) -> anyhow::Result<Option<Placed>> {
+        let dest = self.target(scheme, rel)?;
+        place(self.txn, self.linker, src, &dest)?;
+        Ok(Some(self.placed(root, dest)))
+    }
+
+    fn write(
+        &self,
+        root: Scheme,
+        scheme: Scheme,
+        rel: &str,
+        bytes: &[u8],
+        executable: bool,
+    ) -> anyhow::Result<Option<Placed>> {
+        let dest = self.target(scheme, rel)?;
+        write_new(
+            self.txn,
+            &dest,
+            bytes,
+            if executable { 0o755 } else { 0o644 },
+        )?;
+        Ok(Some(self.placed(root, dest)))
+    }
+
+    fn record_path(
+        &self,
+        root: Scheme,
+        scheme: Scheme,
+        rel: &str,
+    ) -> anyhow::Result<Option<String>> {
+        let dest = self.target(scheme, rel)?;
+        Ok(Some(self.placed(root, dest).record_path))
+    }
+
+    fn python(&self) -> &Path {
+        &self.layout.python
+    }
+}
+
+/// Write a new file: beside and renamed into place, so a file already there (perhaps a hard
+/// link into the cache, placed by another distribution) is replaced, never written through.
+fn write_new(txn: &Txn, path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    txn.will_create(path)?;
+    let parent = path.parent().context("an installed file has a parent")?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".envtool-")
+        .tempfile_in(parent)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.persist(path).map_err(|e| {
+        anyhow::Error::new(e.error).context(format!("cannot write {}", path.display()))
+    })?;
+    Ok(())
+}
+
+/// Link (or copy) a cached file into the environment. When another distribution of the same
+/// plan already put a file there (shared namespace files), the later one wins, as with pip.
+fn place(txn: &Txn, linker: &Linker, src: &Path, dest: &Path) -> anyhow::Result<()> {
+    txn.will_create(dest)?;
+    let kind_is = |e: &anyhow::Error, kind: std::io::ErrorKind| {
+        e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == kind)
+        })
+    };
+    let mut attempt = 0;
+    loop {
+        match linker.place(src, dest) {
+            // Several threads may race for the same shared file; the last one wins.
+            Err(e) if kind_is(&e, std::io::ErrorKind::AlreadyExists) && attempt < 8 => {
+                attempt += 1;
+                match txn.clear_conflict(dest) {
+                    Ok(()) => {}
+                    Err(e) if kind_is(&e, std::io::ErrorKind::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            other => return other.with_context(|| format!("cannot install {}", dest.display())),
+        }
+    }
+}
