@@ -277,16 +277,13 @@ impl Session {
             overrides,
             direct,
             options,
-            build: build.clone(),
         };
-        let resolution = resolve::resolve(
-            input,
-            &index,
-            &self.cache,
-            tags,
-            facts.python_version(),
-            markers,
-        )?;
+        let source = std::sync::Arc::new(resolve::source::IndexSource {
+            index: index.clone(),
+            cache: self.cache.clone(),
+            build: build.clone(),
+        });
+        let resolution = resolve::resolve(input, source, tags, facts.python_version(), markers)?;
         output::info(&format!(
             "Resolved {} package{} in {}",
             resolution.dists.len(),

@@ -4,6 +4,7 @@
 pub mod candidates;
 pub mod provider;
 pub mod report;
+pub mod source;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -11,14 +12,14 @@ use std::time::Instant;
 use pep440_rs::Version;
 use pep508_rs::{MarkerEnvironment, Requirement};
 
-use crate::cache::Cache;
 use crate::dist::source::{Provenance, Source};
 use crate::dist::tags::Tags;
 use crate::dist::{metadata::CoreMetadata, normalize_name, DistFilename};
 use crate::error::user;
 use crate::fetch::Artifact;
-use crate::index::{Candidate, Index};
+use crate::index::Candidate;
 use provider::{Pkg, Provider, State};
+use source::PackageSource;
 
 /// How to choose versions.
 #[derive(Debug, Clone, Default)]
@@ -165,8 +166,6 @@ pub struct ResolveInput {
     pub overrides: Vec<Requirement>,
     pub direct: HashMap<String, DirectDist>,
     pub options: ResolveOptions,
-    /// How to build source distributions; None forbids them.
-    pub build: Option<crate::build::BuildContext>,
 }
 
 /// The file a candidate names, as something to fetch.
@@ -198,8 +197,7 @@ pub fn artifact_for(candidate: &Candidate) -> Option<Artifact> {
 /// Resolve for the interpreter described by `tags`, `python` and `markers`.
 pub fn resolve(
     input: ResolveInput,
-    index: &Index,
-    cache: &Cache,
+    source: std::sync::Arc<dyn PackageSource>,
     tags: Tags,
     python: Version,
     markers: MarkerEnvironment,
@@ -211,8 +209,7 @@ pub fn resolve(
         .map(|r| normalize_name(r.name.as_ref()))
         .collect();
     let state = State::new(
-        index.clone(),
-        cache.clone(),
+        source,
         tags,
         python,
         markers,
@@ -221,7 +218,6 @@ pub fn resolve(
         input.root,
         input.constraints,
         input.overrides,
-        input.build,
     );
     let provider = Provider::new(state, 16);
     let spinner = crate::output::spinner("Resolving");
@@ -290,7 +286,7 @@ pub fn resolve(
                 requested: requested.contains(key),
                 dependencies,
                 files: state
-                    .index
+                    .source
                     .project(key)
                     .map(|p| {
                         p.candidates
@@ -331,7 +327,7 @@ fn precheck_root(state: &State) -> anyhow::Result<()> {
             let hint = if close.is_empty() {
                 format!(
                     "check the spelling, or the index ({})",
-                    state.index.describe_sources()
+                    state.source.describe()
                 )
             } else {
                 format!("did you mean {}?", close.join(" or "))
@@ -340,7 +336,7 @@ fn precheck_root(state: &State) -> anyhow::Result<()> {
                 format!(
                     "no package named {} was found in {}",
                     req.name,
-                    state.index.describe_sources()
+                    state.source.describe()
                 ),
                 hint,
             ));
@@ -368,7 +364,7 @@ fn precheck_root(state: &State) -> anyhow::Result<()> {
 
 /// Project names this run has seen (find-links, cached index pages) that are close to `key`.
 fn close_names(state: &State, key: &str) -> Vec<String> {
-    let mut known: Vec<String> = state.index.known_names();
+    let mut known: Vec<String> = state.source.known_names();
     known.sort();
     known.dedup();
     known
@@ -413,3 +409,6 @@ fn dependency_names(
     names.dedup();
     names
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,13 +13,12 @@ use pubgrub::{
 use version_ranges::Ranges;
 
 use super::candidates::VersionMap;
+use super::source::PackageSource;
 use super::DirectDist;
-use crate::cache::Cache;
 use crate::dist::metadata::{self, CoreMetadata};
 use crate::dist::normalize_name;
 use crate::dist::tags::Tags;
-use crate::fetch;
-use crate::index::{Candidate, Index};
+use crate::index::Candidate;
 
 pub type Range = Ranges<Version>;
 
@@ -89,8 +88,7 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Memo<K, V> {
 
 /// Everything the resolver knows; shared with the prefetch threads.
 pub struct State {
-    pub index: Index,
-    pub cache: Cache,
+    pub source: Arc<dyn PackageSource>,
     pub tags: Tags,
     pub python: Version,
     pub markers: MarkerEnvironment,
@@ -105,14 +103,12 @@ pub struct State {
     pre_named: HashSet<String>,
     /// Names the user pinned to one exact version (`==V`, no wildcard, no override).
     exact_pins: HashMap<String, Version>,
-    pub build: Option<crate::build::BuildContext>,
 }
 
 impl State {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        index: Index,
-        cache: Cache,
+        source: Arc<dyn PackageSource>,
         tags: Tags,
         python: Version,
         markers: MarkerEnvironment,
@@ -121,7 +117,6 @@ impl State {
         root: Vec<Requirement>,
         constraints: Vec<Requirement>,
         overrides: Vec<Requirement>,
-        build: Option<crate::build::BuildContext>,
     ) -> State {
         let mut pre_named = HashSet::new();
         let mut constraint_map: HashMap<String, Range> = HashMap::new();
@@ -171,8 +166,7 @@ impl State {
             }
         }
         State {
-            index,
-            cache,
+            source,
             tags,
             python,
             markers,
@@ -185,7 +179,6 @@ impl State {
             metadata: Memo::new(),
             pre_named,
             exact_pins,
-            build,
         }
     }
 
@@ -209,9 +202,9 @@ impl State {
                                     || !self.allow(key).0
                             })
                     };
-                    self.index.project_pinned(key, version, &usable)
+                    self.source.project_pinned(key, version, &usable)
                 }
-                None => self.index.project(key),
+                None => self.source.project(key),
             }
             .map_err(ProviderError::new)?;
             Ok(Arc::new(VersionMap::build(
@@ -227,7 +220,7 @@ impl State {
         let policy = &self.options.binary;
         (
             policy.allow_wheel(key),
-            policy.allow_sdist(key) && self.build.is_some(),
+            policy.allow_sdist(key) && self.source.can_build(),
         )
     }
 
@@ -248,7 +241,10 @@ impl State {
             let candidate = self.candidate(key, version).ok_or_else(|| {
                 ProviderError::new(anyhow::anyhow!("no usable file for {key} {version}"))
             })?;
-            let text = metadata_text(self, &candidate).map_err(ProviderError::new)?;
+            let text = self
+                .source
+                .metadata(&candidate)
+                .map_err(ProviderError::new)?;
             let meta = metadata::parse(&text).map_err(|e| {
                 ProviderError::new(anyhow::anyhow!(
                     "bad metadata for {}: {e}",
@@ -339,112 +335,6 @@ impl State {
         }
         Ok(deps)
     }
-}
-
-/// The text of a candidate's core metadata.
-fn metadata_text(state: &State, candidate: &Candidate) -> anyhow::Result<String> {
-    if candidate.file.core_metadata.is_available() {
-        if let Some(sha) = candidate.file.hashes.get("sha256") {
-            let bucket = state.cache.bucket(crate::cache::Bucket::Metadata)?;
-            let path = bucket.join(format!("{sha}.METADATA"));
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                return Ok(text);
-            }
-            if let Some(text) = fetch_core_metadata(state, candidate)? {
-                crate::fsx::write_atomic(&path, text.as_bytes())?;
-                return Ok(text);
-            }
-        } else if let Some(text) = fetch_core_metadata(state, candidate)? {
-            return Ok(text);
-        }
-    }
-    let artifact = super::artifact_for(candidate)
-        .ok_or_else(|| anyhow::anyhow!("{} cannot be fetched", candidate.file.filename))?;
-    if artifact.wheel.is_none() {
-        return sdist_metadata(state, &artifact);
-    }
-    let wheel = fetch::fetch(&artifact, &state.index.http, &state.cache)?;
-    wheel.metadata_text()
-}
-
-/// Metadata of a source distribution: its PKG-INFO when PEP 643 makes it trustworthy, else the
-/// backend's `prepare_metadata_for_build_wheel`, else the METADATA of the wheel it builds.
-fn sdist_metadata(state: &State, artifact: &fetch::Artifact) -> anyhow::Result<String> {
-    let build = state.build.as_ref().ok_or_else(|| {
-        anyhow::anyhow!(
-            "{} needs building, and builds are disabled",
-            artifact.filename
-        )
-    })?;
-    let (archive, sha, _) = fetch::fetch_sdist(artifact, &state.index.http, &state.cache)?;
-    let cached = state
-        .cache
-        .bucket(crate::cache::Bucket::Metadata)?
-        .join(format!("{sha}.sdist.METADATA"));
-    if let Ok(text) = std::fs::read_to_string(&cached) {
-        return Ok(text);
-    }
-    let project = build.unpacked_sdist(&archive, &sha)?;
-    let text = match std::fs::read_to_string(project.join("PKG-INFO"))
-        .ok()
-        .filter(|t| static_metadata(t))
-    {
-        Some(text) => text,
-        None => match build.prepare_metadata(&project, &artifact.filename)? {
-            Some(text) => text,
-            None => {
-                let built = build
-                    .cached_wheel_from_sdist(&archive, &sha, &artifact.filename)?
-                    .wheel;
-                built.metadata_text()?
-            }
-        },
-    };
-    crate::fsx::write_atomic(&cached, text.as_bytes())?;
-    Ok(text)
-}
-
-/// PEP 643: metadata 2.2+ whose dependencies are not marked dynamic can be trusted unbuilt.
-fn static_metadata(text: &str) -> bool {
-    let Ok(meta) = metadata::parse(text) else {
-        return false;
-    };
-    let version: Vec<u32> = meta
-        .metadata_version
-        .split('.')
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    version >= vec![2, 2]
-        && !meta
-            .dynamic
-            .iter()
-            .any(|d| d == "requires-dist" || d == "requires-python")
-}
-
-/// GET `<file-url>.metadata` (PEP 658), checked against its published hash; None if offline.
-fn fetch_core_metadata(state: &State, candidate: &Candidate) -> anyhow::Result<Option<String>> {
-    use sha2::{Digest, Sha256};
-    if state.index.http.offline() {
-        return Ok(None);
-    }
-    let mut url = candidate.file.url.clone();
-    url.set_path(&format!("{}.metadata", url.path()));
-    let (_, mut reader) = state.index.http.get_stream(&url)?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut reader, &mut bytes)?;
-    if let crate::index::simple::CoreMetadata::Available { hashes } = &candidate.file.core_metadata
-    {
-        if let Some(expected) = hashes.get("sha256") {
-            let actual = data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes));
-            if &actual != expected {
-                return Err(crate::error::user(
-                    format!("the metadata file {url} does not match its published hash"),
-                    "the index serves inconsistent files; retry later, or report it to the index",
-                ));
-            }
-        }
-    }
-    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// The solver's view, plus the prefetch queue.

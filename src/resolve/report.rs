@@ -72,10 +72,7 @@ impl Formatter<'_> {
             self.advise(format!(
                 "check the spelling of {key}, or the index (--index-url)"
             ));
-            return format!(
-                " ({key} was not found in {})",
-                self.state.index.describe_sources()
-            );
+            return format!(" ({key} was not found in {})", self.state.source.describe());
         }
         let in_range: Vec<_> = map
             .entries

@@ -1,0 +1,185 @@
+//! Where the resolver learns about packages: their files and their core metadata. The resolver
+//! sees only this interface; [`IndexSource`] answers from package indexes (with the cache and
+//! source builds), and tests answer from memory.
+
+use std::sync::Arc;
+
+use pep440_rs::Version;
+
+use crate::build::BuildContext;
+use crate::cache::Cache;
+use crate::dist::metadata;
+use crate::fetch;
+use crate::index::{Candidate, Index, ProjectFiles};
+
+/// Packages' files and metadata.
+pub trait PackageSource: Send + Sync {
+    /// Every file of a project.
+    fn project(&self, name: &str) -> anyhow::Result<Arc<ProjectFiles>>;
+    /// As `project`, for a name pinned to exactly `version` (a source may answer from a cache
+    /// it cannot otherwise trust to be current); `usable` says whether an answer will do.
+    fn project_pinned(
+        &self,
+        name: &str,
+        _version: &Version,
+        _usable: &dyn Fn(&ProjectFiles) -> bool,
+    ) -> anyhow::Result<Arc<ProjectFiles>> {
+        self.project(name)
+    }
+    /// The core metadata text of one file (building a source distribution if needed).
+    fn metadata(&self, candidate: &Candidate) -> anyhow::Result<String>;
+    /// Whether source distributions can be built.
+    fn can_build(&self) -> bool;
+    /// Project names known without asking anyone (for "did you mean" suggestions).
+    fn known_names(&self) -> Vec<String>;
+    /// Where packages come from, for messages.
+    fn describe(&self) -> String;
+}
+
+/// Package indexes and find-links, with the cache and source builds.
+pub struct IndexSource {
+    pub index: Index,
+    pub cache: Cache,
+    /// How to build source distributions; None forbids them.
+    pub build: Option<BuildContext>,
+}
+
+impl PackageSource for IndexSource {
+    fn project(&self, name: &str) -> anyhow::Result<Arc<ProjectFiles>> {
+        self.index.project(name)
+    }
+
+    fn project_pinned(
+        &self,
+        name: &str,
+        version: &Version,
+        usable: &dyn Fn(&ProjectFiles) -> bool,
+    ) -> anyhow::Result<Arc<ProjectFiles>> {
+        self.index.project_pinned(name, version, usable)
+    }
+
+    fn metadata(&self, candidate: &Candidate) -> anyhow::Result<String> {
+        metadata_text(self, candidate)
+    }
+
+    fn can_build(&self) -> bool {
+        self.build.is_some()
+    }
+
+    fn known_names(&self) -> Vec<String> {
+        self.index.known_names()
+    }
+
+    fn describe(&self) -> String {
+        self.index.describe_sources()
+    }
+}
+
+/// The text of a candidate's core metadata.
+fn metadata_text(state: &IndexSource, candidate: &Candidate) -> anyhow::Result<String> {
+    if candidate.file.core_metadata.is_available() {
+        if let Some(sha) = candidate.file.hashes.get("sha256") {
+            let bucket = state.cache.bucket(crate::cache::Bucket::Metadata)?;
+            let path = bucket.join(format!("{sha}.METADATA"));
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                return Ok(text);
+            }
+            if let Some(text) = fetch_core_metadata(state, candidate)? {
+                crate::fsx::write_atomic(&path, text.as_bytes())?;
+                return Ok(text);
+            }
+        } else if let Some(text) = fetch_core_metadata(state, candidate)? {
+            return Ok(text);
+        }
+    }
+    let artifact = super::artifact_for(candidate)
+        .ok_or_else(|| anyhow::anyhow!("{} cannot be fetched", candidate.file.filename))?;
+    if artifact.wheel.is_none() {
+        return sdist_metadata(state, &artifact);
+    }
+    let wheel = fetch::fetch(&artifact, &state.index.http, &state.cache)?;
+    wheel.metadata_text()
+}
+
+/// Metadata of a source distribution: its PKG-INFO when PEP 643 makes it trustworthy, else the
+/// backend's `prepare_metadata_for_build_wheel`, else the METADATA of the wheel it builds.
+fn sdist_metadata(state: &IndexSource, artifact: &fetch::Artifact) -> anyhow::Result<String> {
+    let build = state.build.as_ref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} needs building, and builds are disabled",
+            artifact.filename
+        )
+    })?;
+    let (archive, sha, _) = fetch::fetch_sdist(artifact, &state.index.http, &state.cache)?;
+    let cached = state
+        .cache
+        .bucket(crate::cache::Bucket::Metadata)?
+        .join(format!("{sha}.sdist.METADATA"));
+    if let Ok(text) = std::fs::read_to_string(&cached) {
+        return Ok(text);
+    }
+    let project = build.unpacked_sdist(&archive, &sha)?;
+    let text = match std::fs::read_to_string(project.join("PKG-INFO"))
+        .ok()
+        .filter(|t| static_metadata(t))
+    {
+        Some(text) => text,
+        None => match build.prepare_metadata(&project, &artifact.filename)? {
+            Some(text) => text,
+            None => {
+                let built = build
+                    .cached_wheel_from_sdist(&archive, &sha, &artifact.filename)?
+                    .wheel;
+                built.metadata_text()?
+            }
+        },
+    };
+    crate::fsx::write_atomic(&cached, text.as_bytes())?;
+    Ok(text)
+}
+
+/// PEP 643: metadata 2.2+ whose dependencies are not marked dynamic can be trusted unbuilt.
+fn static_metadata(text: &str) -> bool {
+    let Ok(meta) = metadata::parse(text) else {
+        return false;
+    };
+    let version: Vec<u32> = meta
+        .metadata_version
+        .split('.')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    version >= vec![2, 2]
+        && !meta
+            .dynamic
+            .iter()
+            .any(|d| d == "requires-dist" || d == "requires-python")
+}
+
+/// GET `<file-url>.metadata` (PEP 658), checked against its published hash; None if offline.
+fn fetch_core_metadata(
+    state: &IndexSource,
+    candidate: &Candidate,
+) -> anyhow::Result<Option<String>> {
+    use sha2::{Digest, Sha256};
+    if state.index.http.offline() {
+        return Ok(None);
+    }
+    let mut url = candidate.file.url.clone();
+    url.set_path(&format!("{}.metadata", url.path()));
+    let (_, mut reader) = state.index.http.get_stream(&url)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut bytes)?;
+    if let crate::index::simple::CoreMetadata::Available { hashes } = &candidate.file.core_metadata
+    {
+        if let Some(expected) = hashes.get("sha256") {
+            let actual = data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes));
+            if &actual != expected {
+                return Err(crate::error::user(
+                    format!("the metadata file {url} does not match its published hash"),
+                    "the index serves inconsistent files; retry later, or report it to the index",
+                ));
+            }
+        }
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
