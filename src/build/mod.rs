@@ -17,7 +17,6 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::cache::{self, Bucket, Cache};
 use crate::error::user;
@@ -154,8 +153,8 @@ struct HookAnswer {
 }
 
 fn short_hash(parts: &[&str]) -> String {
-    let digest = Sha256::digest(parts.join("\n").as_bytes());
-    data_encoding::HEXLOWER.encode(&digest)[..24].to_string()
+    let bytes: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+    cache::key(&bytes, 24)
 }
 
 /// The last lines of a build's output, for error messages.

@@ -7,8 +7,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use sha2::{Digest, Sha256};
-
 use crate::cache::{Bucket, Cache};
 use crate::cli::{ToolCommand, ToolInstallArgs, ToolRunArgs};
 use crate::dist::normalize_name;
@@ -492,8 +490,10 @@ fn run(args: ToolRunArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<
     let mut with = args.with.clone();
     with.sort();
     key_parts.extend(with.iter().cloned());
-    let key = data_encoding::HEXLOWER.encode(&Sha256::digest(key_parts.join("\n").as_bytes()));
-    let dir = cache.bucket(Bucket::ToolEnvs)?.join(&key[..24]);
+    let parts: Vec<&[u8]> = key_parts.iter().map(|p| p.as_bytes()).collect();
+    let dir = cache
+        .bucket(Bucket::ToolEnvs)?
+        .join(crate::cache::key(&parts, 24));
     let receipt = match Receipt::read(&dir) {
         Ok(r) if tools::broken_reason(&dir).is_none() => {
             crate::cache::touch(&dir.join(tools::RECEIPT));

@@ -10,7 +10,6 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::cache::{self, Bucket, Cache};
@@ -176,11 +175,8 @@ impl HttpClient {
     }
 
     fn entry_path(&self, url: &Url) -> anyhow::Result<std::path::PathBuf> {
-        let key = data_encoding::HEXLOWER.encode(&Sha256::digest(url.as_str().as_bytes()));
-        Ok(self
-            .cache
-            .bucket(Bucket::Http)?
-            .join(format!("{}.json", &key[..32])))
+        let key = cache::key(&[url.as_str().as_bytes()], 32);
+        Ok(self.cache.bucket(Bucket::Http)?.join(format!("{key}.json")))
     }
 
     fn read_cached(&self, url: &Url) -> Option<(PageMeta, Vec<u8>)> {

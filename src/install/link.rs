@@ -68,24 +68,10 @@ fn copy(src: &Path, dst: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// FICLONE: share extents copy-on-write (btrfs, xfs); fails elsewhere.
+/// A copy-on-write clone (btrfs, xfs, APFS: `reflink-copy`); fails where the filesystem has
+/// none. Like a hard link it never overwrites: `dst` must not exist.
 fn clone(src: &Path, dst: &Path) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    const FICLONE: libc::c_ulong = 0x4004_9409;
-    let from = std::fs::File::open(src)?;
-    let to = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(dst)?;
-    // SAFETY: both descriptors are open for the duration of the call.
-    let rc = unsafe { libc::ioctl(to.as_raw_fd(), FICLONE as _, from.as_raw_fd()) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        drop(to);
-        let _ = std::fs::remove_file(dst);
-        return Err(err);
-    }
-    let mode = from.metadata()?.permissions();
-    std::fs::set_permissions(dst, mode)?;
-    Ok(())
+    reflink_copy::reflink(src, dst)?;
+    let mode = std::fs::metadata(src)?.permissions();
+    std::fs::set_permissions(dst, mode)
 }

@@ -8,7 +8,6 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::cache::{self, Bucket, Cache};
 
@@ -111,11 +110,11 @@ pub fn facts_for(exe: &Path, cache: &Cache) -> anyhow::Result<Facts> {
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let key = data_encoding::HEXLOWER.encode(&Sha256::digest(exe.as_os_str().as_encoded_bytes()));
+    let key = cache::key(&[exe.as_os_str().as_encoded_bytes()], 32);
     let entry_path = cache
         .bucket(Bucket::Interpreters)
         .ok()
-        .map(|dir| dir.join(format!("{}.json", &key[..32])));
+        .map(|dir| dir.join(format!("{key}.json")));
     if let Some(path) = &entry_path {
         if let Ok(bytes) = std::fs::read(path) {
             if let Ok(entry) = serde_json::from_slice::<Entry>(&bytes) {
