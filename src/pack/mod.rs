@@ -6,6 +6,7 @@
 //! Same inputs, same bytes: entries sorted, timestamps fixed (1980-01-01, or
 //! `SOURCE_DATE_EPOCH`), modes 0644/0755, deflate from the pinned crate, sorted JSON keys.
 
+pub mod compat;
 pub mod elf;
 
 use std::io::{Read, Write};
