@@ -8,6 +8,7 @@
 
 pub mod compat;
 pub mod elf;
+pub mod entry;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
