@@ -9,6 +9,7 @@
 pub mod compat;
 pub mod elf;
 pub mod entry;
+pub mod runtime;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
