@@ -1,14 +1,49 @@
 #!/bin/sh
 # envtool pack: a Python zip application (PEP 441) behind this short sh header.
 # Warm starts run the already-extracted copy directly; `python3 THIS-FILE` also works.
-h=__HASH__
 r="${ENVTOOL_PACK_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/envtool/pack-v1}"
-if [ -f "$r/$h/.complete" ]; then
-    exec __PYTHON__ -I -S "$r/$h/.envtool/run.py" "$0" "$@"
+n=__SIZE__
+p= h= c=
+# look NAME: NAME as envtool's discovery finds it, without running anything: on PATH (a pyenv
+# shim seen through to the real binary of an installed version), then under pyenv's
+# versions, then in /usr/local/bin and /usr/bin.
+look() {
+    c=
+    o=$IFS
+    IFS=:
+    set -f
+    for d in $PATH; do
+        [ -n "$d" ] || d=.
+        [ -f "$d/$1" ] && [ -x "$d/$1" ] || continue
+        case "$d" in
+        */shims) set +f
+            for v in "${d%/shims}"/versions/*/bin/"$1"; do [ -x "$v" ] && c=$v; done
+            set -f
+            [ -n "$c" ] && break ;;
+        *) c=$d/$1; break ;;
+        esac
+    done
+    set +f
+    IFS=$o
+    if [ -z "$c" ]; then
+        for v in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/*/bin/"$1" /usr/local/bin/"$1" /usr/bin/"$1"; do
+            [ -x "$v" ] && { c=$v; break; }
+        done
+    fi
+    [ -n "$c" ]
+}
+# at PATH ID: the interpreter the pack was built with; on NAME ID: one found by name.
+at() { [ -z "$p" ] && [ -x "$1" ] && p=$1 h=$2; return 0; }
+on() { [ -z "$p" ] && look "$1" && p=$c h=$2; return 0; }
+__FIND__
+if [ -n "$h" ] && [ -f "$r/$h/.complete" ]; then
+    run -I -S "$r/$h/.envtool/run.py" "$0" "$n" "$@"
 fi
-if [ "$(wc -c < "$0")" -ne __SIZE__ ]; then
+if [ "$(wc -c < "$0")" -ne "$n" ]; then
     echo "error: $0 is damaged: its size is not the size it was built with" >&2
     echo "hint: get a fresh copy of the file (it was truncated or changed)" >&2
     exit 1
 fi
-exec __PYTHON__ -I -S "$0" "$@"
+__COLD__
+run -I -S "$0" "$@"
+exit 1

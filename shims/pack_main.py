@@ -1,10 +1,20 @@
 """envtool pack bootstrap: the zip application's __main__.
 
-Checks that this interpreter is the one the pack was built for, verifies the payload against
-the content hash in the manifest, extracts it once into the pack root (atomically, so many
-copies may start at once), then runs the extracted copy with `python -I -S`, so the user's
-environment (PYTHONPATH, user site, an active venv, the interpreter's own site-packages)
-does not leak into the pack's imports.
+Picks the wheel set this interpreter fits (a pack may carry several, one per Python), verifies
+it against its content hash, extracts it once into the pack root (atomically, so many copies
+may start at once), then runs the extracted runner with `python -I -S`, so the user's
+environment (PYTHONPATH, user site, an active venv, the interpreter's own site-packages) does
+not leak into the pack's imports.
+
+A standalone pack carries its interpreter as `.envtool/runtime.tar.gz` and its wheel set (with
+bytecode) as `.envtool/payload.tar.gz`: the sh header unpacks both with no Python
+(ENVTOOL_PACK_RUNTIME names that directory), and this bootstrap checks the set's archive
+against its hash and moves both into the extraction; started by another Python, it unpacks them itself and
+hands over to the carried interpreter.
+
+An extraction's directory name is its id: a hash of the manifest (entry, compile flag,
+interpreters, payload hashes), the runner, this bootstrap and the wheel set's key, so packs
+that differ in anything that decides what runs never share one.
 """
 import os
 import sys
@@ -18,12 +28,13 @@ if not (sys.flags.isolated and sys.flags.no_site):
 import hashlib
 import json
 import shutil
-import sysconfig
 import tempfile
 import zipfile
 import zlib
 
-PAYLOAD = "site-packages/"
+SHARED = ("site-packages/", "bin/")
+RUNTIME = ".envtool/runtime.tar.gz"
+PAYLOAD = ".envtool/payload.tar.gz"
 
 
 def fail(message, hint):
@@ -36,88 +47,229 @@ def pack_path():
     return os.path.dirname(os.path.abspath(__file__))
 
 
-def check_interpreter(manifest):
-    need = manifest["python"]
-    have_version = "%d.%d" % sys.version_info[:2]
-    have_impl = sys.implementation.name
-    problems = []
-    if have_version != need["version"] or have_impl != need["implementation"]:
-        problems.append("%s %s" % (need["implementation"], need["version"]))
-    platform = need.get("platform")
-    if platform and sysconfig.get_platform() != platform:
-        problems.append("on %s" % platform)
-    if problems:
-        fail(
-            "this pack needs %s %s%s, and this is %s %s on %s (%s)"
-            % (
-                need["implementation"],
-                need["version"],
-                " on %s" % platform if platform else "",
-                have_impl,
-                ".".join(map(str, sys.version_info[:3])),
-                sysconfig.get_platform(),
-                sys.executable,
-            ),
-            "run it with a matching interpreter, e.g. python%s %s" % (need["version"], pack_path()),
-        )
-
-
 def pack_root():
+    # As the sh header computes it: ${ENVTOOL_PACK_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/...}
     root = os.environ.get("ENVTOOL_PACK_ROOT")
     if root:
         return root
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    cache = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("HOME") or "") + "/.cache"
     return os.path.join(cache, "envtool", "pack-v1")
 
 
-def extract(archive, manifest, root):
-    """Extract into root/<hash>, atomically, checking the content hash on the way (one pass
-    over the payload); returns the directory."""
-    target = os.path.join(root, manifest["content_hash"])
-    if os.path.exists(os.path.join(target, ".complete")):
-        return target
+def header_size(path):
+    """The size the sh header says the file has (`n=SIZE`), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16384)
+    except OSError:
+        return None
+    at = head.find(b"\nn=")
+    if at < 0:
+        return None
+    digits = head[at + 3 : at + 40].split()[0]
+    return int(digits) if digits.isdigit() else None
+
+
+def load_runner(archive):
+    """The runner's functions (interpreter checks, messages), without running its main."""
+    namespace = {"__name__": "envtool_pack_run", "__file__": ".envtool/run.py"}
+    exec(compile(archive.read(".envtool/run.py"), ".envtool/run.py", "exec"), namespace)
+    return namespace
+
+
+def extraction_id(archive, key):
+    digest = hashlib.sha256(b"envtool-pack-extraction-v1\0")
+    for name in (".envtool/manifest.json", ".envtool/run.py", "__main__.py"):
+        digest.update(archive.read(name) + b"\0")
+    digest.update(key.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def payload(archive, target):
+    """(name in the extraction, zip entry) of the target's files, sorted by name: the shared
+    site-packages/ and bin/ entries, and those under the target's own prefix."""
+    prefix = target.get("prefix") or ""
+    out = []
+    for info in archive.infolist():
+        name = info.filename
+        if name.endswith("/"):
+            continue
+        if name.startswith(SHARED):
+            out.append((name, info))
+        elif prefix and name.startswith(prefix):
+            out.append((name[len(prefix) :], info))
+    out.sort(key=lambda item: item[0].encode("utf-8"))
+    return out
+
+
+def write_file(dest, data, executable, made):
+    parent = os.path.dirname(dest)
+    if parent not in made:
+        os.makedirs(parent, exist_ok=True)
+        made.add(parent)
+    with open(dest, "wb") as out:
+        out.write(data)
+    os.chmod(dest, 0o755 if executable else 0o644)
+
+
+def extract(archive, manifest, target, root, ident):
+    """Extract the target's wheel set into root/<ident>, atomically, checking the content
+    hash on the way (one pass over the payload); returns the directory."""
+    final = os.path.join(root, ident)
+    if os.path.exists(os.path.join(final, ".complete")):
+        return final
     os.makedirs(root, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".extract-", dir=root)
     try:
         digest = hashlib.sha256()
         made = set()
-        infos = sorted(
-            (i for i in archive.infolist() if not i.filename.endswith("/")),
-            key=lambda i: i.filename.encode("utf-8"),
-        )
-        for info in infos:
-            name = info.filename
-            if not (name.startswith(PAYLOAD) or name.startswith(".envtool/")):
-                continue
+        for name, info in payload(archive, target):
             data = archive.read(info)
-            if name.startswith(PAYLOAD):
-                digest.update(name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)
-            dest = os.path.join(staging, *name.split("/"))
-            parent = os.path.dirname(dest)
-            if parent not in made:
-                os.makedirs(parent, exist_ok=True)
-                made.add(parent)
-            with open(dest, "wb") as out:
-                out.write(data)
+            digest.update(name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)
             mode = (info.external_attr >> 16) & 0o777
-            os.chmod(dest, 0o755 if mode & 0o111 else 0o644)
-        if digest.hexdigest() != manifest["content_hash"]:
+            write_file(os.path.join(staging, *name.split("/")), data, mode & 0o111, made)
+        if digest.hexdigest() != target["content_hash"]:
             fail("%s is damaged: its contents do not match its content hash" % pack_path(), "get a fresh copy of the file")
+        for info in archive.infolist():
+            if info.filename.startswith(".envtool/"):
+                write_file(os.path.join(staging, *info.filename.split("/")), archive.read(info), False, made)
+        with open(os.path.join(staging, ".envtool", "target"), "w") as f:
+            f.write(target["key"] + "\n")
         if manifest.get("compile"):
             import compileall
 
             compileall.compile_dir(os.path.join(staging, "site-packages"), quiet=2)
         with open(os.path.join(staging, ".complete"), "w") as f:
-            f.write(manifest["content_hash"] + "\n")
+            f.write(ident + "\n")
         try:
-            os.rename(staging, target)
+            os.rename(staging, final)
         except OSError:
             # Another copy finished first: use its extraction.
-            if not os.path.exists(os.path.join(target, ".complete")):
+            if not os.path.exists(os.path.join(final, ".complete")):
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return final
+
+
+def staging_dir(root, prefix):
+    try:
+        os.makedirs(root, exist_ok=True)
+        return tempfile.mkdtemp(prefix=prefix, dir=root)
+    except OSError:
+        return tempfile.mkdtemp(prefix="envtool-pack-rt-")
+
+
+def unpack_archives(archive, root):
+    """Started by another Python: unpack the carried interpreter and the wheel set (as the sh
+    header would)."""
+    import tarfile
+
+    staging = staging_dir(root, ".extract-rt-")
+    for member in (RUNTIME, PAYLOAD):
+        with archive.open(member) as stream:
+            with tarfile.open(fileobj=stream, mode="r|gz") as tar:
+                if hasattr(tarfile, "fully_trusted_filter"):
+                    tar.extractall(staging, filter="fully_trusted")
+                else:
+                    tar.extractall(staging)
+    return staging
+
+
+def archive_hash(archive, member):
+    """The sha256 of a stored archive in the pack (what the header unpacked)."""
+    digest = hashlib.sha256()
+    with archive.open(member) as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def archives_intact(archive, manifest):
+    runtime = manifest["runtime"]
+    return archive_hash(archive, RUNTIME) == runtime["sha256"] and archive_hash(archive, PAYLOAD) == runtime["payload_sha256"]
+
+
+def extract_staged(archive, manifest, target, root, ident, staged):
+    """A standalone pack: the header (or unpack_archives) unpacked the interpreter and the
+    wheel set into `staged`; check both archives against their hashes (the wheel set's is made
+    from the files whose content hash the id covers) and move both into root/<ident>."""
+    final = os.path.join(root, ident)
+    if os.path.exists(os.path.join(final, ".complete")):
+        shutil.rmtree(staged, ignore_errors=True)
+        return final
+    if not archives_intact(archive, manifest):
+        shutil.rmtree(staged, ignore_errors=True)
+        fail("%s is damaged: what it carries does not match its hash" % pack_path(), "get a fresh copy of the file")
+    os.makedirs(root, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".extract-", dir=root)
+    try:
+        made = set()
+        for info in archive.infolist():
+            if info.filename.startswith(".envtool/") and info.filename not in (RUNTIME, PAYLOAD):
+                write_file(os.path.join(staging, *info.filename.split("/")), archive.read(info), False, made)
+        with open(os.path.join(staging, ".envtool", "target"), "w") as f:
+            f.write(target["key"] + "\n")
+        for name in ("python", "site-packages", "bin"):
+            if os.path.exists(os.path.join(staged, name)):
+                shutil.move(os.path.join(staged, name), os.path.join(staging, name))
+        with open(os.path.join(staging, ".complete"), "w") as f:
+            f.write(ident + "\n")
+        try:
+            os.rename(staging, final)
+        except OSError:
+            if not os.path.exists(os.path.join(final, ".complete")):
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staged, ignore_errors=True)
+    return final
+
+
+def exec_runner(python, final, size):
+    # The pack as invoked ("$0" of the header) stays the entry's sys.argv[0].
+    argv = [python, "-I", "-S", os.path.join(final, ".envtool", "run.py"), sys.argv[0], size]
+    os.execv(python, argv + sys.argv[1:])
+
+
+def standalone(archive, manifest, runner, path, size):
+    """A pack carrying its interpreter: run with that one, whatever started this bootstrap."""
+    runtime = manifest["runtime"]
+    target = manifest["targets"][0]
+    staged = os.environ.pop("ENVTOOL_PACK_RUNTIME", None)
+    root = pack_root()
+    ident = extraction_id(archive, target["key"])
+    final = os.path.join(root, ident)
+    if os.path.exists(os.path.join(final, ".complete")):
+        archive.close()
+        if staged:
+            shutil.rmtree(staged, ignore_errors=True)
+        exec_runner(os.path.join(final, runtime["python"]), final, size)
+    mine = staged and os.path.realpath(sys.executable) == os.path.realpath(os.path.join(staged, runtime["python"]))
+    if not mine:
+        # Not the carried interpreter (another Python started the pack): unpack it and let
+        # it do the rest (checked first: it is about to run).
+        if not archives_intact(archive, manifest):
+            fail("%s is damaged: what it carries does not match its hash" % path, "get a fresh copy of the file")
+        try:
+            staged = unpack_archives(archive, root)
+        except (OSError, EOFError, zlib.error) as e:
+            fail("cannot unpack the interpreter %s carries (%s)" % (path, e), "check that %s is writable, or set ENVTOOL_PACK_ROOT" % root)
+        archive.close()
+        os.environ["ENVTOOL_PACK_RUNTIME"] = staged
+        python = os.path.join(staged, runtime["python"])
+        os.execv(python, [python, "-I", "-S"] + sys.argv)
+    # The interpreter runs (the header checked the file's size, tar the gzip streams' CRCs);
+    # both archives are checked against their hashes before anything moves into place.
+    try:
+        final = extract_staged(archive, manifest, target, root, ident, staged)
+    except OSError as e:
+        fallback = tempfile.mkdtemp(prefix="envtool-pack-")
+        sys.stderr.write("warning: cannot extract into %s (%s); using %s for this run\n" % (root, e, fallback))
+        final = extract_staged(archive, manifest, target, fallback, ident, staged)
+    archive.close()
+    # The interpreter running this moved into the extraction: start again from there.
+    exec_runner(os.path.join(final, runtime["python"]), final, size)
 
 
 def main():
@@ -125,30 +277,42 @@ def main():
     try:
         archive = zipfile.ZipFile(path)
         manifest = json.loads(archive.read(".envtool/manifest.json").decode("utf-8"))
+        runner = load_runner(archive)
     except Exception as e:  # a damaged file: say so, without a traceback
         fail("%s is not a readable envtool pack (%s)" % (path, e), "get a fresh copy of the file")
-    check_interpreter(manifest)
-    root = pack_root()
-    target = os.path.join(root, manifest["content_hash"])
+    built = header_size(path)
+    size = "-" if built is None else str(built)
+    runner["check_size"](path, size)
     damaged = (zipfile.BadZipFile, zlib.error, EOFError, KeyError)
-    if not os.path.exists(os.path.join(target, ".complete")):
+    if manifest.get("runtime"):
+        try:
+            standalone(archive, manifest, runner, path, size)
+        except damaged as e:
+            fail("%s is damaged (%s)" % (path, e), "get a fresh copy of the file")
+    target = runner["choose"](manifest)
+    if target is None:
+        runner["wrong_interpreter"](manifest, path)
+    root = pack_root()
+    ident = extraction_id(archive, target["key"])
+    final = os.path.join(root, ident)
+    if not os.path.exists(os.path.join(final, ".complete")):
         try:
             try:
-                target = extract(archive, manifest, root)
+                final = extract(archive, manifest, target, root, ident)
             except OSError as e:
                 fallback = tempfile.mkdtemp(prefix="envtool-pack-")
                 sys.stderr.write("warning: cannot extract into %s (%s); using %s for this run\n" % (root, e, fallback))
-                target = extract(archive, manifest, fallback)
+                final = extract(archive, manifest, target, fallback, ident)
         except damaged as e:
             fail("%s is damaged (%s)" % (path, e), "get a fresh copy of the file")
-    run = os.path.join(target, ".envtool", "run.py")
-    # Run the extracted copy in this process (already isolated, -I -S): the zip leaves
+    run = os.path.join(final, ".envtool", "run.py")
+    # Run the extracted runner in this process (already isolated, -I -S): the zip leaves
     # sys.path, and sys.argv[0] is the pack as invoked, as the sh header passes "$0".
     import runpy
 
     archive.close()
     sys.path[:] = [p for p in sys.path if os.path.abspath(p) != path]
-    sys.argv = [run, sys.argv[0]] + sys.argv[1:]
+    sys.argv = [run, sys.argv[0], size] + sys.argv[1:]
     runpy.run_path(run, run_name="__main__")
 
 

@@ -400,7 +400,7 @@ pub struct ShimArgs {
 
 #[derive(Debug, Args)]
 pub struct PackArgs {
-    /// What to run: `module` (python -m module), `module:function`, or a console script's name.
+    /// What to run: `module` (python -m module, the standard library's too), `module:object.attr`, or a command of the environment (a console script or a file in its bin/).
     #[arg(long, required_unless_present = "inspect")]
     pub entry: Option<String>,
     /// The file to write.
@@ -414,17 +414,20 @@ pub struct PackArgs {
     /// Pack this environment's distributions.
     #[arg(long, value_name = "DIR", conflicts_with = "lock")]
     pub env: Option<PathBuf>,
-    /// Pack what this lock file (pylock.toml) pins.
+    /// Pack what this lock file (pylock.toml) pins; with several --python, one lock for all or one per --python, in the same order.
     #[arg(long, value_name = "FILE")]
-    pub lock: Option<PathBuf>,
+    pub lock: Vec<PathBuf>,
     #[command(flatten)]
     pub reqs: ReqArgs,
-    /// The interpreter to resolve for, with --lock or requirements (default: python3 on PATH).
+    /// The interpreter to resolve for, with --lock or requirements (default: python3 on PATH). Repeat it for one file that carries a wheel set per Python.
     #[arg(long, short = 'p', value_name = "PY")]
-    pub python: Option<String>,
-    /// The interpreter command the pack runs (default: `/usr/bin/env python3.X`).
+    pub python: Vec<String>,
+    /// The interpreter command the pack runs (default: the one it was built with, else python3.X found at start).
     #[arg(long, value_name = "STR")]
     pub python_shebang: Option<String>,
+    /// Carry the environment's interpreter, so the pack runs on a host with no Python.
+    #[arg(long)]
+    pub standalone: bool,
     /// Byte-compile the files when the pack is first extracted.
     #[arg(long)]
     pub compile: bool,

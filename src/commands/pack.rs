@@ -2,20 +2,26 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cache::Cache;
 use crate::cli::PackArgs;
 use crate::error::user;
 use crate::fetch::unpack::header;
-use crate::install::entry_points::{parse_entry_points, scripts};
-use crate::install::installed;
+use crate::install::installed::{self, InstalledDist};
 use crate::install::layout::Layout;
 use crate::lockfile::pylock;
-use crate::pack::{self, Entry, PackSpec};
+use crate::pack::{self, compat, entry, Abi, Entry, PackSpec, Target};
 use crate::python::facts::Facts;
 use crate::settings::Settings;
+
+/// One environment to pack: its interpreter's facts and where its files are.
+struct Source {
+    facts: Facts,
+    site: PathBuf,
+    scripts: PathBuf,
+}
 
 pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.inspect {
@@ -32,40 +38,182 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
             "give -o the path of the file to write",
         ));
     }
-    let _guard = cache.use_shared()?;
     let from_requirements =
-        args.lock.is_some() || !args.reqs.reqs.is_empty() || !args.reqs.requirement.is_empty();
-    // Keeps a staging directory alive while packing from a lock or requirements.
-    let staging;
-    let (facts, site): (Facts, std::path::PathBuf) = if from_requirements {
-        let interpreter = crate::python::find(args.python.as_deref(), cache)?;
-        staging = cache.tempdir()?;
-        let target = crate::pipeline::Target {
-            root: staging.path().to_path_buf(),
-            python: staging.path().join("bin").join("python"),
-            facts: &interpreter.facts,
+        !args.lock.is_empty() || !args.reqs.reqs.is_empty() || !args.reqs.requirement.is_empty();
+    check_options(&args, from_requirements)?;
+    let _guard = cache.use_shared()?;
+    // Keeps the staging directories alive while packing from a lock or requirements.
+    let mut staging = Vec::new();
+    let mut sources = Vec::new();
+    if from_requirements {
+        let requests: Vec<Option<&str>> = if args.python.is_empty() {
+            vec![None]
+        } else {
+            args.python.iter().map(|p| Some(p.as_str())).collect()
         };
-        let mut reqs = args.reqs.clone();
-        if let Some(lock) = &args.lock {
-            reqs.requirement.push(lock.clone());
+        for (i, request) in requests.into_iter().enumerate() {
+            let interpreter = crate::python::find(request, cache)?;
+            let dir = cache.tempdir()?;
+            let target = crate::pipeline::Target {
+                root: dir.path().to_path_buf(),
+                python: dir.path().join("bin").join("python"),
+                facts: &interpreter.facts,
+            };
+            let mut reqs = args.reqs.clone();
+            // One lock for every Python, or the i-th lock for the i-th.
+            if let Some(lock) = args.lock.get(if args.lock.len() == 1 { 0 } else { i }) {
+                reqs.requirement.push(lock.clone());
+            }
+            let quiet = crate::output::Quiet::enter();
+            let result = crate::pipeline::Session::new(settings, cache).install(
+                &target,
+                &reqs.sources(false),
+                &Default::default(),
+            );
+            drop(quiet);
+            result?;
+            let layout = target.layout();
+            sources.push(Source {
+                facts: interpreter.facts.clone(),
+                site: layout.purelib,
+                scripts: layout.scripts,
+            });
+            staging.push(dir);
         }
-        let quiet = crate::output::Quiet::enter();
-        let result = crate::pipeline::Session::new(settings, cache).install(
-            &target,
-            &reqs.sources(false),
-            &Default::default(),
-        );
-        drop(quiet);
-        result?;
-        let site = target.layout().purelib;
-        (interpreter.facts.clone(), site)
     } else {
         let venv = crate::venv::select(args.env.as_deref())?;
         let facts = crate::venv::facts_of(&venv, cache)?;
-        let site = Layout::new(&venv.root, &facts).purelib;
-        (facts, site)
+        let layout = Layout::new(&venv.root, &facts);
+        sources.push(Source {
+            facts,
+            site: layout.purelib,
+            scripts: layout.scripts,
+        });
+    }
+
+    let mut targets = Vec::new();
+    let mut entry: Option<Entry> = None;
+    let mut dists_total = 0;
+    let mut tk = false;
+    for source in &sources {
+        let (target, e, dists) = target_of(source, &entry_text)?;
+        if targets.iter().any(|t: &Target| t.key == target.key) {
+            return Err(user(
+                format!(
+                    "--python names {} twice ({})",
+                    source.facts.versioned_name(),
+                    target.key
+                ),
+                "give each Python version once",
+            ));
+        }
+        if let Some(first) = &entry {
+            if *first != e {
+                return Err(user(
+                    format!(
+                        "the entry {entry_text:?} means different things for different Pythons ({first:?} and {e:?})"
+                    ),
+                    "name the entry as module:function so that it is the same in every wheel set",
+                ));
+            }
+        }
+        entry = Some(e);
+        dists_total = dists_total.max(dists.len());
+        if args.standalone {
+            tk = pack::runtime::uses_tkinter(&source.site);
+        }
+        targets.push(target);
+    }
+    let entry = entry.ok_or_else(|| anyhow::anyhow!("nothing to pack"))?;
+    let runtime = if args.standalone {
+        let facts = &sources[0].facts;
+        let built = pack::runtime::build(facts, tk, pack::epoch())?;
+        // The carried interpreter runs exactly this set: no range, no search, and its
+        // bytecode can be made now.
+        let t = &mut targets[0];
+        t.versions = (t.built_with.1, Some(t.built_with.1));
+        t.bytecode =
+            pack::runtime::compile_site(&facts.executable, &t.site_packages, &t.sources()?)?;
+        Some(built)
+    } else {
+        None
     };
-    let (dists, broken) = installed::scan(&site);
+    let spec = PackSpec {
+        targets,
+        entry,
+        python_command: args.python_shebang.clone(),
+        compile: args.compile,
+        runtime,
+    };
+    let written = pack::write(&spec, &output)?;
+    let pythons: Vec<String> = spec
+        .targets
+        .iter()
+        .map(|t| format!("{} {}.{}", t.implementation, t.built_with.0, t.built_with.1))
+        .collect();
+    match &spec.runtime {
+        None => crate::output::info(&format!(
+            "Packed {dists_total} distributions for {} into {} ({} bytes)",
+            pythons.join(", "),
+            output.display(),
+            written.size
+        )),
+        Some(rt) => crate::output::info(&format!(
+            "Packed {dists_total} distributions and CPython {} into {} ({} MB: the plain pack would be {} MB; the interpreter is {} MB compressed, {} MB in {} files, taken from {} with {} MB)",
+            rt.version,
+            output.display(),
+            pack::format_mb(written.size),
+            pack::format_mb(written.size - written.runtime_size),
+            pack::format_mb(written.runtime_size),
+            pack::format_mb(rt.raw_size),
+            rt.files,
+            rt.source.display(),
+            pack::format_mb(rt.source_size),
+        )),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Combinations of options that cannot mean anything, refused before any work.
+fn check_options(args: &PackArgs, from_requirements: bool) -> anyhow::Result<()> {
+    if args.python.len() > 1 && !from_requirements {
+        return Err(user(
+            "several --python values need requirements or a lock to install for each: an environment (--env) has one Python",
+            "pack from requirements (REQ..., -r FILE) or --lock FILE to carry a wheel set per Python",
+        ));
+    }
+    if args.lock.len() > 1 && args.lock.len() != args.python.len().max(1) {
+        return Err(user(
+            format!(
+                "{} locks for {} Pythons: give one lock for all, or one per --python",
+                args.lock.len(),
+                args.python.len().max(1)
+            ),
+            "pair each --lock with a --python, in the same order",
+        ));
+    }
+    if args.standalone && args.python.len() > 1 {
+        return Err(user(
+            "a standalone pack carries one interpreter, and several --python values were given",
+            "drop --standalone (the pack then picks the wheel set of the Python it finds), or build one standalone pack per Python",
+        ));
+    }
+    if args.python_shebang.is_some() && (args.standalone || args.python.len() > 1) {
+        return Err(user(
+            "--python-shebang names one interpreter command, which a standalone pack or a pack for several Pythons does not use",
+            "drop --python-shebang",
+        ));
+    }
+    Ok(())
+}
+
+/// The wheel set of one environment, its entry, and its distributions.
+fn target_of(
+    source: &Source,
+    entry_text: &str,
+) -> anyhow::Result<(Target, Entry, Vec<InstalledDist>)> {
+    let facts = &source.facts;
+    let (dists, broken) = installed::scan(&source.site);
     if let Some(b) = broken.first() {
         return Err(user(
             format!(
@@ -76,7 +224,15 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
             "repair it (reinstall that package) before packing",
         ));
     }
-    let entry = resolve_entry(&entry_text, &site, &dists)?;
+    let (entry, command) = entry::resolve(
+        entry_text,
+        &entry::Env {
+            site: &source.site,
+            scripts: &source.scripts,
+            dists: &dists,
+            interpreter: &facts.executable,
+        },
+    )?;
     let mut tags = BTreeSet::new();
     for d in &dists {
         let Ok(text) = std::fs::read_to_string(d.dist_info.join("WHEEL")) else {
@@ -91,115 +247,51 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
             );
         }
     }
-    let python_version = facts.minor_string();
+    // A native command (not a Python script) ties the set to the platform too.
+    let native_command = matches!(entry, Entry::Command { python: false, .. });
+    let native = !tags.is_empty() || native_command;
+    let (major, minor) = (facts.version.0, facts.version.1);
     let lock = pylock::render(&pylock::OutLock::from_installed(
         &dists,
-        (facts.version.0, facts.version.1),
-        &site,
+        (major, minor),
+        &source.site,
     ));
-    let spec = PackSpec {
-        site_packages: site.clone(),
-        entry,
-        python_version: python_version.clone(),
-        implementation: facts.implementation.clone(),
-        platform: (!tags.is_empty()).then(|| facts.platform.clone()),
-        platform_tags: tags.into_iter().collect(),
-        python_command: args
-            .python_shebang
-            .clone()
-            .unwrap_or_else(|| format!("/usr/bin/env python{python_version}")),
-        lock,
-        compile: args.compile,
-    };
-    pack::write(&spec, &output)?;
-    crate::output::info(&format!(
-        "Packed {} distributions into {} ({} bytes)",
-        dists.len(),
-        output.display(),
-        std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0)
-    ));
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `module`, `module:function`, or a console script of the environment.
-fn resolve_entry(
-    text: &str,
-    site: &Path,
-    dists: &[installed::InstalledDist],
-) -> anyhow::Result<Entry> {
-    let mut console = Vec::new();
-    for d in dists {
-        if let Ok(t) = std::fs::read_to_string(d.dist_info.join("entry_points.txt")) {
-            if let Ok(eps) = parse_entry_points(&t) {
-                console.extend(scripts(&eps).into_iter().cloned());
-            }
-        }
-    }
-    if let Some(ep) = console.iter().find(|e| e.name == text) {
-        return Ok(match &ep.attr {
-            Some(attr) => Entry::Function {
-                module: ep.module.clone(),
-                attr: attr.clone(),
-            },
-            None => Entry::Module(ep.module.clone()),
-        });
-    }
-    let (module, attr) = match text.split_once(':') {
-        Some((m, a)) => (m.trim().to_string(), Some(a.trim().to_string())),
-        None => (text.trim().to_string(), None),
-    };
-    let top = module.split('.').next().unwrap_or_default();
-    let exists = !top.is_empty()
-        && (site.join(top).is_dir()
-            || site.join(format!("{top}.py")).is_file()
-            || has_extension_module(site, top));
-    if exists && attr.as_deref().is_none_or(|a| !a.is_empty()) {
-        return Ok(match attr {
-            Some(attr) => Entry::Function { module, attr },
-            None => Entry::Module(module),
-        });
-    }
-    let mut known: Vec<String> = console.iter().map(|e| e.name.clone()).collect();
-    if let Ok(rd) = std::fs::read_dir(site) {
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !name.contains('.') && !name.starts_with('_') && e.path().is_dir() {
-                known.push(name);
-            }
-        }
-    }
-    known.sort();
-    known.dedup();
-    let close: Vec<&String> = known
-        .iter()
-        .filter(|k| {
-            k.contains(top) || top.contains(k.as_str()) || k.starts_with(&top[..top.len().min(2)])
-        })
-        .take(5)
-        .collect();
-    let hint = if close.is_empty() {
-        format!("use a module, module:function or console script from the environment (console scripts: {})", console.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", "))
+    let versions = if native {
+        (minor, Some(minor))
     } else {
-        format!(
-            "did you mean {}?",
-            close
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        compat::python_range(&dists, minor, &facts.markers)
     };
-    Err(user(
-        format!("the entry {text:?} is neither a console script nor a module of the environment"),
-        hint,
-    ))
-}
-
-fn has_extension_module(site: &Path, top: &str) -> bool {
-    std::fs::read_dir(site).is_ok_and(|rd| {
-        rd.flatten().any(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with(&format!("{top}.")) && n.ends_with(".so")
-        })
-    })
+    let abi = native.then(|| Abi {
+        sys_platform: facts
+            .markers
+            .get("sys_platform")
+            .cloned()
+            .unwrap_or_default(),
+        machine: facts
+            .markers
+            .get("platform_machine")
+            .cloned()
+            .unwrap_or_default(),
+        gil_disabled: facts.gil_disabled,
+        debug: facts.debug,
+    });
+    let target = Target {
+        key: pack::target_key(
+            &facts.implementation,
+            (major, minor),
+            native && facts.gil_disabled,
+        ),
+        site_packages: source.site.clone(),
+        command,
+        implementation: facts.implementation.clone(),
+        built_with: (major, minor),
+        versions,
+        abi,
+        platform: native.then(|| facts.platform.clone()),
+        platform_tags: tags.into_iter().collect(),
+        interpreter: facts.executable.clone(),
+        lock,
+        bytecode: Vec::new(),
+    };
+    Ok((target, entry, dists))
 }

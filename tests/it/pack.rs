@@ -49,6 +49,24 @@ def main():
 def three():
     run("function")
     return 3
+
+class _Commands:
+    def go(self):
+        run("attribute")
+        return 4
+
+commands = _Commands()
+"#;
+
+/// `demo.sub.tool:app.main`: an object's method in a submodule, as a console script names it.
+const DEMO_SUB_TOOL: &str = r#"from demo.cli import run
+
+class App:
+    def main(self):
+        run("nested")
+        return 6
+
+app = App()
 "#;
 
 const DEMO_READER: &str = r#"import importlib.resources, os
@@ -61,7 +79,7 @@ def via_resources():
     return importlib.resources.files("demo").joinpath("data.txt").read_text()
 "#;
 
-fn demo() -> WheelBuilder {
+pub(crate) fn demo() -> WheelBuilder {
     WheelBuilder::new("demo", "1.0")
         .file("demo/__init__.py", "")
         .file(
@@ -71,13 +89,15 @@ fn demo() -> WheelBuilder {
         .file("demo/cli.py", DEMO_CLI)
         .file("demo/reader.py", DEMO_READER)
         .file("demo/data.txt", "packed data\n")
+        .file("demo/sub/__init__.py", "")
+        .file("demo/sub/tool.py", DEMO_SUB_TOOL)
         .file("zz_extra.pth", "extra_dir\n")
         .file("extra_dir/extramod.py", "VALUE = 'from the pth dir'\n")
         .entry_point("console_scripts", "demo-cli", "demo.cli:main")
         .requires_dist("demolib>=1")
 }
 
-fn demolib() -> WheelBuilder {
+pub(crate) fn demolib() -> WheelBuilder {
     WheelBuilder::new("demolib", "1.0").file("demolib/__init__.py", "VERSION = '1.0'\n")
 }
 
@@ -95,19 +115,19 @@ fn noise(len: usize) -> Vec<u8> {
     out
 }
 
-struct World {
-    t: TestEnv,
-    server: IndexServer,
-    python: PathBuf,
+pub(crate) struct World {
+    pub(crate) t: TestEnv,
+    pub(crate) server: IndexServer,
+    pub(crate) python: PathBuf,
 }
 
 impl World {
-    fn new() -> World {
+    pub(crate) fn new() -> World {
         World::with(&[])
     }
 
     /// The demo world plus more wheels.
-    fn with(extra: &[WheelBuilder]) -> World {
+    pub(crate) fn with(extra: &[WheelBuilder]) -> World {
         let t = TestEnv::new();
         let wheels = t.path("wheels");
         demo().build(&wheels);
@@ -124,16 +144,16 @@ impl World {
         }
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.t.path(rel)
     }
 
-    fn root(&self) -> PathBuf {
+    pub(crate) fn root(&self) -> PathBuf {
         self.path("packroot")
     }
 
     /// `X.Y` of the test interpreter.
-    fn minor(&self) -> String {
+    pub(crate) fn minor(&self) -> String {
         py(
             &self.python,
             "import sys; print('%d.%d' % sys.version_info[:2])",
@@ -141,7 +161,7 @@ impl World {
     }
 
     /// `envtool create DIR --python PY --index-url URL REQS...`.
-    fn create(&self, dir: &str, reqs: &[&str]) -> PathBuf {
+    pub(crate) fn create(&self, dir: &str, reqs: &[&str]) -> PathBuf {
         let mut args: Vec<String> = vec![
             "create".into(),
             dir.into(),
@@ -156,11 +176,11 @@ impl World {
     }
 
     /// `envtool pack ARGS` (with --python and --index-url added) -> the raw output.
-    fn pack_raw(&self, args: &[&str]) -> Output {
+    pub(crate) fn pack_raw(&self, args: &[&str]) -> Output {
         self.pack_cmd(args).output().unwrap()
     }
 
-    fn pack_cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn pack_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = self.t.cmd(["pack"]);
         cmd.args(args)
             .arg("--python")
@@ -171,25 +191,40 @@ impl World {
     }
 
     /// `envtool pack --env DIR --entry ENTRY -o OUT`, asserting success; returns OUT.
-    fn pack_env(&self, env: &str, entry: &str, out: &str) -> PathBuf {
+    pub(crate) fn pack_env(&self, env: &str, entry: &str, out: &str) -> PathBuf {
         let o = self.pack_raw(&["--env", env, "--entry", entry, "-o", out]);
         assert_success(&o);
         self.path(out)
     }
 
+    /// `envtool pack --env DIR --entry ENTRY -o OUT EXTRA...`, asserting success; returns OUT.
+    pub(crate) fn pack_env_with(
+        &self,
+        env: &str,
+        entry: &str,
+        out: &str,
+        extra: &[&str],
+    ) -> PathBuf {
+        let mut args = vec!["--env", env, "--entry", entry, "-o", out];
+        args.extend_from_slice(extra);
+        let o = self.pack_raw(&args);
+        assert_success(&o);
+        self.path(out)
+    }
+
     /// The demo environment `e`.
-    fn demo_env(&self) -> PathBuf {
+    pub(crate) fn demo_env(&self) -> PathBuf {
         self.create("e", &["demo"])
     }
 
     /// The PATH runs of `./OUT` see: the test interpreter's bin dir first, so the header's
     /// `/usr/bin/env python3.X` finds it.
-    fn path_var(&self) -> String {
+    pub(crate) fn path_var(&self) -> String {
         format!("{}:/usr/bin:/bin", self.python.parent().unwrap().display())
     }
 
     /// A command running the pack, either `OUT ARGS` or `python OUT ARGS`.
-    fn run_cmd(&self, pack: &Path, how: How, args: &[&str]) -> Command {
+    pub(crate) fn run_cmd(&self, pack: &Path, how: How, args: &[&str]) -> Command {
         let mut cmd = match how {
             How::Direct => Command::new(pack),
             How::Python => {
@@ -214,12 +249,18 @@ impl World {
         cmd
     }
 
-    fn run(&self, pack: &Path, how: How, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, pack: &Path, how: How, args: &[&str]) -> Output {
         self.run_cmd(pack, how, args).output().unwrap()
     }
 
     /// Runs with `input` piped to standard input.
-    fn run_with_stdin(&self, pack: &Path, how: How, args: &[&str], input: &str) -> Output {
+    pub(crate) fn run_with_stdin(
+        &self,
+        pack: &Path,
+        how: How,
+        args: &[&str],
+        input: &str,
+    ) -> Output {
         let mut child = self
             .run_cmd(pack, how, args)
             .stdin(Stdio::piped())
@@ -238,7 +279,7 @@ impl World {
 
     /// The extraction directories below the pack root (names not starting with `.`), and
     /// everything else there.
-    fn root_entries(&self) -> Vec<String> {
+    pub(crate) fn root_entries(&self) -> Vec<String> {
         let Ok(rd) = std::fs::read_dir(self.root()) else {
             return Vec::new();
         };
@@ -251,7 +292,7 @@ impl World {
     }
 
     /// The one complete extraction directory.
-    fn extraction(&self) -> PathBuf {
+    pub(crate) fn extraction(&self) -> PathBuf {
         let names = self.root_entries();
         assert_eq!(
             names.len(),
@@ -269,25 +310,25 @@ impl World {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum How {
+pub(crate) enum How {
     /// `./OUT ARGS` (the sh header)
     Direct,
     /// `python OUT ARGS` (the zip application)
     Python,
 }
 
-const BOTH: [How; 2] = [How::Direct, How::Python];
+pub(crate) const BOTH: [How; 2] = [How::Direct, How::Python];
 
-fn stdout_of(out: &Output) -> String {
+pub(crate) fn stdout_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn stderr_of(out: &Output) -> String {
+pub(crate) fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The one JSON line the demo prints.
-fn report(out: &Output) -> serde_json::Value {
+pub(crate) fn report(out: &Output) -> serde_json::Value {
     let text = stdout_of(out);
     let line = text
         .lines()
@@ -300,7 +341,7 @@ fn report(out: &Output) -> serde_json::Value {
 /// Runs the pack both ways, twice each (a cold then a warm start), checking stdout (the
 /// entry kind, the arguments, the packed dependency, the code runs from the extraction),
 /// stdin passthrough, stderr and the exit status.
-fn check_pack(w: &World, pack: &Path, kind: &str, status: i32) {
+pub(crate) fn check_pack(w: &World, pack: &Path, kind: &str, status: i32) {
     for how in BOTH {
         for start in ["cold", "warm"] {
             if start == "cold" {
@@ -387,6 +428,221 @@ fn console_script_entry_from_an_env() {
     w.demo_env();
     let pack = w.pack_env("e", "demo-cli", "demo-cli");
     check_pack(&w, &pack, "script", 0);
+}
+
+/// `module:object.attr` in a submodule, as a console script would call it.
+#[test]
+fn nested_attribute_entries_run_as_console_scripts_do() {
+    let w = World::new();
+    w.demo_env();
+    for (entry, kind, status) in [
+        ("demo.cli:commands.go", "attribute", 4),
+        ("demo.sub.tool:app.main", "nested", 6),
+    ] {
+        let pack = w.pack_env("e", entry, "nested");
+        for how in BOTH {
+            let out = w.run(&pack, how, &["x"]);
+            assert_eq!(
+                out.status.code(),
+                Some(status),
+                "{entry} {how:?}: {}",
+                stderr_of(&out)
+            );
+            let r = report(&out);
+            assert_eq!(r["kind"], kind, "{entry} {how:?}");
+            assert_eq!(r["args"], serde_json::json!(["x"]), "{entry} {how:?}");
+        }
+    }
+}
+
+/// Any module `python -m` takes is an entry, the standard library's included.
+#[test]
+fn standard_library_module_entry() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "json.tool", "json-tool");
+    let inspect = w.t.ok(["pack", "--inspect", "json-tool"]);
+    assert!(
+        inspect.contains("entry: json.tool (python -m json.tool)"),
+        "{inspect}"
+    );
+    for how in BOTH {
+        for start in ["cold", "warm"] {
+            if start == "cold" {
+                let _ = std::fs::remove_dir_all(w.root());
+            }
+            let out = w.run_with_stdin(&pack, how, &["--sort-keys"], "{\"b\": 1, \"a\": [2]}");
+            assert_success(&out);
+            assert_eq!(
+                stdout_of(&out),
+                "{\n    \"a\": [\n        2\n    ],\n    \"b\": 1\n}\n",
+                "{how:?} {start}"
+            );
+        }
+    }
+}
+
+/// A distribution with commands in `.data/scripts`: a shell script (what a native binary
+/// is to the pack: executed, not run by Python) and a `#!python` script.
+fn commands_wheel() -> WheelBuilder {
+    WheelBuilder::new("cmds", "1.0")
+        .file("cmds/__init__.py", "")
+        .data(
+            "scripts",
+            "shell-tool",
+            "#!/bin/sh\necho \"shell-tool argv0=$0 args=$*\"\nexit 7\n",
+        )
+        .data(
+            "scripts",
+            "py-tool",
+            "#!python\nimport json, sys, demolib\nprint(json.dumps({'kind': 'py-tool', 'argv0': sys.argv[0], 'args': sys.argv[1:], 'lib': demolib.VERSION, 'file': __file__}))\nsys.exit(8)\n",
+        )
+        .requires_dist("demolib>=1")
+}
+
+#[test]
+fn commands_the_distribution_installs_into_bin_are_entries() {
+    let w = World::with(&[commands_wheel()]);
+    w.create("c", &["cmds"]);
+    let shell = w.pack_env("c", "shell-tool", "shell-tool");
+    let py_tool = w.pack_env("c", "py-tool", "py-tool");
+    let inspect = w.t.ok(["pack", "--inspect", "shell-tool"]);
+    assert!(
+        inspect.contains("entry: shell-tool (a command"),
+        "{inspect}"
+    );
+    for how in BOTH {
+        for start in ["cold", "warm"] {
+            if start == "cold" {
+                let _ = std::fs::remove_dir_all(w.root());
+            }
+            let out = w.run(&shell, how, &["a", "b"]);
+            assert_eq!(
+                out.status.code(),
+                Some(7),
+                "{how:?} {start}: {}",
+                stderr_of(&out)
+            );
+            let text = stdout_of(&out);
+            assert!(text.ends_with(" args=a b\n"), "{how:?} {start}: {text}");
+            assert!(text.contains("argv0="), "{text}");
+
+            let out = w.run(&py_tool, how, &["c"]);
+            assert_eq!(
+                out.status.code(),
+                Some(8),
+                "{how:?} {start}: {}",
+                stderr_of(&out)
+            );
+            let r = report(&out);
+            assert_eq!(r["kind"], "py-tool");
+            assert_eq!(r["args"], serde_json::json!(["c"]));
+            assert_eq!(r["lib"], "1.0");
+            assert!(
+                Path::new(r["file"].as_str().unwrap()).starts_with(w.root()),
+                "{r}"
+            );
+        }
+    }
+    // The environment's path does not get into the pack (the script's #! line is #!python).
+    let env_path = w.path("c").to_string_lossy().into_owned();
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&py_tool).unwrap()).unwrap();
+    let mut script = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("bin/py-tool").unwrap(), &mut script).unwrap();
+    assert!(script.starts_with("#!python\n"), "{script}");
+    assert!(!script.contains(&env_path), "{script}");
+}
+
+/// Packs of one environment that differ in the entry, the compile flag or the interpreter
+/// command each have their own extraction: each runs its own program, whichever ran first.
+#[test]
+fn packs_differing_in_what_runs_never_share_an_extraction() {
+    let w = World::new();
+    w.demo_env();
+    let module = w.pack_env("e", "demo", "m");
+    let script = w.pack_env("e", "demo-cli", "s");
+    let function = w.pack_env("e", "demo.cli:three", "f");
+    let compiled = w.pack_raw(&["--env", "e", "--entry", "demo", "-o", "c", "--compile"]);
+    assert_success(&compiled);
+    let shebang = w.pack_raw(&[
+        "--env",
+        "e",
+        "--entry",
+        "demo",
+        "-o",
+        "p",
+        "--python-shebang",
+        &w.python.to_string_lossy(),
+    ]);
+    assert_success(&shebang);
+    let same = w.pack_env("e", "demo", "m2");
+    for how in BOTH {
+        let _ = std::fs::remove_dir_all(w.root());
+        for (pack, kind, status) in [
+            (&module, "module", 0),
+            (&script, "script", 0),
+            (&function, "function", 3),
+            (&w.path("c"), "module", 0),
+            (&w.path("p"), "module", 0),
+            (&same, "module", 0),
+            (&module, "module", 0),
+            (&script, "script", 0),
+        ] {
+            let out = w.run(pack, how, &[]);
+            assert_eq!(
+                out.status.code(),
+                Some(status),
+                "{pack:?} {how:?}: {}",
+                stderr_of(&out)
+            );
+            assert_eq!(report(&out)["kind"], kind, "{pack:?} {how:?}");
+        }
+        let dirs: Vec<String> = w
+            .root_entries()
+            .into_iter()
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        // m and m2 are the same pack (same bytes): one extraction; the others one each.
+        assert_eq!(dirs.len(), 5, "{how:?}: {dirs:?}");
+        // The compile flag took effect in its own extraction only.
+        let compiled_dirs = dirs
+            .iter()
+            .filter(|d| {
+                w.root()
+                    .join(d)
+                    .join("site-packages/demo/__pycache__")
+                    .is_dir()
+            })
+            .count();
+        assert!(compiled_dirs >= 1, "{dirs:?}");
+    }
+    assert!(std::fs::read(&module).unwrap() == std::fs::read(&same).unwrap());
+}
+
+#[test]
+fn entry_that_names_nothing_runnable_lists_what_is_available() {
+    let w = World::new();
+    w.demo_env();
+    for (entry, needle) in [
+        ("demolib", "__main__"),
+        ("json", "__main__"),
+        ("demo.nosuch:main", "nothing runnable"),
+        ("nosuch.tool", "nothing runnable"),
+        ("sys", "built into the interpreter"),
+        ("demo:", "nothing runnable"),
+        ("a b", "nothing runnable"),
+    ] {
+        let out = w.pack_raw(&["--env", "e", "--entry", entry, "-o", "out"]);
+        let stderr = assert_user_error(&out, needle);
+        assert!(stderr.contains(&format!("{entry:?}")), "{entry}: {stderr}");
+        for available in ["demo-cli", "demo (python -m)", "demolib:FUNCTION"] {
+            assert!(
+                stderr.contains(available),
+                "{entry}: {available} is not listed:\n{stderr}"
+            );
+        }
+        assert!(!w.path("out").exists(), "{entry}: a file was written");
+    }
 }
 
 #[test]
@@ -836,11 +1092,36 @@ fn warm_start_extracts_nothing_and_records_the_last_use() {
 // Isolation
 // ---------------------------------------------------------------------------------------
 
+/// `X.Y` of an interpreter.
+pub(crate) fn minor_of(python: &Path) -> String {
+    py(python, "import sys; print('%d.%d' % sys.version_info[:2])")
+}
+
+/// A wheel tagged for `python` alone (`cpXY-cpXY-PLATFORM`, not pure): a pack holding it runs
+/// on that minor version only. Its module reports the tag it was built for.
+pub(crate) fn tagged(python: &Path) -> WheelBuilder {
+    let facts = py(
+        python,
+        "import sys, sysconfig; print('cp%d%d' % sys.version_info[:2]); print(sysconfig.get_platform())",
+    );
+    let (cp, platform) = facts.split_once('\n').unwrap();
+    let tag = format!("{cp}-{cp}-{}", platform.replace(['-', '.'], "_"));
+    WheelBuilder::new("tagged", "1.0")
+        .tag(&tag)
+        .root_is_purelib(false)
+        .file("tagged/__init__.py", format!("TAG = {tag:?}\n"))
+        .file(
+            "tagged/__main__.py",
+            "import json, sys, tagged, demolib\nprint(json.dumps({'tag': tagged.TAG, 'version': '%d.%d' % sys.version_info[:2], 'executable': sys.executable, 'args': sys.argv[1:]}))\n",
+        )
+        .requires_dist("demolib>=1")
+}
+
 #[test]
 fn incompatible_interpreter_is_refused_without_traceback() {
-    let w = World::new();
-    w.demo_env();
-    let pack = w.pack_env("e", "demo", "demo.pyz");
+    let w = World::with(&[tagged(&common::python())]);
+    w.create("n", &["tagged"]);
+    let pack = w.pack_env("n", "tagged", "tagged.pyz");
     let minor = w.minor();
     let others: Vec<(String, PathBuf)> = pythons()
         .into_iter()
@@ -879,6 +1160,52 @@ fn incompatible_interpreter_is_refused_without_traceback() {
             "{name}: which Python it got:\n{stderr}"
         );
     }
+}
+
+/// The warm path makes the first start's interpreter check too: an extraction made by the
+/// right Python, then the header's command resolving to another one, is refused (before,
+/// the warm start ran the wrong interpreter on the extracted files).
+#[test]
+fn warm_start_checks_the_interpreter() {
+    let minor = minor_of(&common::python());
+    let Some((_, other)) = pythons()
+        .into_iter()
+        .find(|(name, _)| !name.starts_with(&format!("{minor}.")))
+    else {
+        return support::skip(&format!("no CPython other than {minor}"));
+    };
+    let w = World::with(&[tagged(&common::python())]);
+    w.create("n", &["tagged"]);
+    let o = w.pack_raw(&[
+        "--env",
+        "n",
+        "--entry",
+        "tagged",
+        "-o",
+        "t",
+        "--python-shebang",
+        &format!("/usr/bin/env python{minor}"),
+    ]);
+    assert_success(&o);
+    let pack = w.path("t");
+    assert_success(&w.run(&pack, How::Direct, &[]));
+    assert!(w.extraction().join(".complete").is_file());
+    // python3.X on PATH is now another version.
+    let bin = w.path("liar");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&other, bin.join(format!("python{minor}"))).unwrap();
+    let out = w
+        .run_cmd(&pack, How::Direct, &[])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .unwrap();
+    let stderr = assert_user_error(&out, &format!("needs cpython {minor}"));
+    assert!(!stderr.contains("Traceback"), "{stderr}");
+    assert!(
+        stdout_of(&out).is_empty(),
+        "the entry ran: {}",
+        stdout_of(&out)
+    );
 }
 
 /// A directory with a conflicting `demo` package and `demolib` module that print WRONG.
@@ -1078,6 +1405,39 @@ fn truncated_pack_is_refused_by_the_header() {
         "something was extracted: {:?}",
         w.root_entries()
     );
+}
+
+/// The size check is cheap, so warm starts make it too: a pack truncated (or grown) after
+/// its first start is refused, not run from the old extraction.
+#[test]
+fn damaged_pack_is_refused_after_it_was_extracted() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    let bytes = std::fs::read(&pack).unwrap();
+    assert_success(&w.run(&pack, How::Direct, &[]));
+    assert!(w.extraction().join(".complete").is_file());
+    truncate_file(&pack, bytes.len() as u64 - 100);
+    let out = w.run(&pack, How::Direct, &[]);
+    let stderr = assert_user_error(&out, "damaged");
+    assert!(!stderr.contains("Traceback"), "{stderr}");
+    assert!(stdout_of(&out).is_empty(), "it ran: {}", stdout_of(&out));
+
+    let mut grown = bytes.clone();
+    grown.extend_from_slice(b"appended");
+    std::fs::write(&pack, &grown).unwrap();
+    for how in BOTH {
+        let out = w.run(&pack, how, &[]);
+        let stderr = assert_user_error(&out, "damaged");
+        assert!(
+            stdout_of(&out).is_empty(),
+            "{how:?}: it ran: {}",
+            stdout_of(&out)
+        );
+        assert!(!stderr.contains("Traceback"), "{stderr}");
+    }
+    std::fs::write(&pack, &bytes).unwrap();
+    assert_success(&w.run(&pack, How::Direct, &[]));
 }
 
 /// A pack holding a large incompressible file, so that its bytes are stored verbatim in the
