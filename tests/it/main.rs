@@ -14,6 +14,7 @@ mod freeze;
 mod install;
 mod network;
 mod pack;
+mod pack_example_twisted;
 mod pack_nopython;
 mod pack_pythons;
 mod pack_standalone;
