@@ -137,6 +137,7 @@ def merge_env(*envs):
 #   ("diff_ms", label, max): the median of label's per-round difference to the
 #                            baseline (same round, so drift cancels) <= max ms
 #   ("size", label, other):  facts size_bytes of label <= those of other
+#   ("wall_s", label, max):  label's median wall time <= max seconds (an absolute bound)
 Goal = collections.namedtuple("Goal", "kind label limit")
 
 # fn(ctx) -> (list of Tool, baseline label).  peers: PEER_REQUIREMENTS keys
@@ -638,7 +639,7 @@ def pyenv_paths(ctx):
 
 @workload(
     "pack-warm-start-pyenv",
-    "warm start of an envtool pack with its default `/usr/bin/env python3.X` header, python3.X on PATH being the pyenv shim,"
+    "warm start of an envtool pack with its default header (no --python-shebang), python3.X on PATH being the pyenv shim,"
     " against the packed env's own console script",
     target=("envtool pack, python3.X = pyenv shim", 1.05), venv=False, variants=pyenv_pack_variants, group="pack",
 )
@@ -672,9 +673,11 @@ def wl_pack_warm_start_pyenv(ctx):
                 # No --python-shebang: the default header, `/usr/bin/env python3.X`.
                 ctx.setup_run([exe, "-q", "pack", "--env", env_dir, "--entry", e["entry"], "-o", out], "packing {} with {}".format(e["entry"], exe), env=env)
                 with open(out, "rb") as f:
-                    head = f.read(4096).decode("utf-8", "replace")
-                if "/usr/bin/env python" + xy not in head:
-                    die("{} does not run `/usr/bin/env python{}`: it is not what pack-warm-start-pyenv measures".format(out, xy))
+                    head = f.read(8192).decode("utf-8", "replace")
+                # The default header: `/usr/bin/env python3.X` (older envtools), or the
+                # interpreter it was built with, then python3.X found by name.
+                if "/usr/bin/env python" + xy not in head and "\non python" + xy + " " not in head:
+                    die("{} has no default header (neither `/usr/bin/env python{}` nor a search for python{}): it is not what pack-warm-start-pyenv measures".format(out, xy, xy))
                 packs[(sfx, e["entry"])] = out
         return env_dir, packs
 
@@ -696,6 +699,103 @@ def wl_pack_warm_start_pyenv(ctx):
     script = os.path.join(env_dir, "bin", entry["entry"])
     tools.append(Tool("env's own script", lambda _: [script] + args, check=check, capture=True))
     return primed(tools), "env's own script"
+
+
+# Standalone packs (--standalone: the pack carries its interpreter, so the host
+# needs no Python) and packs for several Pythons (--python A --python B, a wheel
+# set per interpreter).  envtool alone: a baseline binary may not have these flags.
+def pack_variants(ctx):
+    return python_variants(ctx)
+
+
+VARIANT_NOTES[pack_variants] = "each --pythons interpreter"
+
+
+def standalone_packs(ctx, py):
+    """The httpie env made with py, and its standalone and plain packs (untimed, once per interpreter)."""
+    env = merge_env(QUIET_PIP, ctx.envtools()[0][2])
+
+    def build(d):
+        out = {"env": os.path.join(d, "env"), "standalone": os.path.join(d, "http-standalone"), "plain": os.path.join(d, "http")}
+        ctx.setup_run([ctx.envtool, "-q", "create", out["env"], "--python", py, "-r", PINNED_REQUIREMENTS], "creating the httpie env", env=env)
+        ctx.setup_run([ctx.envtool, "-q", "pack", "--env", out["env"], "--entry", "http", "-o", out["standalone"], "--standalone"], "packing httpie --standalone", env=env)
+        ctx.setup_run([ctx.envtool, "-q", "pack", "--env", out["env"], "--entry", "http", "-o", out["plain"]], "packing httpie", env=env)
+        return out
+
+    return ctx.fixture("the httpie env and its standalone and plain packs ({})".format(py), build)
+
+
+def size_facts(path):
+    def check(target, out, first):
+        facts = version_output()(target, out, first)
+        if first:
+            facts = dict(facts or {}, size_bytes=os.path.getsize(path))
+        return facts
+
+    return check
+
+
+@workload(
+    "pack-standalone-first-start",
+    "first start of the standalone httpie pack (`OUT --version`: sh and tar unpack its interpreter, then it extracts and runs)"
+    " with an empty ENVTOOL_PACK_ROOT every run, against the plain pack's first start",
+    target=[Goal("wall_s", "envtool pack --standalone", 1.5)], venv=False, group="pack", rounds=10, variants=pack_variants,
+)
+def wl_pack_standalone_first_start(ctx):
+    files = standalone_packs(ctx, ctx.python)
+    tools = [
+        Tool("envtool pack --standalone", lambda _: [files["standalone"], "--version"], env=lambda d: {"ENVTOOL_PACK_ROOT": rundir(d, "root")},
+             check=size_facts(files["standalone"]), capture=True),
+        Tool("envtool pack", lambda _: [files["plain"], "--version"], env=lambda d: {"ENVTOOL_PACK_ROOT": rundir(d, "root")},
+             check=size_facts(files["plain"]), capture=True),
+    ]
+    return tools, "envtool pack"
+
+
+@workload(
+    "pack-standalone-warm-start",
+    "start of the standalone httpie pack (`OUT --version`) once extracted, against the packed env's own `bin/http --version`",
+    target=("envtool pack --standalone", 1.05), venv=False, group="pack", variants=pack_variants,
+)
+def wl_pack_standalone_warm_start(ctx):
+    files = standalone_packs(ctx, ctx.python)
+    roots = ctx.fixture("the runtime roots of the standalone packs ({})".format(ctx.python), lambda d: d)
+    check = version_output()
+    tools = [
+        Tool("envtool pack --standalone", lambda _: [files["standalone"], "--version"], env={"ENVTOOL_PACK_ROOT": os.path.join(roots, "standalone")}, check=check, capture=True),
+        Tool("envtool pack", lambda _: [files["plain"], "--version"], env={"ENVTOOL_PACK_ROOT": os.path.join(roots, "plain")}, check=check, capture=True),
+        Tool("env bin/http", lambda _: [os.path.join(files["env"], "bin", "http"), "--version"], check=check, capture=True),
+    ]
+    return primed(tools), "env bin/http"
+
+
+@workload(
+    "pack-multi-warm-start",
+    "warm start (`OUT --version`) of an httpie pack for two Pythons (this --pythons interpreter first, then another)"
+    " against the pack for this Python alone, both from the pinned requirements",
+    target=("envtool pack, 2 Pythons", 1.05), venv=False, group="pack", variants=pack_variants,
+)
+def wl_pack_multi_warm_start(ctx):
+    py = ctx.python
+    others = [p for p in ctx.pythons if python_xy(p) != python_xy(py)]
+    if not others:
+        die("pack-multi-warm-start needs two --pythons interpreters of different versions", "pass e.g. --pythons 3.11,3.13")
+    env = merge_env(QUIET_PIP, ctx.envtools()[0][2])
+
+    def build(d):
+        single, multi = os.path.join(d, "http-1"), os.path.join(d, "http-2")
+        ctx.setup_run([ctx.envtool, "-q", "pack", "-r", PINNED_REQUIREMENTS, "--entry", "http", "-o", single, "--python", py], "packing httpie for {}".format(py), env=env)
+        ctx.setup_run([ctx.envtool, "-q", "pack", "-r", PINNED_REQUIREMENTS, "--entry", "http", "-o", multi, "--python", py, "--python", others[0]],
+                      "packing httpie for {} and {}".format(py, others[0]), env=env)
+        return single, multi
+
+    single, multi = ctx.fixture("the httpie packs for {} alone and with {}".format(py, others[0]), build)
+    roots = ctx.fixture("the runtime roots of the multi-Python packs ({})".format(py), lambda d: d)
+    tools = [
+        Tool("envtool pack, 2 Pythons", lambda _: [multi, "--version"], env={"ENVTOOL_PACK_ROOT": os.path.join(roots, "multi")}, check=size_facts(multi), capture=True),
+        Tool("envtool pack, 1 Python", lambda _: [single, "--version"], env={"ENVTOOL_PACK_ROOT": os.path.join(roots, "single")}, check=size_facts(single), capture=True),
+    ]
+    return primed(tools), "envtool pack, 1 Python"
 
 
 @workload(
@@ -1304,6 +1404,9 @@ def goal_result(goal, baseline, res):
     if goal.kind == "diff_ms":
         got = r["paired_diff_median_s"] * 1000
         return got <= goal.limit, "{} - {} <= {:.1f} ms (median of the same-round differences)".format(goal.label, baseline, goal.limit), "{:+.1f} ms".format(got), got
+    if goal.kind == "wall_s":
+        got = r["median_s"]
+        return got <= goal.limit, "{} median <= {:.2f} s".format(goal.label, goal.limit), fmt_ms(got), got
     if goal.kind == "size":
         mine = (r["facts"] or {}).get("size_bytes")
         other = (res.get(goal.limit, {}).get("facts") or {}).get("size_bytes")
