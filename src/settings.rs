@@ -135,7 +135,7 @@ fn parse_index_url(text: &str) -> anyhow::Result<url::Url> {
     };
     url::Url::parse(&with_slash).map_err(|e| {
         crate::error::user(
-            format!("invalid index URL {text:?}: {e}"),
+            format!("invalid index URL {:?}: {e}", crate::redact::text_of(text)),
             "pass a full URL such as http://host/simple to --index-url (or ENVTOOL_INDEX_URL)",
         )
     })

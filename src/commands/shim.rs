@@ -70,7 +70,7 @@ pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
         shim::write(
             &bin,
             command,
-            &shim::render(&owner, command, &venv.root, &repair, remove),
+            &shim::render(&owner, command, &venv.root, &repair, remove)?,
         )?;
     }
     output::info(&format!(
@@ -80,7 +80,7 @@ pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     ));
     if let Some(line) = shim::path_advice(&bin) {
         output::warn(&format!("{} is not on PATH", bin.display()));
-        output::hint_line(&format!("add it with: {line}"));
+        output::hint_line(&format!("add this line to your shell profile: {line}"));
     }
     Ok(ExitCode::SUCCESS)
 }

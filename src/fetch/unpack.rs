@@ -61,6 +61,18 @@ pub enum WheelError {
     Unlisted { filename: String, entry: String },
     #[error("{filename} needs a newer installer (Wheel-Version {version})")]
     TooNew { filename: String, version: String },
+    #[error("{filename} would expand to {declared} bytes, more than envtool unpacks (limit {limit} bytes, or a suspicious compression ratio)")]
+    TooLarge {
+        filename: String,
+        declared: u64,
+        limit: u64,
+    },
+    #[error("{filename} is not what its name says: its METADATA names {name} {version}")]
+    Impersonation {
+        filename: String,
+        name: String,
+        version: String,
+    },
 }
 
 impl crate::error::Hint for WheelError {
@@ -74,6 +86,8 @@ impl crate::error::Hint for WheelError {
                 "the wheel's contents do not match its RECORD; it was changed after it was built. Nothing was installed".into()
             }
             WheelError::TooNew { .. } => "use a newer envtool, or an older version of the package".into(),
+            WheelError::TooLarge { .. } => "if the package really is that large, raise ENVTOOL_MAX_UNPACKED_BYTES (bytes); nothing was installed".into(),
+            WheelError::Impersonation { .. } => "the wheel's file name and its METADATA disagree (the file was renamed or is malicious); nothing was installed".into(),
         })
     }
 }
@@ -158,17 +172,21 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
             )
         })?;
 
-    let names: Vec<String> = (0..zip.len())
-        .map(|i| {
-            zip.by_index_raw(i)
-                .map_err(|e| corrupt(filename, e))
-                .and_then(|f| {
-                    f.name()
-                        .map(|n| n.into_owned())
-                        .map_err(|e| corrupt(filename, e))
-                })
-        })
-        .collect::<Result<_, _>>()?;
+    let mut names = Vec::with_capacity(zip.len());
+    let mut spans = Vec::with_capacity(zip.len());
+    let mut declared = 0u64;
+    for i in 0..zip.len() {
+        let f = zip.by_index_raw(i).map_err(|e| corrupt(filename, e))?;
+        names.push(f.name().map_err(|e| corrupt(filename, e))?.into_owned());
+        spans.push((f.header_start(), f.compressed_size()));
+        declared = declared.saturating_add(f.size());
+    }
+    check_layout(&mut spans, filename)?;
+    check_expansion(
+        declared,
+        std::fs::metadata(archive)?.len(),
+        &filename.filename,
+    )?;
     let dist_info = find_dist_info(&names, filename)?;
     let record_name = format!("{dist_info}/RECORD");
     let record_text = {
@@ -185,12 +203,14 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
     let listed: HashMap<&str, &record::RecordEntry> =
         record.iter().map(|e| (e.path.as_str(), e)).collect();
     check_wheel_version(&mut zip, &dist_info, filename)?;
+    check_identity(&mut zip, &dist_info, filename)?;
 
     let mut seen = std::collections::HashSet::new();
     for i in 0..zip.len() {
         crate::interrupt::check()?;
         let mut entry = zip.by_index(i).map_err(|e| corrupt(filename, e))?;
         let name = entry.name().map_err(|e| corrupt(filename, e))?.into_owned();
+        let declared_size = entry.size();
         if entry.is_dir() {
             let rel = safe_relative(name.trim_end_matches('/'))
                 .ok_or_else(|| unsafe_path(filename, &name))?;
@@ -223,6 +243,13 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
             hasher.update(&buf[..n]);
             out.write_all(&buf[..n])?;
             size += n as u64;
+            if size > declared_size {
+                return Err(corrupt(
+                    filename,
+                    format!("{name} expands beyond the size its header declares"),
+                )
+                .into());
+            }
         }
         drop(out);
         let mode = if executable { 0o755 } else { 0o644 };
@@ -270,6 +297,49 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
     Ok(dist_info)
 }
 
+const DEFAULT_MAX_UNPACKED: u64 = 8 << 30;
+
+/// The most one archive may expand to: `ENVTOOL_MAX_UNPACKED_BYTES`, else 8 GiB.
+pub fn max_unpacked_bytes() -> u64 {
+    crate::env_vars::non_empty_var(crate::env_vars::ENVTOOL_MAX_UNPACKED_BYTES)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_UNPACKED)
+}
+
+/// Every entry's local header and data must be its own: an archive whose central directory
+/// points several entries at one stream (an overlapping-entry zip bomb) is refused.
+fn check_layout(spans: &mut [(u64, u64)], filename: &WheelFilename) -> Result<(), WheelError> {
+    spans.sort_unstable();
+    for pair in spans.windows(2) {
+        let ((start, len), (next, _)) = (pair[0], pair[1]);
+        if start.saturating_add(len) > next {
+            return Err(corrupt(
+                filename,
+                "its entries overlap (several names point at the same compressed data): an archive bomb",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The most an archive may expand to (`ENVTOOL_MAX_UNPACKED_BYTES`, default 8 GiB) and the
+/// largest expansion ratio for archives over 64 MiB unpacked (100x).
+fn check_expansion(declared: u64, archive_size: u64, filename: &str) -> Result<(), WheelError> {
+    const RATIO: u64 = 100;
+    let max = max_unpacked_bytes();
+    let too_big = declared > max;
+    let raised = max > DEFAULT_MAX_UNPACKED;
+    let too_dense = declared > 64 << 20 && declared / archive_size.max(1) > RATIO && !raised;
+    if too_big || too_dense {
+        return Err(WheelError::TooLarge {
+            filename: filename.to_string(),
+            declared,
+            limit: max,
+        });
+    }
+    Ok(())
+}
+
 fn unsafe_path(filename: &WheelFilename, entry: &str) -> WheelError {
     WheelError::UnsafePath {
         filename: filename.filename.clone(),
@@ -310,6 +380,34 @@ fn find_dist_info(names: &[String], filename: &WheelFilename) -> Result<String, 
         ));
     }
     Ok(dir.to_string())
+}
+
+/// The wheel is what its file name says: METADATA's Name and Version match it.
+fn check_identity<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    dist_info: &str,
+    filename: &WheelFilename,
+) -> anyhow::Result<()> {
+    let mut text = String::new();
+    zip.by_name(&format!("{dist_info}/METADATA"))
+        .map_err(|_| corrupt(filename, format!("it has no {dist_info}/METADATA")))?
+        .take(16 << 20)
+        .read_to_string(&mut text)
+        .map_err(|e| corrupt(filename, e))?;
+    let meta = crate::dist::metadata::parse(&text).map_err(|e| corrupt(filename, e))?;
+    let same_version = meta
+        .version
+        .parse::<pep440_rs::Version>()
+        .is_ok_and(|v| v == filename.version);
+    if normalize_name(&meta.name) != normalize_name(&filename.name) || !same_version {
+        return Err(WheelError::Impersonation {
+            filename: filename.filename.clone(),
+            name: meta.name,
+            version: meta.version,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn check_wheel_version<R: Read + std::io::Seek>(

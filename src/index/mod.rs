@@ -64,7 +64,19 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn new(http: HttpClient, settings: IndexSettings) -> Index {
+    /// The credentials in index URLs stay with the HTTP client; the index and everything
+    /// derived from it (candidates, locks, messages) name the URLs without them.
+    pub fn new(http: HttpClient, mut settings: IndexSettings) -> Index {
+        for url in &mut settings.index_urls {
+            *url = http.remember_credentials(url);
+        }
+        for link in &mut settings.find_links {
+            if let Ok(url) = Url::parse(link) {
+                if !url.username().is_empty() {
+                    *link = http.remember_credentials(&url).to_string();
+                }
+            }
+        }
         Index {
             http,
             settings,

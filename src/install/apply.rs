@@ -99,7 +99,11 @@ pub fn remove_dist(
     let root = normalize(&layout.root);
     let mut dirs = Vec::new();
     for file in files {
-        if !file.starts_with(&root) || file.starts_with(&dist.dist_info) {
+        // RECORD is not trusted to name the interpreter or envtool's state.
+        if !file.starts_with(&root)
+            || file.starts_with(&dist.dist_info)
+            || super::env::reserved(layout, &file).is_some()
+        {
             continue;
         }
         if std::fs::symlink_metadata(&file).is_ok_and(|m| !m.is_dir()) {

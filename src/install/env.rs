@@ -38,12 +38,22 @@ impl EnvDestination<'_> {
         let inside = safe_relative(rel)
             .map(|r| normalize(&base.join(r)))
             .filter(|dest| dest.starts_with(normalize(base)));
-        inside.ok_or_else(|| {
+        let dest = inside.ok_or_else(|| {
             user(
                 format!("refusing to write {rel:?}: it would land outside the environment"),
                 "the wheel is malformed or malicious; nothing was installed",
             )
-        })
+        })?;
+        if let Some(what) = reserved(self.layout, &dest) {
+            return Err(user(
+                format!(
+                    "refusing to write {}: it is envtool's own {what}",
+                    dest.display()
+                ),
+                "a package may not replace the environment's interpreter, activation scripts, pyvenv.cfg or envtool's state; the package is malformed or malicious, and nothing was installed",
+            ));
+        }
+        Ok(dest)
     }
 
     fn placed(&self, root: Scheme, file: PathBuf) -> Placed {
@@ -102,6 +112,43 @@ impl Destination for EnvDestination<'_> {
     fn python(&self) -> &Path {
         &self.layout.python
     }
+}
+
+/// What a path of the environment is, when no package may write it.
+pub fn reserved(layout: &Layout, dest: &Path) -> Option<&'static str> {
+    let root = normalize(&layout.root);
+    if let Ok(rel) = dest.strip_prefix(&root) {
+        let first = rel.components().next()?.as_os_str().to_string_lossy();
+        if first.starts_with(".envtool") {
+            return Some("state directory");
+        }
+        if rel == Path::new("pyvenv.cfg") {
+            return Some("pyvenv.cfg");
+        }
+    }
+    if dest.parent() == Some(normalize(&layout.scripts).as_path()) {
+        let name = dest.file_name()?.to_string_lossy();
+        if is_interpreter_name(&name) {
+            return Some("interpreter");
+        }
+        if name.starts_with("activate") || name.starts_with("deactivate") || name == "Activate.ps1"
+        {
+            return Some("activation script");
+        }
+    }
+    None
+}
+
+/// `python`, `python3`, `python3.12`, `pythonw`, `pypy3`, ... (what `bin/` links to the
+/// interpreter, in any version).
+pub fn is_interpreter_name(name: &str) -> bool {
+    ["python", "pypy"].iter().any(|prefix| {
+        name.strip_prefix(prefix).is_some_and(|rest| {
+            let rest = rest.strip_prefix('w').unwrap_or(rest);
+            rest.chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == 't')
+        })
+    })
 }
 
 /// Write a new file: beside and renamed into place, so a file already there (perhaps a hard

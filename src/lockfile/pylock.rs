@@ -410,6 +410,7 @@ impl PyLock {
             requested,
             dependencies: Vec::new(),
             files: Vec::new(),
+            metadata: None,
         })
     }
 }

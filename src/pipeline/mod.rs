@@ -427,7 +427,12 @@ impl crate::build::RequirementInstaller for Session {
         };
         let mut nested = self.clone();
         nested.settings.build_depth = depth;
-        Session::install(&nested, &target, &sources, &InstallOptions::default())?;
+        // Copies, not links: a build runs arbitrary code and must not reach the wheel cache.
+        let opts = InstallOptions {
+            link_mode: Some(LinkMode::Copy),
+            ..Default::default()
+        };
+        Session::install(&nested, &target, &sources, &opts)?;
         Ok(())
     }
 }

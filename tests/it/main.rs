@@ -17,5 +17,6 @@ mod pack;
 mod python;
 mod resolve;
 mod run;
+mod security;
 mod support_selftest;
 mod tool;
