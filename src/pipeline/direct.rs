@@ -68,7 +68,8 @@ impl DirectFetcher<'_> {
                     let names: Vec<String> = extras.iter().map(|e| e.to_string()).collect();
                     text.push_str(&format!("[{}]", names.join(",")));
                 }
-                let mut req: Requirement = text.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut req: Requirement =
+                    crate::dist::pep508::requirement(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
                 if let Some(marker) = marker {
                     req.marker = marker.clone();
                 }

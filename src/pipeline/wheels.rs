@@ -117,7 +117,7 @@ fn check_metadata(
             .requires_dist
             .iter()
             .map(|t| {
-                t.parse::<pep508_rs::Requirement>()
+                crate::dist::pep508::requirement(t)
                     .map(|r| r.to_string())
                     .unwrap_or_else(|_| t.trim().to_string())
             })

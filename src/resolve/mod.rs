@@ -418,7 +418,7 @@ fn dependency_names(
     let mut names: Vec<String> = meta
         .requires_dist
         .iter()
-        .filter_map(|text| text.parse::<Requirement>().ok())
+        .filter_map(|text| crate::dist::pep508::requirement(text).ok())
         .map(|r| normalize_name(r.name.as_ref()))
         .filter(|n| n != key && selected.contains(n))
         .collect();

@@ -11,6 +11,7 @@ mod cache;
 mod create;
 mod example_twisted;
 mod freeze;
+mod fuzz;
 mod install;
 mod network;
 mod pack;
