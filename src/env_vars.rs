@@ -57,6 +57,8 @@ pub const ENVTOOL_HTTP_TIMEOUT: &str = "ENVTOOL_HTTP_TIMEOUT";
 pub const NETRC: &str = "NETRC";
 /// The user cache directory (for packed executables' extractions).
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// Seconds a command waits for another envtool to finish with an environment (default 300).
+pub const ENVTOOL_LOCK_TIMEOUT: &str = "ENVTOOL_LOCK_TIMEOUT";
 /// Pins timestamps in packed executables (reproducible builds).
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 

@@ -33,6 +33,12 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// This command line as a lock holder describes itself (credentials masked).
+pub fn invocation() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    crate::redact::text_of(&format!("envtool {}", args.join(" ")))
+}
+
 /// The hint an error of one of envtool's modules carries (see `error::Hint`).
 fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     use crate::error::Hint;

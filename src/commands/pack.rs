@@ -37,6 +37,8 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         args.lock.is_some() || !args.reqs.reqs.is_empty() || !args.reqs.requirement.is_empty();
     // Keeps a staging directory alive while packing from a lock or requirements.
     let staging;
+    // Keeps the environment read-locked while it is packed.
+    let mut _env_lock = None;
     let (facts, site): (Facts, std::path::PathBuf) = if from_requirements {
         let interpreter = crate::python::find(args.python.as_deref(), cache)?;
         staging = cache.tempdir()?;
@@ -61,6 +63,10 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         (interpreter.facts.clone(), site)
     } else {
         let venv = crate::venv::select(args.env.as_deref())?;
+        _env_lock = Some(crate::install::access::for_reading(
+            &venv.root,
+            &super::invocation(),
+        )?);
         let facts = crate::venv::facts_of(&venv, cache)?;
         let site = Layout::new(&venv.root, &facts).purelib;
         (facts, site)

@@ -13,6 +13,7 @@ use crate::tool::shim::{self, Owner};
 
 pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     let venv = crate::venv::Venv::open(&args.dir)?;
+    let _lock = crate::install::access::for_reading(&venv.root, &super::invocation())?;
     let facts = crate::venv::facts_of(&venv, cache)?;
     let layout = Layout::new(&venv.root, &facts);
     let (dists, _) = installed::scan(&layout.purelib);

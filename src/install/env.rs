@@ -32,6 +32,31 @@ impl EnvDestination<'_> {
         }
     }
 
+    /// Where the files of `.dist-info` `name` are written until its RECORD is complete.
+    fn staging(&self, root: Scheme, name: &str) -> PathBuf {
+        self.dir(root).join(format!(".{name}.envtool-new"))
+    }
+
+    /// Where a file physically goes: a `.dist-info` is built under its staging name, so a
+    /// reader never sees one without its RECORD.
+    fn physical(&self, root: Scheme, scheme: Scheme, dest: PathBuf) -> PathBuf {
+        if scheme != root {
+            return dest;
+        }
+        let base = normalize(self.dir(root));
+        let Ok(rel) = dest.strip_prefix(&base) else {
+            return dest;
+        };
+        let mut parts = rel.components();
+        match parts.next() {
+            Some(first) if first.as_os_str().to_string_lossy().ends_with(".dist-info") => {
+                let name = first.as_os_str().to_string_lossy().into_owned();
+                self.staging(root, &name).join(parts.as_path())
+            }
+            _ => dest,
+        }
+    }
+
     /// `rel` under the scheme's directory, refusing anything that would leave it.
     fn target(&self, scheme: Scheme, rel: &str) -> anyhow::Result<PathBuf> {
         let base = self.dir(scheme);
@@ -77,8 +102,11 @@ impl Destination for EnvDestination<'_> {
         src: &Path,
     ) -> anyhow::Result<Option<Placed>> {
         let dest = self.target(scheme, rel)?;
-        place(self.txn, self.linker, src, &dest)?;
-        Ok(Some(self.placed(root, dest)))
+        let physical = self.physical(root, scheme, dest.clone());
+        place(self.txn, self.linker, src, &physical)?;
+        let mut placed = self.placed(root, dest);
+        placed.file = Some(physical);
+        Ok(Some(placed))
     }
 
     fn write(
@@ -90,13 +118,20 @@ impl Destination for EnvDestination<'_> {
         executable: bool,
     ) -> anyhow::Result<Option<Placed>> {
         let dest = self.target(scheme, rel)?;
-        write_new(
-            self.txn,
-            &dest,
-            bytes,
-            if executable { 0o755 } else { 0o644 },
-        )?;
-        Ok(Some(self.placed(root, dest)))
+        let physical = self.physical(root, scheme, dest.clone());
+        let mode = if executable { 0o755 } else { 0o644 };
+        write_new(self.txn, &physical, bytes, mode)?;
+        let mut placed = self.placed(root, dest);
+        placed.file = Some(physical);
+        Ok(Some(placed))
+    }
+
+    fn finish(&self, root: Scheme, dist_info: &str) -> anyhow::Result<()> {
+        let staging = self.staging(root, dist_info);
+        let final_dir = self.dir(root).join(dist_info);
+        self.txn.will_create_dir(&final_dir)?;
+        fs_err::rename(&staging, &final_dir)?;
+        Ok(())
     }
 
     fn record_path(

@@ -169,18 +169,39 @@ impl Txn {
 
     /// Move an existing file or directory out of the way (restored on rollback).
     pub fn move_aside(&self, path: &Path) -> anyhow::Result<()> {
+        self.move_aside_all(&[path.to_path_buf()])
+    }
+
+    /// Move existing files or directories out of the way, in order: all are journaled and the
+    /// journal made durable before the first one moves (a power loss cannot lose a file).
+    pub fn move_aside_all(&self, paths: &[PathBuf]) -> anyhow::Result<()> {
         crate::interrupt::check()?;
-        let backup = {
-            let mut journal = self.lock();
-            journal.moved += 1;
-            self.dir.join(format!("{}", journal.moved))
-        };
-        self.record(Step::Moved {
-            from: path.to_path_buf(),
-            backup: backup.clone(),
-        })?;
-        fs_err::rename(path, &backup)?;
+        let mut moves = Vec::with_capacity(paths.len());
+        for path in paths {
+            let backup = {
+                let mut journal = self.lock();
+                journal.moved += 1;
+                self.dir.join(format!("{}", journal.moved))
+            };
+            self.record(Step::Moved {
+                from: path.to_path_buf(),
+                backup: backup.clone(),
+            })?;
+            moves.push((path, backup));
+        }
+        self.sync();
+        for (path, backup) in moves {
+            fs_err::rename(path, &backup)?;
+        }
         Ok(())
+    }
+
+    /// Journal that the directory `path` is about to appear (by a rename into place).
+    pub fn will_create_dir(&self, path: &Path) -> anyhow::Result<()> {
+        if std::fs::symlink_metadata(path).is_ok() {
+            self.move_aside(path)?;
+        }
+        self.record(Step::CreatedDir(path.to_path_buf()))
     }
 
     /// Keep every change; drop what was moved aside.
