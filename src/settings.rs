@@ -40,6 +40,11 @@ pub struct FileIndexOptions {
 }
 
 impl Settings {
+    /// Whether this run's cache is a throw-away one (`--no-cache`), removed when the run ends.
+    pub fn throwaway_cache(&self) -> bool {
+        self._temp_cache.is_some()
+    }
+
     pub fn from_globals(globals: &GlobalOptions) -> anyhow::Result<Self> {
         let (cache_dir, temp) = if globals.no_cache {
             let dir = tempfile::Builder::new()

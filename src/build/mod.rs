@@ -367,11 +367,19 @@ impl BuildContext {
             .spawn()
             .with_context(|| format!("cannot run the build of {label}"))?;
         let group = crate::interrupt::ChildGroup::register(child.id());
+        // While the hook runs, Ctrl-C and SIGTERM are noticed here: the backend's group is
+        // ended and the build's temporary directories removed on the way out.
+        let _critical = crate::interrupt::Critical::enter();
         let limit = build_timeout();
         let started = std::time::Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait()? {
                 break status;
+            }
+            if let Err(interrupted) = crate::interrupt::check() {
+                drop(group);
+                let _ = child.wait();
+                return Err(interrupted.into());
             }
             if started.elapsed() > limit {
                 drop(group);

@@ -65,7 +65,7 @@ pub fn disk_usage(dir: &Path) -> u64 {
 
 /// Only a directory envtool marked as its cache (CACHEDIR.TAG with the standard signature) is
 /// ever emptied: pointed at anything else, `clean` and `prune` change nothing.
-fn check_marked(cache: &Cache) -> anyhow::Result<()> {
+pub fn check_marked(cache: &Cache) -> anyhow::Result<()> {
     let tag = std::fs::read_to_string(cache.root().join("CACHEDIR.TAG")).unwrap_or_default();
     let empty = std::fs::read_dir(cache.root()).is_ok_and(|mut rd| rd.next().is_none());
     if empty || tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55") {
@@ -80,7 +80,7 @@ fn check_marked(cache: &Cache) -> anyhow::Result<()> {
     ))
 }
 
-fn exclusive(cache: &Cache) -> anyhow::Result<super::CacheGuard> {
+pub fn exclusive(cache: &Cache) -> anyhow::Result<super::CacheGuard> {
     cache.try_exclusive()?.ok_or_else(|| {
         user(
             format!(
@@ -250,7 +250,7 @@ fn size_of(path: &Path) -> u64 {
     }
 }
 
-fn remove_any(path: &Path) -> anyhow::Result<()> {
+pub fn remove_any(path: &Path) -> anyhow::Result<()> {
     let meta = std::fs::symlink_metadata(path)?;
     if meta.is_dir() {
         make_writable(path);

@@ -9,9 +9,11 @@
 //!   metadata-v2/<sha256>.METADATA       PEP 658 core metadata, keyed by its own published sha256
 //!   metadata-v2/u-<key>.METADATA        ... whose hash is not published: keyed by index and file URL
 //!   metadata-v2/<sha256>.sdist.METADATA an sdist's metadata, keyed by the (verified) sdist's sha256
-//!   wheels-v1/<sha256>/                 one unpacked wheel, keyed by the archive's sha256 (install::unpack);
-//!   wheels-v1/<sha256>/.envtool-wheel.json   its description; its mtime is the entry's last use
-//!   wheels-v1/<sha256>.lock             held while the entry is being created
+//!   wheels-v2/<sha256>/                 one unpacked wheel, keyed by the archive's sha256 (fetch::unpack),
+//!                                       its files read-only (environments hard-link them)
+//!   wheels-v2/<sha256>/.envtool-wheel.json   its description, with its RECORD's sha256 (every use
+//!                                       checks RECORD and the files' sizes); its mtime is the last use
+//!   wheels-v2/<sha256>.lock             held while the entry is being created
 //!   tool-envs-v1/<key>/                 `tool run` environments, keyed by requirements + interpreter;
 //!                                       their envtool-tool.toml mtime is the last use
 //!   sdists-v1, built-v1, build-envs-v1  source builds (their tree is drawn in build/mod.rs)
@@ -67,7 +69,7 @@ impl Bucket {
             Bucket::Interpreters => "interpreters-v1",
             Bucket::Http => "http-v1",
             Bucket::Metadata => "metadata-v2",
-            Bucket::Wheels => "wheels-v1",
+            Bucket::Wheels => "wheels-v2",
             Bucket::ToolEnvs => "tool-envs-v1",
             Bucket::Sdists => "sdists-v1",
             Bucket::Built => "built-v1",

@@ -57,6 +57,11 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
 /// Run the parsed command line; the exit code is 0 unless the command says otherwise.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_globals(&cli.globals.options())?;
+    // With a throw-away cache a signal must unwind (removing the directory), not end the
+    // process on the spot.
+    let _critical = settings
+        .throwaway_cache()
+        .then(crate::interrupt::Critical::enter);
     let cache = Cache::new(settings.cache_dir.clone());
     match cli.command {
         Command::Create(args) => create::create(args, &settings, &cache),

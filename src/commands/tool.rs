@@ -551,7 +551,34 @@ fn run(args: ToolRunArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<
             format!("pick one with `envtool tool run --from {requirement} COMMAND`"),
         ));
     };
+    if settings.throwaway_cache() {
+        // The environment lives in a --no-cache directory: run it as a child, so the
+        // directory is removed when it ends.
+        return run_script(&dir, &chosen, &args.args);
+    }
     exec_script(&dir, &chosen, &args.args)
+}
+
+/// Run an environment's console script as a child and pass its exit status on.
+fn run_script(dir: &Path, command: &str, args: &[std::ffi::OsString]) -> anyhow::Result<ExitCode> {
+    use std::os::unix::process::ExitStatusExt;
+    let _critical = crate::interrupt::Critical::enter();
+    let status = std::process::Command::new(dir.join("bin").join("python"))
+        .arg(dir.join("bin").join(command))
+        .args(args)
+        .env_remove("PYTHONHOME")
+        .status()
+        .map_err(|e| {
+            user(
+                format!("cannot run {command}: {e}"),
+                "try again without --no-cache",
+            )
+        })?;
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
 /// Run an environment's console script with the environment's interpreter (replacing this process).

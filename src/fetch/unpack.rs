@@ -30,6 +30,9 @@ pub struct WheelInfo {
     pub version: String,
     /// `{name}-{version}.dist-info`, as in the archive.
     pub dist_info: String,
+    /// sha256 of the entry's RECORD as unpacked (the entry's files are checked against it).
+    #[serde(default)]
+    pub record_sha256: String,
 }
 
 /// A wheel unpacked in the cache.
@@ -92,13 +95,69 @@ impl crate::error::Hint for WheelError {
     }
 }
 
-/// The entry for `sha256`, if it is in the cache (and records its use).
-pub fn cached(cache: &Cache, sha256: &str) -> Option<CachedWheel> {
+/// How closely a cache entry is checked before it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// RECORD unchanged, and every file it lists present with its recorded size (every use).
+    Sizes,
+    /// Every file's hash too (`--reinstall`, `cache verify`).
+    Hashes,
+}
+
+impl CachedWheel {
+    /// Whether the entry is complete and unchanged since it was made; why not otherwise.
+    pub fn check(&self, how: Check) -> Result<(), String> {
+        let record = std::fs::read(self.dir.join(&self.info.dist_info).join("RECORD"))
+            .map_err(|e| format!("its RECORD cannot be read ({e})"))?;
+        let digest = data_encoding::HEXLOWER.encode(&Sha256::digest(&record));
+        if digest != self.info.record_sha256 {
+            return Err("its RECORD changed".into());
+        }
+        let rows = parse_record(&String::from_utf8_lossy(&record)).map_err(|e| e.to_string())?;
+        for row in rows {
+            if row.path.ends_with('/') || row.hash.is_none() {
+                continue;
+            }
+            let Some(rel) = safe_relative(&row.path) else {
+                return Err(format!("{} is not a safe path", row.path));
+            };
+            let path = self.dir.join(rel);
+            let meta =
+                std::fs::symlink_metadata(&path).map_err(|_| format!("{} is missing", row.path))?;
+            if !meta.is_file() || row.size.is_some_and(|s| s != meta.len()) {
+                return Err(format!("{} changed size", row.path));
+            }
+            if how == Check::Hashes {
+                let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", row.path))?;
+                let ok = row
+                    .hash
+                    .as_deref()
+                    .is_some_and(|h| record::hash_matches(h, &bytes).unwrap_or(false));
+                if !ok {
+                    return Err(format!("{} does not match its hash", row.path));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The entry for `sha256`, if it is in the cache and passes `how` (and records its use). A
+/// damaged entry is reported and not used: the caller fetches the wheel again.
+pub fn cached(cache: &Cache, sha256: &str, how: Check) -> Option<CachedWheel> {
     let dir = cache.root().join(Bucket::Wheels.dir_name()).join(sha256);
     let info_path = dir.join(INFO_FILE);
     let info: WheelInfo = serde_json::from_slice(&std::fs::read(&info_path).ok()?).ok()?;
+    let entry = CachedWheel { dir, info };
+    if let Err(why) = entry.check(how) {
+        crate::output::warn(&format!(
+            "the cached copy of {} is damaged ({why}); fetching it again",
+            entry.info.filename
+        ));
+        return None;
+    }
     cache::touch(&info_path);
-    Some(CachedWheel { dir, info })
+    Some(entry)
 }
 
 /// Unpack `archive` (whose sha256 is known and verified) into the cache, unless another
@@ -109,10 +168,11 @@ pub fn unpack_into_cache(
     sha256: &str,
     size: u64,
     filename: &WheelFilename,
+    how: Check,
 ) -> anyhow::Result<CachedWheel> {
     let bucket = cache.bucket(Bucket::Wheels)?;
     let _lock = cache::lock_entry(&bucket.join(format!("{sha256}.lock")))?;
-    if let Some(hit) = cached(cache, sha256) {
+    if let Some(hit) = cached(cache, sha256, how) {
         return Ok(hit);
     }
     let dest = bucket.join(sha256);
@@ -135,6 +195,9 @@ pub fn unpack_into_cache(
         size,
         name: filename.name.clone(),
         version: filename.version.to_string(),
+        record_sha256: data_encoding::HEXLOWER.encode(&Sha256::digest(fs_err::read(
+            tree.join(&dist_info).join("RECORD"),
+        )?)),
         dist_info,
     };
     fs_err::write(tree.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
@@ -252,7 +315,10 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
             }
         }
         drop(out);
-        let mode = if executable { 0o755 } else { 0o644 };
+        // Read-only: environments share these bytes through hard links, so an edit made
+        // through an environment fails (or, replacing the file, breaks the link) instead of
+        // changing the cache and every environment made from it.
+        let mode = if executable { 0o555 } else { 0o444 };
         fs_err::set_permissions(&target, std::fs::Permissions::from_mode(mode))?;
         seen.insert(name.clone());
         if is_record_file {
@@ -456,4 +522,60 @@ pub fn header(text: &str, key: &str) -> Option<String> {
             .eq_ignore_ascii_case(key)
             .then(|| v.trim().to_string())
     })
+}
+
+/// One damaged cache entry.
+#[derive(Debug, Clone)]
+pub struct Damaged {
+    pub entry: PathBuf,
+    pub filename: String,
+    pub reason: String,
+}
+
+/// Check every unpacked wheel fully (RECORD, sizes, hashes); with `repair`, remove the
+/// damaged ones (under the cache's exclusive lock). Returns (entries checked, damaged).
+pub fn verify(cache: &Cache, repair: bool) -> anyhow::Result<(usize, Vec<Damaged>)> {
+    let dir = cache.root().join(Bucket::Wheels.dir_name());
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Ok((0, Vec::new()));
+    };
+    let _guard = if repair {
+        crate::cache::maintenance::check_marked(cache)?;
+        Some(crate::cache::maintenance::exclusive(cache)?)
+    } else {
+        None
+    };
+    let mut checked = 0;
+    let mut damaged = Vec::new();
+    let mut entries: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    entries.sort();
+    for entry in entries {
+        checked += 1;
+        let info = std::fs::read(entry.join(INFO_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<WheelInfo>(&b).ok());
+        let result = match &info {
+            None => Err("its description is missing or damaged".to_string()),
+            Some(info) => CachedWheel {
+                dir: entry.clone(),
+                info: info.clone(),
+            }
+            .check(Check::Hashes),
+        };
+        if let Err(reason) = result {
+            if repair {
+                crate::cache::maintenance::remove_any(&entry)?;
+            }
+            damaged.push(Damaged {
+                filename: info.map(|i| i.filename).unwrap_or_default(),
+                entry,
+                reason,
+            });
+        }
+    }
+    Ok((checked, damaged))
 }

@@ -380,7 +380,13 @@ impl Session {
             compile: opts.compile,
         };
         let fetch_start = Instant::now();
-        let wheels = fetch_plan(&the_plan, resolved, &self.cache)?;
+        // --reinstall also checks every cached file's hash (a repair, not just a relink).
+        let how = if opts.reinstall {
+            crate::fetch::unpack::Check::Hashes
+        } else {
+            crate::fetch::unpack::Check::Sizes
+        };
+        let wheels = fetch_plan(&the_plan, resolved, &self.cache, how)?;
         output::debug(&format!(
             "fetched {} wheels in {}",
             wheels.len(),

@@ -15,7 +15,12 @@ use super::Resolved;
 
 /// Fetch (and build, for source distributions) every wheel the plan needs, in plan order:
 /// installs, then replacements.
-pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Result<Vec<Fetched>> {
+pub fn fetch_plan(
+    plan: &Plan,
+    resolved: &Resolved,
+    cache: &Cache,
+    how: crate::fetch::unpack::Check,
+) -> anyhow::Result<Vec<Fetched>> {
     let http = &resolved.index.http;
     let dists: Vec<&ResolvedDist> = plan
         .install
@@ -73,7 +78,7 @@ pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Re
     let wanted: Vec<Artifact> = artifacts.iter().flatten().cloned().collect();
     let bar = crate::output::progress(wanted.len(), "Fetching");
     let mut fetched =
-        fetch::fetch_all(&wanted, http, cache, super::jobs(), &|_| bar.inc(1)).into_iter();
+        fetch::fetch_all(&wanted, http, cache, super::jobs(), how, &|_| bar.inc(1)).into_iter();
     bar.finish_and_clear();
     let mut out = Vec::new();
     for (((artifact, built), origin), dist) in

@@ -9,6 +9,7 @@ use support::{common, fixture};
 mod build;
 mod cache;
 mod create;
+mod durability;
 mod example_twisted;
 mod freeze;
 mod fuzz;

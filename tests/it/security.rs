@@ -657,6 +657,9 @@ fn interrupting_envtool_ends_the_build_backend() {
         len,
         "the backend kept running after envtool ended"
     );
+    // ... and the build's temporary directories went with it.
+    let leftovers = tree(&fx.cache().join("tmp-v1"));
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
 }
 
 /// A backend that writes `sitecustomize.py` into its (reused) build environment does not get
