@@ -271,6 +271,12 @@ pub enum CacheCommand {
     },
     /// Remove everything in the cache.
     Clean,
+    /// Check every unpacked wheel against its RECORD (sizes and hashes).
+    Verify {
+        /// Remove damaged entries (they are fetched again when needed).
+        #[arg(long)]
+        repair: bool,
+    },
     /// Remove what no longer belongs: leftovers, old formats, and with --older-than unused entries.
     Prune {
         /// Also remove entries not used for this many days.

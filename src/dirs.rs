@@ -13,11 +13,14 @@ fn home() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf())
 }
 
-/// The platform cache directory's `envtool` (e.g. `~/.cache/envtool`).
+/// The platform cache directory's `envtool` (e.g. `~/.cache/envtool`). Without a home
+/// directory: a directory named after this user in the temporary directory (the cache refuses
+/// it unless it is this user's own and private, so another user cannot plant it).
 pub fn default_cache_dir() -> PathBuf {
     match directories::BaseDirs::new() {
         Some(dirs) => dirs.cache_dir().join("envtool"),
-        None => std::env::temp_dir().join("envtool-cache"),
+        // SAFETY: geteuid has no preconditions.
+        None => std::env::temp_dir().join(format!("envtool-cache-{}", unsafe { libc::geteuid() })),
     }
 }
 
@@ -27,7 +30,7 @@ pub fn pack_root() -> Option<PathBuf> {
     if let Some(dir) = non_empty_var(env_vars::ENVTOOL_PACK_ROOT) {
         return Some(PathBuf::from(dir));
     }
-    let xdg = non_empty_var("XDG_CACHE_HOME").map(PathBuf::from);
+    let xdg = non_empty_var(env_vars::XDG_CACHE_HOME).map(PathBuf::from);
     let base = xdg.or_else(|| home().map(|h| h.join(".cache")))?;
     Some(base.join("envtool").join("pack-v1"))
 }

@@ -45,6 +45,20 @@ pub const SHELL: &str = "SHELL";
 /// Where packed executables extract themselves (read by the pack's bootstrap; pruned by
 /// `cache prune`). Default: `pack-v1` in the user cache dir.
 pub const ENVTOOL_PACK_ROOT: &str = "ENVTOOL_PACK_ROOT";
+/// The most one archive (wheel or sdist) may expand to, in bytes (default 8 GiB).
+pub const ENVTOOL_MAX_UNPACKED_BYTES: &str = "ENVTOOL_MAX_UNPACKED_BYTES";
+/// The most one index page or metadata response may hold, in bytes (default 256 MiB).
+pub const ENVTOOL_MAX_RESPONSE_BYTES: &str = "ENVTOOL_MAX_RESPONSE_BYTES";
+/// Seconds a source build may run before it is ended (default 3600).
+pub const ENVTOOL_BUILD_TIMEOUT: &str = "ENVTOOL_BUILD_TIMEOUT";
+/// Seconds a connection may stay silent before a request is given up (default 60).
+pub const ENVTOOL_HTTP_TIMEOUT: &str = "ENVTOOL_HTTP_TIMEOUT";
+/// The netrc file with credentials for indexes (default `~/.netrc`).
+pub const NETRC: &str = "NETRC";
+/// The user cache directory (for packed executables' extractions).
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// Seconds a command waits for another envtool to finish with an environment (default 300).
+pub const ENVTOOL_LOCK_TIMEOUT: &str = "ENVTOOL_LOCK_TIMEOUT";
 /// Pins timestamps in packed executables (reproducible builds).
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 

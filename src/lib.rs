@@ -6,7 +6,7 @@
 //!
 //! 1. **foundation**: `env_vars` (every variable read), `interrupt`, `output`, `error`
 //!    (user errors and the [`error::Hint`] trait), `fsx` (atomic and durable file operations,
-//!    paths), `shell` (quoting), `dirs` (the default directories), `pip_conf`, `dist`
+//!    paths), `shell` (quoting), `redact` (credentials out of text), `dirs` (the default directories), `pip_conf`, `dist`
 //!    (names, file names, core metadata, tags, RECORD, PEP 610 records, where a distribution
 //!    comes from).
 //! 2. **sources**: `cache` (the content-addressed cache), `python` (interpreters and their
@@ -29,6 +29,7 @@ pub mod fsx;
 pub mod interrupt;
 pub mod output;
 pub mod pip_conf;
+pub mod redact;
 pub mod shell;
 
 pub mod cache;
@@ -60,6 +61,7 @@ pub const LAYERS: &[&str] = &[
     "error",
     "fsx",
     "shell",
+    "redact",
     "dirs",
     "pip_conf",
     "dist",

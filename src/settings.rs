@@ -40,6 +40,11 @@ pub struct FileIndexOptions {
 }
 
 impl Settings {
+    /// Whether this run's cache is a throw-away one (`--no-cache`), removed when the run ends.
+    pub fn throwaway_cache(&self) -> bool {
+        self._temp_cache.is_some()
+    }
+
     pub fn from_globals(globals: &GlobalOptions) -> anyhow::Result<Self> {
         let (cache_dir, temp) = if globals.no_cache {
             let dir = tempfile::Builder::new()
@@ -135,7 +140,7 @@ fn parse_index_url(text: &str) -> anyhow::Result<url::Url> {
     };
     url::Url::parse(&with_slash).map_err(|e| {
         crate::error::user(
-            format!("invalid index URL {text:?}: {e}"),
+            format!("invalid index URL {:?}: {e}", crate::redact::text_of(text)),
             "pass a full URL such as http://host/simple to --index-url (or ENVTOOL_INDEX_URL)",
         )
     })

@@ -58,6 +58,66 @@ pub fn extract(archive: &Path, dest: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// What an sdist may expand to, as for wheels (`ENVTOOL_MAX_UNPACKED_BYTES`).
+fn check_total(written: u64, name: &str) -> anyhow::Result<()> {
+    let limit = crate::fetch::unpack::max_unpacked_bytes();
+    if written > limit {
+        return Err(crate::fetch::unpack::WheelError::TooLarge {
+            filename: name.to_string(),
+            declared: written,
+            limit,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// A link entry that would lead out of the tree.
+fn link_error(archive: &str, entry: &Path, target: &Path) -> anyhow::Error {
+    user(
+        format!(
+            "{archive} contains a link that leads out of its directory: {} -> {}",
+            entry.display(),
+            target.display()
+        ),
+        "the source distribution is malformed or malicious; nothing was built",
+    )
+}
+
+/// Whether any directory between `dest` and `path` (exclusive) is a symbolic link: writing
+/// there would follow it.
+fn through_link(dest: &Path, rel: &Path) -> bool {
+    let mut at = dest.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for c in &parts[..parts.len().saturating_sub(1)] {
+        at.push(c);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Remove whatever a later entry of the same name replaces (never following a link).
+fn make_room(target: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(target) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => std::fs::remove_file(target),
+        Err(_) => Ok(()),
+    }
+}
+
+/// A new file that is never a link followed: refuses to open through a symbolic link.
+fn create_file(target: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    make_room(target)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(target)
+}
+
 fn extract_tar<R: Read>(reader: R, dest: &Path, name: &str) -> anyhow::Result<()> {
     let mut archive = tar::Archive::new(reader);
     let bad = |e: std::io::Error| {
@@ -66,6 +126,7 @@ fn extract_tar<R: Read>(reader: R, dest: &Path, name: &str) -> anyhow::Result<()
             "the file may be truncated; delete it from the cache (`envtool cache clean`) and retry",
         )
     };
+    let mut written = 0u64;
     for entry in archive.entries().map_err(bad)? {
         crate::interrupt::check()?;
         let mut entry = entry.map_err(bad)?;
@@ -74,10 +135,16 @@ fn extract_tar<R: Read>(reader: R, dest: &Path, name: &str) -> anyhow::Result<()
         if rel.as_os_str().is_empty() {
             continue;
         }
+        if through_link(dest, &rel) {
+            return Err(link_error(name, &rel, &rel));
+        }
         let target = dest.join(&rel);
         let kind = entry.header().entry_type();
         let mode = entry.header().mode().unwrap_or(0o644);
         if kind.is_dir() {
+            if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(link_error(name, &rel, &rel));
+            }
             fs_err::create_dir_all(&target)?;
             continue;
         }
@@ -88,18 +155,29 @@ fn extract_tar<R: Read>(reader: R, dest: &Path, name: &str) -> anyhow::Result<()
             let link = entry
                 .link_name()
                 .map_err(bad)?
-                .ok_or_else(|| escape_error(name, &raw.display().to_string()))?;
-            let base = if kind.is_symlink() {
-                rel.parent().unwrap_or(Path::new("")).join(&link)
-            } else {
-                link.to_path_buf()
-            };
-            let resolved =
-                clean(&base).ok_or_else(|| escape_error(name, &raw.display().to_string()))?;
-            if kind.is_hard_link() {
-                fs_err::copy(dest.join(&resolved), &target)?;
-            } else {
+                .ok_or_else(|| escape_error(name, &raw.display().to_string()))?
+                .into_owned();
+            if kind.is_symlink() {
+                // Relative, and resolving inside the tree (PEP 721, as pip's tarfile filter).
+                let resolved = (!link.is_absolute())
+                    .then(|| lexical_inside(&rel.parent().unwrap_or(Path::new("")).join(&link)))
+                    .flatten();
+                if resolved.is_none() {
+                    return Err(link_error(name, &rel, &link));
+                }
+                make_room(&target)?;
                 std::os::unix::fs::symlink(&link, &target)?;
+            } else {
+                // A hard link names another member, which must be a regular file already
+                // extracted, reached without following a link.
+                let source = lexical_inside(&link).ok_or_else(|| link_error(name, &rel, &link))?;
+                let from = dest.join(&source);
+                let regular = std::fs::symlink_metadata(&from).is_ok_and(|m| m.is_file());
+                if through_link(dest, &source) || !regular {
+                    return Err(link_error(name, &rel, &link));
+                }
+                let mut out = create_file(&target)?;
+                written += std::io::copy(&mut fs_err::File::open(&from)?, &mut out)?;
             }
             continue;
         }
@@ -124,13 +202,33 @@ fn extract_tar<R: Read>(reader: R, dest: &Path, name: &str) -> anyhow::Result<()
                 "the source distribution is malformed; nothing was built",
             ));
         }
-        let mut out = fs_err::File::create(&target)?;
-        std::io::copy(&mut entry, &mut out).map_err(bad)?;
+        let mut out = create_file(&target)?;
+        written += std::io::copy(&mut entry, &mut out).map_err(bad)?;
+        check_total(written, name)?;
         let perm = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
         use std::os::unix::fs::PermissionsExt;
         fs_err::set_permissions(&target, std::fs::Permissions::from_mode(perm))?;
     }
     Ok(())
+}
+
+/// `path` with `.` and `..` resolved lexically, when it stays inside (never climbs above) the
+/// tree's root.
+fn lexical_inside(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
 }
 
 fn extract_zip(archive: &Path, dest: &Path, name: &str) -> anyhow::Result<()> {
@@ -142,6 +240,7 @@ fn extract_zip(archive: &Path, dest: &Path, name: &str) -> anyhow::Result<()> {
         )
     };
     let mut zip = zip::ZipArchive::new(file).map_err(bad)?;
+    let mut written = 0u64;
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(bad)?;
         let raw = entry.name().map_err(bad)?.into_owned();
@@ -157,8 +256,9 @@ fn extract_zip(archive: &Path, dest: &Path, name: &str) -> anyhow::Result<()> {
         if let Some(parent) = target.parent() {
             fs_err::create_dir_all(parent)?;
         }
-        let mut out = fs_err::File::create(&target)?;
-        std::io::copy(&mut entry, &mut out)?;
+        let mut out = create_file(&target)?;
+        written += std::io::copy(&mut entry, &mut out)?;
+        check_total(written, name)?;
         let perm = if entry.unix_mode().is_some_and(|m| m & 0o111 != 0) {
             0o755
         } else {

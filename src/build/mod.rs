@@ -26,6 +26,35 @@ use crate::python::Interpreter;
 const HOOK_RUNNER: &str = include_str!("../../shims/pep517_hook.py");
 const LEGACY_BACKEND: &str = "setuptools.build_meta:__legacy__";
 const MAX_DEPTH: usize = 4;
+/// Marks a build environment complete; holds the sha256 of its pyvenv.cfg.
+const COMPLETE: &str = ".envtool-complete";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(bytes))
+}
+
+/// Seconds one hook of a build may run: `ENVTOOL_BUILD_TIMEOUT`, else an hour.
+fn build_timeout() -> std::time::Duration {
+    let secs = crate::env_vars::non_empty_var(crate::env_vars::ENVTOOL_BUILD_TIMEOUT)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(3600);
+    std::time::Duration::from_secs(secs)
+}
+
+/// The last `lines` lines of a log file (reading at most its last 64 KiB).
+fn tail_of_file(path: &Path, lines: usize) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    tail(&String::from_utf8_lossy(&bytes), lines)
+}
 
 /// `[build-system]` of a project, with pip's defaults when it is absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,8 +210,17 @@ impl BuildContext {
         let key = short_hash(&key_refs);
         let dir = bucket.join(&key);
         let _lock = cache::lock_entry(&bucket.join(format!("{key}.lock")))?;
-        if dir.join("pyvenv.cfg").is_file() && dir.join(".envtool-complete").is_file() {
-            return Ok(dir);
+        if dir.join("pyvenv.cfg").is_file() && dir.join(COMPLETE).is_file() {
+            match self.verify_build_env(&dir) {
+                Ok(()) => return Ok(dir),
+                Err(why) => {
+                    crate::output::warn(&format!(
+                        "the build environment {} was changed since it was made ({why}); making it again",
+                        dir.display()
+                    ));
+                    let _ = std::fs::remove_file(dir.join(COMPLETE));
+                }
+            }
         }
         crate::output::debug(&format!(
             "creating a build environment for {label}: {}",
@@ -217,10 +255,66 @@ impl BuildContext {
                     )
                 })?;
             }
-            fs_err::write(staging.join(".envtool-complete"), "")?;
+            let cfg = fs_err::read(staging.join("pyvenv.cfg"))?;
+            fs_err::write(staging.join(COMPLETE), sha256_hex(&cfg))?;
             Ok(())
         })?;
         Ok(dir)
+    }
+
+    /// A reused build environment must hold exactly what was installed into it: every file its
+    /// distributions' RECORDs list, unchanged, nothing else on the import path (a build may
+    /// not plant `sitecustomize.py` or a `.pth` file for the next one), and its pyvenv.cfg
+    /// as written. Bytecode caches are dropped (builds run without writing new ones).
+    fn verify_build_env(&self, dir: &Path) -> Result<(), String> {
+        let cfg = std::fs::read(dir.join("pyvenv.cfg")).map_err(|e| e.to_string())?;
+        let recorded = std::fs::read_to_string(dir.join(COMPLETE)).unwrap_or_default();
+        if recorded.trim() != sha256_hex(&cfg) {
+            return Err("pyvenv.cfg changed".into());
+        }
+        let site = dir.join(self.interpreter.facts.scheme_path("purelib"));
+        let mut listed = std::collections::HashSet::new();
+        for entry in std::fs::read_dir(&site)
+            .map_err(|e| e.to_string())?
+            .flatten()
+        {
+            let info = entry.path();
+            if info.extension().is_none_or(|e| e != "dist-info") {
+                continue;
+            }
+            let text = std::fs::read_to_string(info.join("RECORD")).map_err(|e| e.to_string())?;
+            let rows = crate::dist::record::parse_record(&text).map_err(|e| e.to_string())?;
+            for row in rows {
+                let path = crate::fsx::normalize(&site.join(&row.path));
+                if let Some(hash) = &row.hash {
+                    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", row.path))?;
+                    if !crate::dist::record::hash_matches(hash, &bytes).unwrap_or(false) {
+                        return Err(format!("{} changed", row.path));
+                    }
+                }
+                listed.insert(path);
+            }
+        }
+        for entry in walkdir::WalkDir::new(&site).min_depth(1) {
+            let entry = entry.map_err(|e| e.to_string())?;
+            let path = entry.path();
+            if entry.file_type().is_dir() {
+                if path.file_name().is_some_and(|n| n == "__pycache__") {
+                    let _ = std::fs::remove_dir_all(path);
+                }
+                continue;
+            }
+            if path.components().any(|c| c.as_os_str() == "__pycache__") {
+                continue;
+            }
+            if !listed.contains(&crate::fsx::normalize(path)) {
+                return Err(format!(
+                    "{} is not part of any installed distribution",
+                    path.display()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Run one hook; Ok(None) when the backend lacks it (optional hooks).
@@ -256,21 +350,54 @@ impl BuildContext {
             .env_remove("PYTHONHOME")
             .env_remove("PYTHONPATH")
             .env("PYTHONHASHSEED", "0")
+            // Nothing the build imports leaves bytecode behind in the (reused) build environment.
+            .env("PYTHONDONTWRITEBYTECODE", "1")
             .stdin(Stdio::null());
-        let log = if verbose {
-            let status = cmd
-                .status()
-                .with_context(|| format!("cannot run the build of {label}"))?;
-            crate::output::debug(&format!("{hook} for {label}: {status}"));
-            String::new()
-        } else {
-            let out = cmd
-                .output()
-                .with_context(|| format!("cannot run the build of {label}"))?;
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            text
+        // The backend's own process group: ended on timeout, on Ctrl-C or SIGTERM to envtool,
+        // and when the hook returns (nothing it started outlives it).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        // Output goes to a log file (a backend may print gigabytes); its tail is shown on failure.
+        let log_path = work.path().join("build.log");
+        if !verbose {
+            let log = fs_err::File::create(&log_path)?;
+            cmd.stdout(log.try_clone()?.into_parts().0)
+                .stderr(log.into_parts().0);
+        }
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("cannot run the build of {label}"))?;
+        let group = crate::interrupt::ChildGroup::register(child.id());
+        // While the hook runs, Ctrl-C and SIGTERM are noticed here: the backend's group is
+        // ended and the build's temporary directories removed on the way out.
+        let _critical = crate::interrupt::Critical::enter();
+        let limit = build_timeout();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if let Err(interrupted) = crate::interrupt::check() {
+                drop(group);
+                let _ = child.wait();
+                return Err(interrupted.into());
+            }
+            if started.elapsed() > limit {
+                drop(group);
+                let _ = child.wait();
+                return Err(user(
+                    format!(
+                        "the build of {label} ran for longer than {}s in {hook} and was ended:\n{}",
+                        limit.as_secs(),
+                        tail_of_file(&log_path, 20)
+                    ),
+                    "a build that needs longer can be given more time with ENVTOOL_BUILD_TIMEOUT (seconds)",
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         };
+        drop(group);
+        crate::output::debug(&format!("{hook} for {label}: {status}"));
+        let log = tail_of_file(&log_path, 20);
         let answer: HookAnswer = match std::fs::read(&output) {
             Ok(bytes) => serde_json::from_slice(&bytes)?,
             Err(_) => {

@@ -63,7 +63,24 @@ pub fn disk_usage(dir: &Path) -> u64 {
         .sum()
 }
 
-fn exclusive(cache: &Cache) -> anyhow::Result<super::CacheGuard> {
+/// Only a directory envtool marked as its cache (CACHEDIR.TAG with the standard signature) is
+/// ever emptied: pointed at anything else, `clean` and `prune` change nothing.
+pub fn check_marked(cache: &Cache) -> anyhow::Result<()> {
+    let tag = std::fs::read_to_string(cache.root().join("CACHEDIR.TAG")).unwrap_or_default();
+    let empty = std::fs::read_dir(cache.root()).is_ok_and(|mut rd| rd.next().is_none());
+    if empty || tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55") {
+        return Ok(());
+    }
+    Err(user(
+        format!(
+            "{} is not an envtool cache (it has no CACHEDIR.TAG), so nothing in it was removed",
+            cache.root().display()
+        ),
+        "check --cache-dir (or ENVTOOL_CACHE_DIR): it must name envtool's cache directory",
+    ))
+}
+
+pub fn exclusive(cache: &Cache) -> anyhow::Result<super::CacheGuard> {
     cache.try_exclusive()?.ok_or_else(|| {
         user(
             format!(
@@ -80,6 +97,7 @@ pub fn clean(cache: &Cache) -> anyhow::Result<u64> {
     if !cache.root().exists() {
         return Ok(0);
     }
+    check_marked(cache)?;
     let _guard = exclusive(cache)?;
     let mut freed = 0;
     for entry in fs_err::read_dir(cache.root())? {
@@ -104,6 +122,9 @@ pub fn clean(cache: &Cache) -> anyhow::Result<u64> {
 pub fn prune(cache: &Cache, older_than: Option<Duration>) -> anyhow::Result<u64> {
     let cutoff = older_than.map(|d| SystemTime::now() - d);
     // Pack extractions live apart from the cache (their own root) and have their own locks.
+    if cache.root().exists() {
+        check_marked(cache)?;
+    }
     let pack_root = pack_root(cache);
     let packs = prune_pack_root(&pack_root, cutoff)?;
     if !cache.root().exists() {
@@ -229,7 +250,7 @@ fn size_of(path: &Path) -> u64 {
     }
 }
 
-fn remove_any(path: &Path) -> anyhow::Result<()> {
+pub fn remove_any(path: &Path) -> anyhow::Result<()> {
     let meta = std::fs::symlink_metadata(path)?;
     if meta.is_dir() {
         make_writable(path);

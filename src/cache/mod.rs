@@ -6,10 +6,14 @@
 //!   .lock                               shared while a process uses the cache; exclusive to clean/prune
 //!   interpreters-v1/<key>.json          facts about one interpreter (python::facts)
 //!   http-v1/<key>.json                  one cached Simple API page: metadata line + body (index::http)
-//!   metadata-v1/<sha256>.METADATA       PEP 658 core metadata, keyed by the distribution file's sha256
-//!   wheels-v1/<sha256>/                 one unpacked wheel, keyed by the archive's sha256 (install::unpack);
-//!   wheels-v1/<sha256>/.envtool-wheel.json   its description; its mtime is the entry's last use
-//!   wheels-v1/<sha256>.lock             held while the entry is being created
+//!   metadata-v2/<sha256>.METADATA       PEP 658 core metadata, keyed by its own published sha256
+//!   metadata-v2/u-<key>.METADATA        ... whose hash is not published: keyed by index and file URL
+//!   metadata-v2/<sha256>.sdist.METADATA an sdist's metadata, keyed by the (verified) sdist's sha256
+//!   wheels-v2/<sha256>/                 one unpacked wheel, keyed by the archive's sha256 (fetch::unpack),
+//!                                       its files read-only (environments hard-link them)
+//!   wheels-v2/<sha256>/.envtool-wheel.json   its description, with its RECORD's sha256 (every use
+//!                                       checks RECORD and the files' sizes); its mtime is the last use
+//!   wheels-v2/<sha256>.lock             held while the entry is being created
 //!   tool-envs-v1/<key>/                 `tool run` environments, keyed by requirements + interpreter;
 //!                                       their envtool-tool.toml mtime is the last use
 //!   sdists-v1, built-v1, build-envs-v1  source builds (their tree is drawn in build/mod.rs)
@@ -64,8 +68,8 @@ impl Bucket {
         match self {
             Bucket::Interpreters => "interpreters-v1",
             Bucket::Http => "http-v1",
-            Bucket::Metadata => "metadata-v1",
-            Bucket::Wheels => "wheels-v1",
+            Bucket::Metadata => "metadata-v2",
+            Bucket::Wheels => "wheels-v2",
             Bucket::ToolEnvs => "tool-envs-v1",
             Bucket::Sdists => "sdists-v1",
             Bucket::Built => "built-v1",
@@ -78,19 +82,58 @@ impl Bucket {
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
+    /// Whether the root may be trusted, decided once per run.
+    trusted: std::sync::Arc<std::sync::OnceLock<Result<(), String>>>,
 }
 
 impl Cache {
     pub fn new(root: PathBuf) -> Self {
-        Cache { root }
+        Cache {
+            root,
+            trusted: Default::default(),
+        }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// The cache is created private (0700) and used only when it is a directory of this user
+    /// that nobody else can write: another local user must not be able to plant entries.
+    fn check_root(&self) -> anyhow::Result<()> {
+        let verdict = self.trusted.get_or_init(|| {
+            use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+            if std::fs::symlink_metadata(&self.root).is_err() {
+                if let Some(parent) = self.root.parent() {
+                    let _ = std::fs::create_dir_all(parent);
+                }
+                let _ = std::fs::DirBuilder::new().mode(0o700).create(&self.root);
+            }
+            let meta = std::fs::metadata(&self.root).map_err(|e| e.to_string())?;
+            // SAFETY: geteuid has no preconditions.
+            let me = unsafe { libc::geteuid() };
+            if !meta.is_dir() {
+                return Err("it is not a directory".into());
+            }
+            if meta.uid() != me {
+                return Err(format!("it belongs to another user (uid {})", meta.uid()));
+            }
+            if meta.mode() & 0o022 != 0 {
+                return Err("others can write it".into());
+            }
+            Ok(())
+        });
+        verdict.clone().map_err(|why| {
+            crate::error::user(
+                format!("the cache directory {} cannot be trusted: {why}", self.root.display()),
+                "use a cache only you can write: point --cache-dir (or ENVTOOL_CACHE_DIR) at a private directory, or `chmod go-w` it",
+            )
+        })
+    }
+
     /// The bucket's directory, created (with the root's CACHEDIR.TAG) on first use.
     pub fn bucket(&self, bucket: Bucket) -> anyhow::Result<PathBuf> {
+        self.check_root()?;
         let dir = self.root.join(bucket.dir_name());
         if !dir.is_dir() {
             fs_err::create_dir_all(&dir).map_err(|e| {
@@ -116,6 +159,7 @@ impl Cache {
                 "point --cache-dir (or ENVTOOL_CACHE_DIR) at a writable directory, or pass --no-cache",
             )
         })?;
+        self.check_root()?;
         let file = open_lock_file(&self.root.join(".lock"))?;
         file.lock_shared()
             .with_context(|| format!("cannot lock {}", self.root.display()))?;

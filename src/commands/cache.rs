@@ -61,6 +61,36 @@ pub fn cache(cmd: CacheCommand, cache: &Cache) -> anyhow::Result<ExitCode> {
                 cache.root().display()
             ));
         }
+        CacheCommand::Verify { repair } => {
+            let (checked, damaged) = crate::fetch::unpack::verify(cache, repair)?;
+            for d in &damaged {
+                crate::output::warn(&format!(
+                    "{} ({}): {}{}",
+                    d.filename,
+                    d.entry.display(),
+                    d.reason,
+                    if repair { "; removed" } else { "" }
+                ));
+            }
+            if !damaged.is_empty() && !repair {
+                return Err(user(
+                    format!(
+                        "{} of {checked} cached wheels are damaged",
+                        damaged.len()
+                    ),
+                    "run `envtool cache verify --repair` to remove them (they are fetched again when needed)",
+                ));
+            }
+            crate::output::info(&format!(
+                "Checked {checked} cached wheels: {} damaged{}",
+                damaged.len(),
+                if repair && !damaged.is_empty() {
+                    ", removed (they are fetched again when needed)"
+                } else {
+                    ""
+                }
+            ));
+        }
         CacheCommand::Prune { older_than } => {
             let age = match older_than {
                 Some(days) if days.is_finite() && days >= 0.0 => {

@@ -59,6 +59,7 @@ pub fn freeze(args: FreezeArgs) -> anyhow::Result<ExitCode> {
             e
         }
     })?;
+    let _lock = crate::install::access::for_reading(&venv.root, &super::invocation())?;
     let (site, python) = site_packages(&venv)?;
     let (mut dists, broken) = installed::scan(&site);
     if !broken.is_empty() {

@@ -12,13 +12,13 @@ pub fn install(args: InstallArgs, settings: &Settings, cache: &Cache) -> anyhow:
     crate::interrupt::install_handlers();
     let venv = crate::venv::select(args.env.as_deref())?;
     let _guard = cache.use_shared()?;
+    let _lock = crate::install::access::for_change(&venv.root, &super::invocation())?;
     let facts = crate::venv::facts_of(&venv, cache)?;
     let target = Target {
         python: venv.python(),
         root: venv.root.clone(),
         facts: &facts,
     };
-    crate::install::txn::recover(&venv.root)?;
     if args.reqs.reqs.is_empty() && args.reqs.requirement.is_empty() {
         return Err(user(
             "nothing to install",

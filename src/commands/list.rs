@@ -10,6 +10,7 @@ use crate::install::layout::Layout;
 
 pub fn list(args: ListArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     let venv = crate::venv::select(args.dir.as_deref())?;
+    let _lock = crate::install::access::for_reading(&venv.root, &super::invocation())?;
     let facts = crate::venv::facts_of(&venv, cache)?;
     let layout = Layout::new(&venv.root, &facts);
     let (mut dists, broken) = installed::scan(&layout.purelib);

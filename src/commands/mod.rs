@@ -33,6 +33,12 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// This command line as a lock holder describes itself (credentials masked).
+pub fn invocation() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    crate::redact::text_of(&format!("envtool {}", args.join(" ")))
+}
+
 /// The hint an error of one of envtool's modules carries (see `error::Hint`).
 fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     use crate::error::Hint;
@@ -51,6 +57,11 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
 /// Run the parsed command line; the exit code is 0 unless the command says otherwise.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_globals(&cli.globals.options())?;
+    // With a throw-away cache a signal must unwind (removing the directory), not end the
+    // process on the spot.
+    let _critical = settings
+        .throwaway_cache()
+        .then(crate::interrupt::Critical::enter);
     let cache = Cache::new(settings.cache_dir.clone());
     match cli.command {
         Command::Create(args) => create::create(args, &settings, &cache),

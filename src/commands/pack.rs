@@ -44,6 +44,8 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
     let _guard = cache.use_shared()?;
     // Keeps the staging directories alive while packing from a lock or requirements.
     let mut staging = Vec::new();
+    // Keeps the environment read-locked while it is packed.
+    let mut _env_lock = None;
     let mut sources = Vec::new();
     if from_requirements {
         let requests: Vec<Option<&str>> = if args.python.is_empty() {
@@ -82,6 +84,10 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         }
     } else {
         let venv = crate::venv::select(args.env.as_deref())?;
+        _env_lock = Some(crate::install::access::for_reading(
+            &venv.root,
+            &super::invocation(),
+        )?);
         let facts = crate::venv::facts_of(&venv, cache)?;
         let layout = Layout::new(&venv.root, &facts);
         sources.push(Source {

@@ -14,6 +14,8 @@ use crate::venv::Venv;
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let venv = Venv::open(&args.dir)?;
+    // Released at exec: the command runs on a whole environment, and may change it itself.
+    let _lock = crate::install::access::for_reading(&venv.root, &super::invocation())?;
     let bin = venv.bin_dir();
     let mut command = args.command.into_iter();
     let program = command.next().expect("clap requires a command");

@@ -13,6 +13,7 @@ use crate::tool::shim::{self, Owner};
 
 pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     let venv = crate::venv::Venv::open(&args.dir)?;
+    let _lock = crate::install::access::for_reading(&venv.root, &super::invocation())?;
     let facts = crate::venv::facts_of(&venv, cache)?;
     let layout = Layout::new(&venv.root, &facts);
     let (dists, _) = installed::scan(&layout.purelib);
@@ -70,7 +71,7 @@ pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
         shim::write(
             &bin,
             command,
-            &shim::render(&owner, command, &venv.root, &repair, remove),
+            &shim::render(&owner, command, &venv.root, &repair, remove)?,
         )?;
     }
     output::info(&format!(
@@ -80,7 +81,7 @@ pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     ));
     if let Some(line) = shim::path_advice(&bin) {
         output::warn(&format!("{} is not on PATH", bin.display()));
-        output::hint_line(&format!("add it with: {line}"));
+        output::hint_line(&format!("add this line to your shell profile: {line}"));
     }
     Ok(ExitCode::SUCCESS)
 }

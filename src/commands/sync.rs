@@ -21,8 +21,8 @@ pub fn sync(args: SyncArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
     };
     let venv = crate::venv::select(dir.as_deref())?;
     let _guard = cache.use_shared()?;
+    let _lock = crate::install::access::for_change(&venv.root, &super::invocation())?;
     let facts = crate::venv::facts_of(&venv, cache)?;
-    crate::install::txn::recover(&venv.root)?;
     let target = Target {
         root: venv.root.clone(),
         python: venv.python(),

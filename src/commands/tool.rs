@@ -128,6 +128,17 @@ fn build(
     cache: &Cache,
 ) -> anyhow::Result<Receipt> {
     let existing = dir.exists();
+    if existing && !dir.join(tools::RECEIPT).is_file() {
+        // Only what holds envtool's receipt is envtool's to replace.
+        return Err(user(
+            format!(
+                "{} exists and holds no envtool receipt ({}), so envtool leaves it alone",
+                dir.display(),
+                tools::RECEIPT
+            ),
+            "move it away (it is not a tool envtool installed), or choose another ENVTOOL_TOOL_DIR",
+        ));
+    }
     if existing && !venv::is_environment(dir) {
         // A tool directory whose environment is damaged: it is ours to replace.
         fs_err::remove_dir_all(dir)?;
@@ -217,7 +228,7 @@ fn expose(receipt: &Receipt, old: Option<&Receipt>, dir: &Path) -> anyhow::Resul
         shim::write(
             &bin,
             command,
-            &shim::render(&owner, command, dir, &repair, &remove),
+            &shim::render(&owner, command, dir, &repair, &remove)?,
         )?;
     }
     if let Some(old) = old {
@@ -231,7 +242,7 @@ fn expose(receipt: &Receipt, old: Option<&Receipt>, dir: &Path) -> anyhow::Resul
             bin.display()
         ));
         output::hint_line(&format!(
-            "add it with: {line}   (see `envtool tool dir --bin`)"
+            "add this line to your shell profile: {line}   (see `envtool tool dir --bin`)"
         ));
     }
     Ok(())
@@ -501,6 +512,10 @@ fn run(args: ToolRunArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<
         }
         _ => {
             let _guard = cache.use_shared()?;
+            if dir.exists() && !dir.join(tools::RECEIPT).is_file() {
+                // A throw-away environment in the cache, left half-made: the cache's to remove.
+                fs_err::remove_dir_all(&dir)?;
+            }
             let spec = ToolSpec {
                 name: name.clone(),
                 requirement: requirement.clone(),
@@ -536,7 +551,34 @@ fn run(args: ToolRunArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<
             format!("pick one with `envtool tool run --from {requirement} COMMAND`"),
         ));
     };
+    if settings.throwaway_cache() {
+        // The environment lives in a --no-cache directory: run it as a child, so the
+        // directory is removed when it ends.
+        return run_script(&dir, &chosen, &args.args);
+    }
     exec_script(&dir, &chosen, &args.args)
+}
+
+/// Run an environment's console script as a child and pass its exit status on.
+fn run_script(dir: &Path, command: &str, args: &[std::ffi::OsString]) -> anyhow::Result<ExitCode> {
+    use std::os::unix::process::ExitStatusExt;
+    let _critical = crate::interrupt::Critical::enter();
+    let status = std::process::Command::new(dir.join("bin").join("python"))
+        .arg(dir.join("bin").join(command))
+        .args(args)
+        .env_remove("PYTHONHOME")
+        .status()
+        .map_err(|e| {
+            user(
+                format!("cannot run {command}: {e}"),
+                "try again without --no-cache",
+            )
+        })?;
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
 /// Run an environment's console script with the environment's interpreter (replacing this process).

@@ -14,8 +14,8 @@ use crate::output;
 pub fn uninstall(args: UninstallArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     crate::interrupt::install_handlers();
     let venv = crate::venv::select(args.env.as_deref())?;
+    let _lock = crate::install::access::for_change(&venv.root, &super::invocation())?;
     let facts = crate::venv::facts_of(&venv, cache)?;
-    crate::install::txn::recover(&venv.root)?;
     let layout = crate::install::layout::Layout::new(&venv.root, &facts);
     let (dists, _) = installed::scan(&layout.purelib);
     let mut plan = Plan::default();

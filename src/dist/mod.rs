@@ -5,6 +5,7 @@
 
 pub mod direct_url;
 pub mod metadata;
+pub mod pep508;
 pub mod record;
 pub mod source;
 pub mod tags;

@@ -194,9 +194,19 @@ fn wheel_name(artifact: &Artifact) -> anyhow::Result<&WheelFilename> {
 
 /// Make sure the wheel is unpacked in the cache and return it.
 pub fn fetch(artifact: &Artifact, http: &HttpClient, cache: &Cache) -> anyhow::Result<CachedWheel> {
+    fetch_checked(artifact, http, cache, unpack::Check::Sizes)
+}
+
+/// `fetch`, checking a cached entry as closely as `how` says.
+pub fn fetch_checked(
+    artifact: &Artifact,
+    http: &HttpClient,
+    cache: &Cache,
+    how: unpack::Check,
+) -> anyhow::Result<CachedWheel> {
     let wheel = wheel_name(artifact)?;
     if let Some(sha) = artifact.known_sha256() {
-        if let Some(hit) = unpack::cached(cache, sha) {
+        if let Some(hit) = unpack::cached(cache, sha, how) {
             // The cache is keyed by sha256: a hit has exactly the published content.
             verify_cached(artifact, &hit)?;
             return Ok(hit);
@@ -207,11 +217,11 @@ pub fn fetch(artifact: &Artifact, http: &HttpClient, cache: &Cache) -> anyhow::R
             .url
             .to_file_path()
             .map_err(|_| anyhow::anyhow!("invalid file URL {}", artifact.url))?;
-        return fetch_local(artifact, &path, cache);
+        return fetch_local(artifact, &path, cache, how);
     }
     let staging = cache.tempdir()?;
     let (path, computed, size) = download(artifact, http, &staging)?;
-    unpack::unpack_into_cache(cache, &path, &computed[0].1, size, wheel)
+    unpack::unpack_into_cache(cache, &path, &computed[0].1, size, wheel, how)
 }
 
 /// A downloaded file: (path, digests as (algorithm, hex), size).
@@ -299,10 +309,20 @@ pub fn local_wheel(path: &Path, cache: &Cache) -> anyhow::Result<CachedWheel> {
         .map_err(|e| anyhow::anyhow!("{} is not a wheel: {e}", path.display()))?;
     let url =
         Url::from_file_path(path).map_err(|_| anyhow::anyhow!("bad path {}", path.display()))?;
-    fetch_local(&Artifact::for_wheel(wheel, url, Vec::new()), path, cache)
+    fetch_local(
+        &Artifact::for_wheel(wheel, url, Vec::new()),
+        path,
+        cache,
+        unpack::Check::Sizes,
+    )
 }
 
-fn fetch_local(artifact: &Artifact, path: &Path, cache: &Cache) -> anyhow::Result<CachedWheel> {
+fn fetch_local(
+    artifact: &Artifact,
+    path: &Path,
+    cache: &Cache,
+    how: unpack::Check,
+) -> anyhow::Result<CachedWheel> {
     let wheel = wheel_name(artifact)?;
     let mut file = fs_err::File::open(path).map_err(|e| {
         user(
@@ -314,10 +334,10 @@ fn fetch_local(artifact: &Artifact, path: &Path, cache: &Cache) -> anyhow::Resul
     let size = copy_hashing(&mut file, &mut std::io::sink(), &mut digests)?;
     let computed = digests.finish();
     verify(artifact, &computed, &path.display().to_string()).map_err(mismatch_error)?;
-    if let Some(hit) = unpack::cached(cache, &computed[0].1) {
+    if let Some(hit) = unpack::cached(cache, &computed[0].1, how) {
         return Ok(hit);
     }
-    unpack::unpack_into_cache(cache, path, &computed[0].1, size, wheel)
+    unpack::unpack_into_cache(cache, path, &computed[0].1, size, wheel, how)
 }
 
 /// A cache hit still has to satisfy the user's `--hash` values.
@@ -336,6 +356,7 @@ pub fn fetch_all(
     http: &HttpClient,
     cache: &Cache,
     jobs: usize,
+    how: unpack::Check,
     on_done: &(dyn Fn(&Artifact) + Sync),
 ) -> Vec<anyhow::Result<CachedWheel>> {
     let next = AtomicUsize::new(0);
@@ -348,7 +369,7 @@ pub fn fetch_all(
                 let Some(artifact) = artifacts.get(i) else {
                     break;
                 };
-                let result = fetch(artifact, http, cache);
+                let result = fetch_checked(artifact, http, cache, how);
                 on_done(artifact);
                 results.lock().unwrap()[i] = Some(result);
             });

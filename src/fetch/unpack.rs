@@ -30,6 +30,9 @@ pub struct WheelInfo {
     pub version: String,
     /// `{name}-{version}.dist-info`, as in the archive.
     pub dist_info: String,
+    /// sha256 of the entry's RECORD as unpacked (the entry's files are checked against it).
+    #[serde(default)]
+    pub record_sha256: String,
 }
 
 /// A wheel unpacked in the cache.
@@ -61,6 +64,18 @@ pub enum WheelError {
     Unlisted { filename: String, entry: String },
     #[error("{filename} needs a newer installer (Wheel-Version {version})")]
     TooNew { filename: String, version: String },
+    #[error("{filename} would expand to {declared} bytes, more than envtool unpacks (limit {limit} bytes, or a suspicious compression ratio)")]
+    TooLarge {
+        filename: String,
+        declared: u64,
+        limit: u64,
+    },
+    #[error("{filename} is not what its name says: its METADATA names {name} {version}")]
+    Impersonation {
+        filename: String,
+        name: String,
+        version: String,
+    },
 }
 
 impl crate::error::Hint for WheelError {
@@ -74,17 +89,75 @@ impl crate::error::Hint for WheelError {
                 "the wheel's contents do not match its RECORD; it was changed after it was built. Nothing was installed".into()
             }
             WheelError::TooNew { .. } => "use a newer envtool, or an older version of the package".into(),
+            WheelError::TooLarge { .. } => "if the package really is that large, raise ENVTOOL_MAX_UNPACKED_BYTES (bytes); nothing was installed".into(),
+            WheelError::Impersonation { .. } => "the wheel's file name and its METADATA disagree (the file was renamed or is malicious); nothing was installed".into(),
         })
     }
 }
 
-/// The entry for `sha256`, if it is in the cache (and records its use).
-pub fn cached(cache: &Cache, sha256: &str) -> Option<CachedWheel> {
+/// How closely a cache entry is checked before it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// RECORD unchanged, and every file it lists present with its recorded size (every use).
+    Sizes,
+    /// Every file's hash too (`--reinstall`, `cache verify`).
+    Hashes,
+}
+
+impl CachedWheel {
+    /// Whether the entry is complete and unchanged since it was made; why not otherwise.
+    pub fn check(&self, how: Check) -> Result<(), String> {
+        let record = std::fs::read(self.dir.join(&self.info.dist_info).join("RECORD"))
+            .map_err(|e| format!("its RECORD cannot be read ({e})"))?;
+        let digest = data_encoding::HEXLOWER.encode(&Sha256::digest(&record));
+        if digest != self.info.record_sha256 {
+            return Err("its RECORD changed".into());
+        }
+        let rows = parse_record(&String::from_utf8_lossy(&record)).map_err(|e| e.to_string())?;
+        for row in rows {
+            if row.path.ends_with('/') || row.hash.is_none() {
+                continue;
+            }
+            let Some(rel) = safe_relative(&row.path) else {
+                return Err(format!("{} is not a safe path", row.path));
+            };
+            let path = self.dir.join(rel);
+            let meta =
+                std::fs::symlink_metadata(&path).map_err(|_| format!("{} is missing", row.path))?;
+            if !meta.is_file() || row.size.is_some_and(|s| s != meta.len()) {
+                return Err(format!("{} changed size", row.path));
+            }
+            if how == Check::Hashes {
+                let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", row.path))?;
+                let ok = row
+                    .hash
+                    .as_deref()
+                    .is_some_and(|h| record::hash_matches(h, &bytes).unwrap_or(false));
+                if !ok {
+                    return Err(format!("{} does not match its hash", row.path));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The entry for `sha256`, if it is in the cache and passes `how` (and records its use). A
+/// damaged entry is reported and not used: the caller fetches the wheel again.
+pub fn cached(cache: &Cache, sha256: &str, how: Check) -> Option<CachedWheel> {
     let dir = cache.root().join(Bucket::Wheels.dir_name()).join(sha256);
     let info_path = dir.join(INFO_FILE);
     let info: WheelInfo = serde_json::from_slice(&std::fs::read(&info_path).ok()?).ok()?;
+    let entry = CachedWheel { dir, info };
+    if let Err(why) = entry.check(how) {
+        crate::output::warn(&format!(
+            "the cached copy of {} is damaged ({why}); fetching it again",
+            entry.info.filename
+        ));
+        return None;
+    }
     cache::touch(&info_path);
-    Some(CachedWheel { dir, info })
+    Some(entry)
 }
 
 /// Unpack `archive` (whose sha256 is known and verified) into the cache, unless another
@@ -95,10 +168,11 @@ pub fn unpack_into_cache(
     sha256: &str,
     size: u64,
     filename: &WheelFilename,
+    how: Check,
 ) -> anyhow::Result<CachedWheel> {
     let bucket = cache.bucket(Bucket::Wheels)?;
     let _lock = cache::lock_entry(&bucket.join(format!("{sha256}.lock")))?;
-    if let Some(hit) = cached(cache, sha256) {
+    if let Some(hit) = cached(cache, sha256, how) {
         return Ok(hit);
     }
     let dest = bucket.join(sha256);
@@ -121,6 +195,9 @@ pub fn unpack_into_cache(
         size,
         name: filename.name.clone(),
         version: filename.version.to_string(),
+        record_sha256: data_encoding::HEXLOWER.encode(&Sha256::digest(fs_err::read(
+            tree.join(&dist_info).join("RECORD"),
+        )?)),
         dist_info,
     };
     fs_err::write(tree.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
@@ -158,17 +235,21 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
             )
         })?;
 
-    let names: Vec<String> = (0..zip.len())
-        .map(|i| {
-            zip.by_index_raw(i)
-                .map_err(|e| corrupt(filename, e))
-                .and_then(|f| {
-                    f.name()
-                        .map(|n| n.into_owned())
-                        .map_err(|e| corrupt(filename, e))
-                })
-        })
-        .collect::<Result<_, _>>()?;
+    let mut names = Vec::with_capacity(zip.len());
+    let mut spans = Vec::with_capacity(zip.len());
+    let mut declared = 0u64;
+    for i in 0..zip.len() {
+        let f = zip.by_index_raw(i).map_err(|e| corrupt(filename, e))?;
+        names.push(f.name().map_err(|e| corrupt(filename, e))?.into_owned());
+        spans.push((f.header_start(), f.compressed_size()));
+        declared = declared.saturating_add(f.size());
+    }
+    check_layout(&mut spans, filename)?;
+    check_expansion(
+        declared,
+        std::fs::metadata(archive)?.len(),
+        &filename.filename,
+    )?;
     let dist_info = find_dist_info(&names, filename)?;
     let record_name = format!("{dist_info}/RECORD");
     let record_text = {
@@ -185,12 +266,14 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
     let listed: HashMap<&str, &record::RecordEntry> =
         record.iter().map(|e| (e.path.as_str(), e)).collect();
     check_wheel_version(&mut zip, &dist_info, filename)?;
+    check_identity(&mut zip, &dist_info, filename)?;
 
     let mut seen = std::collections::HashSet::new();
     for i in 0..zip.len() {
         crate::interrupt::check()?;
         let mut entry = zip.by_index(i).map_err(|e| corrupt(filename, e))?;
         let name = entry.name().map_err(|e| corrupt(filename, e))?.into_owned();
+        let declared_size = entry.size();
         if entry.is_dir() {
             let rel = safe_relative(name.trim_end_matches('/'))
                 .ok_or_else(|| unsafe_path(filename, &name))?;
@@ -223,9 +306,19 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
             hasher.update(&buf[..n]);
             out.write_all(&buf[..n])?;
             size += n as u64;
+            if size > declared_size {
+                return Err(corrupt(
+                    filename,
+                    format!("{name} expands beyond the size its header declares"),
+                )
+                .into());
+            }
         }
         drop(out);
-        let mode = if executable { 0o755 } else { 0o644 };
+        // Read-only: environments share these bytes through hard links, so an edit made
+        // through an environment fails (or, replacing the file, breaks the link) instead of
+        // changing the cache and every environment made from it.
+        let mode = if executable { 0o555 } else { 0o444 };
         fs_err::set_permissions(&target, std::fs::Permissions::from_mode(mode))?;
         seen.insert(name.clone());
         if is_record_file {
@@ -270,6 +363,49 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
     Ok(dist_info)
 }
 
+const DEFAULT_MAX_UNPACKED: u64 = 8 << 30;
+
+/// The most one archive may expand to: `ENVTOOL_MAX_UNPACKED_BYTES`, else 8 GiB.
+pub fn max_unpacked_bytes() -> u64 {
+    crate::env_vars::non_empty_var(crate::env_vars::ENVTOOL_MAX_UNPACKED_BYTES)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_UNPACKED)
+}
+
+/// Every entry's local header and data must be its own: an archive whose central directory
+/// points several entries at one stream (an overlapping-entry zip bomb) is refused.
+fn check_layout(spans: &mut [(u64, u64)], filename: &WheelFilename) -> Result<(), WheelError> {
+    spans.sort_unstable();
+    for pair in spans.windows(2) {
+        let ((start, len), (next, _)) = (pair[0], pair[1]);
+        if start.saturating_add(len) > next {
+            return Err(corrupt(
+                filename,
+                "its entries overlap (several names point at the same compressed data): an archive bomb",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The most an archive may expand to (`ENVTOOL_MAX_UNPACKED_BYTES`, default 8 GiB) and the
+/// largest expansion ratio for archives over 64 MiB unpacked (100x).
+fn check_expansion(declared: u64, archive_size: u64, filename: &str) -> Result<(), WheelError> {
+    const RATIO: u64 = 100;
+    let max = max_unpacked_bytes();
+    let too_big = declared > max;
+    let raised = max > DEFAULT_MAX_UNPACKED;
+    let too_dense = declared > 64 << 20 && declared / archive_size.max(1) > RATIO && !raised;
+    if too_big || too_dense {
+        return Err(WheelError::TooLarge {
+            filename: filename.to_string(),
+            declared,
+            limit: max,
+        });
+    }
+    Ok(())
+}
+
 fn unsafe_path(filename: &WheelFilename, entry: &str) -> WheelError {
     WheelError::UnsafePath {
         filename: filename.filename.clone(),
@@ -310,6 +446,34 @@ fn find_dist_info(names: &[String], filename: &WheelFilename) -> Result<String, 
         ));
     }
     Ok(dir.to_string())
+}
+
+/// The wheel is what its file name says: METADATA's Name and Version match it.
+fn check_identity<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    dist_info: &str,
+    filename: &WheelFilename,
+) -> anyhow::Result<()> {
+    let mut text = String::new();
+    zip.by_name(&format!("{dist_info}/METADATA"))
+        .map_err(|_| corrupt(filename, format!("it has no {dist_info}/METADATA")))?
+        .take(16 << 20)
+        .read_to_string(&mut text)
+        .map_err(|e| corrupt(filename, e))?;
+    let meta = crate::dist::metadata::parse(&text).map_err(|e| corrupt(filename, e))?;
+    let same_version = meta
+        .version
+        .parse::<pep440_rs::Version>()
+        .is_ok_and(|v| v == filename.version);
+    if normalize_name(&meta.name) != normalize_name(&filename.name) || !same_version {
+        return Err(WheelError::Impersonation {
+            filename: filename.filename.clone(),
+            name: meta.name,
+            version: meta.version,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn check_wheel_version<R: Read + std::io::Seek>(
@@ -358,4 +522,60 @@ pub fn header(text: &str, key: &str) -> Option<String> {
             .eq_ignore_ascii_case(key)
             .then(|| v.trim().to_string())
     })
+}
+
+/// One damaged cache entry.
+#[derive(Debug, Clone)]
+pub struct Damaged {
+    pub entry: PathBuf,
+    pub filename: String,
+    pub reason: String,
+}
+
+/// Check every unpacked wheel fully (RECORD, sizes, hashes); with `repair`, remove the
+/// damaged ones (under the cache's exclusive lock). Returns (entries checked, damaged).
+pub fn verify(cache: &Cache, repair: bool) -> anyhow::Result<(usize, Vec<Damaged>)> {
+    let dir = cache.root().join(Bucket::Wheels.dir_name());
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Ok((0, Vec::new()));
+    };
+    let _guard = if repair {
+        crate::cache::maintenance::check_marked(cache)?;
+        Some(crate::cache::maintenance::exclusive(cache)?)
+    } else {
+        None
+    };
+    let mut checked = 0;
+    let mut damaged = Vec::new();
+    let mut entries: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    entries.sort();
+    for entry in entries {
+        checked += 1;
+        let info = std::fs::read(entry.join(INFO_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<WheelInfo>(&b).ok());
+        let result = match &info {
+            None => Err("its description is missing or damaged".to_string()),
+            Some(info) => CachedWheel {
+                dir: entry.clone(),
+                info: info.clone(),
+            }
+            .check(Check::Hashes),
+        };
+        if let Err(reason) = result {
+            if repair {
+                crate::cache::maintenance::remove_any(&entry)?;
+            }
+            damaged.push(Damaged {
+                filename: info.map(|i| i.filename).unwrap_or_default(),
+                entry,
+                reason,
+            });
+        }
+    }
+    Ok((checked, damaged))
 }

@@ -1,6 +1,5 @@
 //! `--find-links`: a local directory (scanned, not recursively) or a flat HTML page of files.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
@@ -84,7 +83,7 @@ fn list_dir(dir: &Path) -> anyhow::Result<Vec<(DistFile, String)>> {
             DistFile {
                 filename,
                 url,
-                hashes: BTreeMap::new(),
+                hashes: Default::default(),
                 requires_python: None,
                 core_metadata: CoreMetadata::Absent,
                 yanked: None,

@@ -46,6 +46,10 @@ pub enum HttpError {
     Unreachable { url: String, message: String },
     #[error("{url} is not in the cache and --offline forbids the network")]
     Offline { url: String },
+    #[error("{url} stopped sending for longer than the timeout ({seconds}s)")]
+    TimedOut { url: String, seconds: u64 },
+    #[error("{url} sent more than envtool holds in memory for one response ({limit} bytes)")]
+    TooLarge { url: String, limit: u64 },
 }
 
 impl crate::error::Hint for HttpError {
@@ -64,6 +68,12 @@ impl crate::error::Hint for HttpError {
             HttpError::Unreachable { .. } => {
                 "check the network and --index-url (or ENVTOOL_INDEX_URL / PIP_INDEX_URL); with a warm cache, --offline works without the network".into()
             }
+            HttpError::TimedOut { .. } => {
+                "the server is too slow or stalled; try again, or raise ENVTOOL_HTTP_TIMEOUT (seconds)".into()
+            }
+            HttpError::TooLarge { .. } => {
+                "a page this large is not a sane index answer; if it is real, raise ENVTOOL_MAX_RESPONSE_BYTES (bytes)".into()
+            }
             HttpError::Offline { .. } => {
                 "run once without --offline (or ENVTOOL_OFFLINE) to fill the cache, or add --find-links DIR".into()
             }
@@ -76,6 +86,88 @@ pub struct HttpClient {
     agent: ureq::Agent,
     offline: bool,
     cache: Cache,
+    /// Credentials by origin (`scheme://host:port`), from the URLs the user gave and netrc;
+    /// URLs everywhere else are stored and shown without them.
+    credentials: std::sync::Arc<std::sync::Mutex<Credentials>>,
+    read_timeout: Duration,
+}
+
+/// Where credentials come from: the URLs given (an index URL with `user:pass@`), else netrc.
+#[derive(Default)]
+struct Credentials {
+    by_origin: std::collections::HashMap<String, (String, Option<String>)>,
+    netrc: Option<Vec<NetrcEntry>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NetrcEntry {
+    /// None for the `default` entry.
+    machine: Option<String>,
+    login: String,
+    password: Option<String>,
+}
+
+/// The entries of a netrc file (`machine`, `default`, `login`, `password`; `macdef` skipped).
+fn parse_netrc(text: &str) -> Vec<NetrcEntry> {
+    let mut out = Vec::new();
+    let mut tokens = text.split_whitespace();
+    let mut current: Option<NetrcEntry> = None;
+    while let Some(token) = tokens.next() {
+        match token {
+            "machine" | "default" => {
+                out.extend(current.take());
+                let machine = if token == "machine" {
+                    tokens.next().map(String::from)
+                } else {
+                    None
+                };
+                current = Some(NetrcEntry {
+                    machine,
+                    login: String::new(),
+                    password: None,
+                });
+            }
+            "login" | "password" | "account" => {
+                let value = tokens.next().unwrap_or_default().to_string();
+                if let Some(entry) = current.as_mut() {
+                    match token {
+                        "login" => entry.login = value,
+                        "password" => entry.password = Some(value),
+                        _ => {}
+                    }
+                }
+            }
+            "macdef" => break,
+            _ => {}
+        }
+    }
+    out.extend(current);
+    out
+}
+
+fn origin_of(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// The per-read timeout: `ENVTOOL_HTTP_TIMEOUT` seconds, else 30.
+fn read_timeout() -> Duration {
+    let secs = crate::env_vars::non_empty_var(crate::env_vars::ENVTOOL_HTTP_TIMEOUT)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(30);
+    Duration::from_secs(secs)
+}
+
+/// The most one page or metadata response may hold: `ENVTOOL_MAX_RESPONSE_BYTES`, else 256 MiB.
+pub fn max_response_bytes() -> u64 {
+    crate::env_vars::non_empty_var(crate::env_vars::ENVTOOL_MAX_RESPONSE_BYTES)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(256 << 20)
 }
 
 fn now_secs() -> u64 {
@@ -155,6 +247,7 @@ impl HttpClient {
             .user_agent(concat!("envtool/", env!("CARGO_PKG_VERSION")))
             .timeout_connect(Some(Duration::from_secs(15)))
             .timeout_recv_response(Some(Duration::from_secs(60)))
+            .timeout_per_read(Some(read_timeout()))
             .max_idle_connections_per_host(16)
             .tls_config(tls_config(cert)?)
             .build();
@@ -167,7 +260,90 @@ impl HttpClient {
             agent,
             offline,
             cache,
+            credentials: Default::default(),
+            read_timeout: read_timeout(),
         })
+    }
+
+    /// Keep the credentials of a URL the user gave for its origin, and return the URL without
+    /// them (what envtool stores and shows).
+    pub fn remember_credentials(&self, url: &Url) -> Url {
+        if !url.username().is_empty() || url.password().is_some() {
+            let user = percent_encoding::percent_decode_str(url.username())
+                .decode_utf8_lossy()
+                .into_owned();
+            let pass = url.password().map(|p| {
+                percent_encoding::percent_decode_str(p)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
+            self.credentials
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .by_origin
+                .insert(origin_of(url), (user, pass));
+        }
+        crate::redact::strip(url)
+    }
+
+    /// `Authorization` for a request to `url`: the credentials given for its origin, else the
+    /// netrc entry for its host.
+    fn authorization(&self, url: &Url) -> Option<String> {
+        let mut creds = self.credentials.lock().unwrap_or_else(|e| e.into_inner());
+        let (user, pass) = match creds.by_origin.get(&origin_of(url)) {
+            Some(found) => found.clone(),
+            None => {
+                let netrc = creds.netrc.get_or_insert_with(load_netrc);
+                let host = url.host_str()?;
+                let entry = netrc
+                    .iter()
+                    .find(|e| e.machine.as_deref() == Some(host))
+                    .or_else(|| netrc.iter().find(|e| e.machine.is_none()))?;
+                (entry.login.clone(), entry.password.clone())
+            }
+        };
+        let raw = format!("{user}:{}", pass.unwrap_or_default());
+        Some(format!(
+            "Basic {}",
+            data_encoding::BASE64.encode(raw.as_bytes())
+        ))
+    }
+
+    /// A GET of `url` (never with credentials in it) carrying its authorization.
+    fn get(&self, url: &Url) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        let clean = crate::redact::strip(url);
+        let request = self.agent.get(clean.as_str());
+        match self.authorization(url) {
+            Some(auth) => request.header("Authorization", auth),
+            None => request,
+        }
+    }
+
+    /// An error of a request, named without credentials, timeouts and limits told apart.
+    fn failure(&self, url: &Url, e: ureq::Error) -> anyhow::Error {
+        let shown = crate::redact::url(url.as_str());
+        match e {
+            ureq::Error::Timeout(_) => HttpError::TimedOut {
+                url: shown,
+                seconds: self.read_timeout.as_secs(),
+            }
+            .into(),
+            ureq::Error::BodyExceedsLimit(limit) => {
+                HttpError::TooLarge { url: shown, limit }.into()
+            }
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                HttpError::TimedOut {
+                    url: shown,
+                    seconds: self.read_timeout.as_secs(),
+                }
+                .into()
+            }
+            other => HttpError::Unreachable {
+                url: shown,
+                message: crate::redact::text_of(&other.to_string()),
+            }
+            .into(),
+        }
     }
 
     pub fn offline(&self) -> bool {
@@ -228,6 +404,7 @@ impl HttpClient {
 
     /// GET a Simple API page, from the cache when fresh, revalidating when the server allows.
     pub fn get_page(&self, url: &Url, accept: &str) -> Result<Page, anyhow::Error> {
+        let url = &self.remember_credentials(url);
         let cached = self.read_cached(url);
         if let Some((meta, body)) = &cached {
             let fresh = !meta.no_cache
@@ -241,12 +418,12 @@ impl HttpClient {
         }
         if self.offline {
             return Err(HttpError::Offline {
-                url: url.to_string(),
+                url: crate::redact::url(url.as_str()),
             }
             .into());
         }
         crate::interrupt::check()?;
-        let mut request = self.agent.get(url.as_str()).header("Accept", accept);
+        let mut request = self.get(url).header("Accept", accept);
         if let Some((meta, _)) = &cached {
             if let Some(etag) = &meta.etag {
                 request = request.header("If-None-Match", etag);
@@ -256,7 +433,7 @@ impl HttpClient {
             }
         }
         crate::output::debug(&format!("GET {url}"));
-        let mut response = request.call().map_err(|e| unreachable(url, e))?;
+        let mut response = request.call().map_err(|e| self.failure(url, e))?;
         let status = response.status().as_u16();
         if status == 304 {
             if let Some((mut meta, body)) = cached {
@@ -269,7 +446,9 @@ impl HttpClient {
         check_status(url, status)?;
         let final_url = {
             use ureq::ResponseExt;
-            Url::parse(&response.get_uri().to_string()).unwrap_or_else(|_| url.clone())
+            Url::parse(&response.get_uri().to_string())
+                .map(|u| crate::redact::strip(&u))
+                .unwrap_or_else(|_| url.clone())
         };
         let header = |name: &str| {
             response
@@ -292,9 +471,9 @@ impl HttpClient {
         let body = response
             .body_mut()
             .with_config()
-            .limit(512 * 1024 * 1024)
+            .limit(max_response_bytes())
             .read_to_vec()
-            .map_err(|e| unreachable(url, e))?;
+            .map_err(|e| self.failure(url, e))?;
         if !no_store {
             self.store(&meta, &body);
         }
@@ -303,19 +482,16 @@ impl HttpClient {
 
     /// GET a file, returning a reader over its body (no caching: callers address files by hash).
     pub fn get_stream(&self, url: &Url) -> anyhow::Result<(Option<u64>, Box<dyn Read + Send>)> {
+        let url = &self.remember_credentials(url);
         if self.offline {
             return Err(HttpError::Offline {
-                url: url.to_string(),
+                url: crate::redact::url(url.as_str()),
             }
             .into());
         }
         crate::interrupt::check()?;
         crate::output::debug(&format!("GET {url}"));
-        let response = self
-            .agent
-            .get(url.as_str())
-            .call()
-            .map_err(|e| unreachable(url, e))?;
+        let response = self.get(url).call().map_err(|e| self.failure(url, e))?;
         let status = response.status().as_u16();
         check_status(url, status)?;
         let len = response
@@ -328,7 +504,14 @@ impl HttpClient {
             .into_with_config()
             .limit(u64::MAX)
             .reader();
-        Ok((len, Box::new(reader)))
+        Ok((
+            len,
+            Box::new(TimeoutNamed {
+                inner: reader,
+                url: crate::redact::url(url.as_str()),
+                seconds: self.read_timeout.as_secs(),
+            }),
+        ))
     }
 }
 
@@ -337,21 +520,46 @@ fn check_status(url: &Url, status: u16) -> Result<(), HttpError> {
     match status {
         200..=299 => Ok(()),
         404 | 410 => Err(HttpError::NotFound {
-            url: url.to_string(),
+            url: crate::redact::url(url.as_str()),
         }),
         _ => Err(HttpError::Status {
-            url: url.to_string(),
+            url: crate::redact::url(url.as_str()),
             status,
         }),
     }
 }
 
-fn unreachable(url: &Url, e: ureq::Error) -> anyhow::Error {
-    HttpError::Unreachable {
-        url: url.to_string(),
-        message: e.to_string(),
+/// A body reader whose timeout says which URL stalled and which variable to raise.
+struct TimeoutNamed<R> {
+    inner: R,
+    url: String,
+    seconds: u64,
+}
+
+impl<R: Read> Read for TimeoutNamed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                || e.to_string().to_ascii_lowercase().contains("timeout");
+            if timed_out {
+                std::io::Error::other(HttpError::TimedOut {
+                    url: self.url.clone(),
+                    seconds: self.seconds,
+                })
+            } else {
+                e
+            }
+        })
     }
-    .into()
+}
+
+fn load_netrc() -> Vec<NetrcEntry> {
+    let path = crate::env_vars::non_empty_var(crate::env_vars::NETRC)
+        .map(std::path::PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().join(".netrc")));
+    path.and_then(|p| std::fs::read_to_string(p).ok())
+        .map(|t| parse_netrc(&t))
+        .unwrap_or_default()
 }
 
 /// Update freshness from `Cache-Control`; returns true for `no-store`.
@@ -399,4 +607,22 @@ pub fn is_offline_miss(err: &anyhow::Error) -> bool {
             Some(HttpError::Offline { .. })
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netrc_entries() {
+        let entries = parse_netrc(
+            "machine a.example login al password pw1\ndefault login anon password x\nmachine b.example\n  login bo\n",
+        );
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0].machine.as_deref(), Some("a.example"));
+        assert_eq!(entries[0].password.as_deref(), Some("pw1"));
+        assert_eq!(entries[1].machine, None);
+        assert_eq!(entries[2].login, "bo");
+        assert_eq!(entries[2].password, None);
+    }
 }

@@ -34,7 +34,8 @@ pub struct IndexSettings {
 /// One distribution file of a project, with where it was listed.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    pub file: DistFile,
+    /// Shared: the same file is a candidate of its project and of each version map.
+    pub file: Arc<DistFile>,
     pub dist: DistFilename,
     /// The Simple API base it came from; None for find-links.
     pub index: Option<Url>,
@@ -53,7 +54,7 @@ pub struct ProjectFiles {
 type Usable<'a> = &'a dyn Fn(&ProjectFiles) -> bool;
 
 /// Every find-links file with the normalized project it belongs to.
-type LinkFiles = Arc<Vec<(DistFile, String)>>;
+type LinkFiles = Arc<Vec<(Arc<DistFile>, String)>>;
 
 #[derive(Clone)]
 pub struct Index {
@@ -64,7 +65,19 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn new(http: HttpClient, settings: IndexSettings) -> Index {
+    /// The credentials in index URLs stay with the HTTP client; the index and everything
+    /// derived from it (candidates, locks, messages) name the URLs without them.
+    pub fn new(http: HttpClient, mut settings: IndexSettings) -> Index {
+        for url in &mut settings.index_urls {
+            *url = http.remember_credentials(url);
+        }
+        for link in &mut settings.find_links {
+            if let Ok(url) = Url::parse(link) {
+                if !url.username().is_empty() {
+                    *link = http.remember_credentials(&url).to_string();
+                }
+            }
+        }
         Index {
             http,
             settings,
@@ -206,7 +219,7 @@ impl Index {
             if let Some(dist) = DistFilename::parse(&file.filename, Some(normalized)) {
                 if normalize_name(dist.name()) == normalized {
                     files.candidates.push(Candidate {
-                        file,
+                        file: Arc::new(file),
                         dist,
                         index: Some(base.clone()),
                     });
@@ -233,7 +246,11 @@ impl Index {
         }
         let mut all = Vec::new();
         for link in &self.settings.find_links {
-            all.extend(find_links::list(link, &self.http)?);
+            all.extend(
+                find_links::list(link, &self.http)?
+                    .into_iter()
+                    .map(|(file, project)| (Arc::new(file), project)),
+            );
         }
         let all = Arc::new(all);
         *self.links.lock().unwrap() = Some(all.clone());

@@ -36,7 +36,7 @@ pub struct DistFile {
     /// Absolute download URL, without fragment.
     pub url: Url,
     /// Hash algorithm (lowercase) to lowercase hex digest.
-    pub hashes: BTreeMap<String, String>,
+    pub hashes: Hashes,
     /// The `Requires-Python` specifier, entity-unescaped; `None` when absent or blank.
     pub requires_python: Option<String>,
     /// Whether the core metadata file (`<url>.metadata`) is served (PEP 658/714).
@@ -49,13 +49,65 @@ pub struct DistFile {
     pub upload_time: Option<String>,
 }
 
+/// A file's hashes: algorithm (lowercase) to hex digest, sorted by algorithm. A small vector
+/// (nearly every file has one hash): a page of many links costs little per link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hashes(Vec<(String, String)>);
+
+impl Hashes {
+    pub fn get(&self, algo: &str) -> Option<&String> {
+        self.0.iter().find(|(a, _)| a == algo).map(|(_, h)| h)
+    }
+
+    pub fn contains_key(&self, algo: &str) -> bool {
+        self.get(algo).is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(a, h)| (a, h))
+    }
+
+    /// Set `algo` (replacing an earlier digest of it).
+    pub fn insert(&mut self, algo: String, digest: String) {
+        match self.0.binary_search_by(|(a, _)| a.as_str().cmp(&algo)) {
+            Ok(i) => self.0[i].1 = digest,
+            Err(i) => self.0.insert(i, (algo, digest)),
+        }
+    }
+
+    /// Set `algo` unless a digest of it is already known.
+    pub fn insert_if_absent(&mut self, algo: String, digest: String) {
+        if !self.contains_key(&algo) {
+            self.insert(algo, digest);
+        }
+    }
+}
+
+impl FromIterator<(String, String)> for Hashes {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        let mut out = Hashes::default();
+        for (a, h) in iter {
+            out.insert(a, h);
+        }
+        out
+    }
+}
+
 /// Availability of a file's core metadata (PEP 658/714).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CoreMetadata {
     /// The index does not serve the metadata separately.
     Absent,
     /// The metadata is served at `<file url>.metadata`; `hashes` may be empty.
-    Available { hashes: BTreeMap<String, String> },
+    Available { hashes: Hashes },
 }
 
 impl CoreMetadata {
@@ -227,8 +279,8 @@ fn is_hex(text: &str) -> bool {
 }
 
 /// Reads `algo=hex` pairs (joined by `&`) such as a `#sha256=...` URL fragment.
-fn hashes_from_pairs(text: &str) -> BTreeMap<String, String> {
-    let mut hashes = BTreeMap::new();
+fn hashes_from_pairs(text: &str) -> Hashes {
+    let mut hashes = Hashes::default();
     for pair in text.split('&') {
         let Some((algo, digest)) = pair.trim().split_once('=') else {
             continue;
@@ -242,10 +294,7 @@ fn hashes_from_pairs(text: &str) -> BTreeMap<String, String> {
 }
 
 /// Resolves a file link, returning the URL without fragment and the fragment's hashes.
-fn resolve_link(
-    base: &Url,
-    link: &str,
-) -> Result<(Url, BTreeMap<String, String>), url::ParseError> {
+fn resolve_link(base: &Url, link: &str) -> Result<(Url, Hashes), url::ParseError> {
     let mut url = base.join(link.trim())?;
     let hashes = hashes_from_pairs(url.fragment().unwrap_or(""));
     url.set_fragment(None);
@@ -423,8 +472,8 @@ fn json_file(file: JsonFile, page_url: &Url, warnings: &mut Vec<String>) -> Opti
     };
     let filename = checked_filename(file.filename, &url, warnings)?;
     let mut hashes = lowercase_hashes(file.hashes);
-    for (algo, digest) in fragment_hashes {
-        hashes.entry(algo).or_insert(digest);
+    for (algo, digest) in fragment_hashes.0 {
+        hashes.insert_if_absent(algo, digest);
     }
     let core_metadata = match file.core_metadata {
         Some(value) => json_core_metadata(value),
@@ -444,7 +493,7 @@ fn json_file(file: JsonFile, page_url: &Url, warnings: &mut Vec<String>) -> Opti
     })
 }
 
-fn lowercase_hashes(hashes: BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn lowercase_hashes(hashes: BTreeMap<String, String>) -> Hashes {
     hashes
         .into_iter()
         .map(|(algo, digest)| {
@@ -460,7 +509,7 @@ fn json_core_metadata(value: JsonCoreMetadata) -> CoreMetadata {
     match value {
         JsonCoreMetadata::Flag(false) => CoreMetadata::Absent,
         JsonCoreMetadata::Flag(true) => CoreMetadata::Available {
-            hashes: BTreeMap::new(),
+            hashes: Hashes::default(),
         },
         JsonCoreMetadata::Hashes(hashes) => CoreMetadata::Available {
             hashes: lowercase_hashes(hashes),
@@ -485,7 +534,11 @@ fn json_yanked(value: JsonYanked) -> Option<String> {
 /// Text that contains no markup parses to a page with no files.
 pub fn parse_html(body: &str, page_url: &Url) -> Result<ProjectPage, SimpleError> {
     let body = body.strip_prefix('\u{feff}').unwrap_or(body);
-    let doc = scan_html(body);
+    // Two passes, neither holding every anchor: the first finds `<base>` and `<meta>`
+    // (which decide how links are read), the second turns each anchor into a file as it
+    // is met, so the cost per link is the file's, whatever the page holds.
+    let mut ignore = |_: Anchor| {};
+    let doc = scan_html_with(body, &mut ignore);
     let mut warnings = Vec::new();
     let api_version =
         check_api_version(doc.meta("pypi:repository-version"), page_url, &mut warnings)?;
@@ -495,14 +548,12 @@ pub fn parse_html(body: &str, page_url: &Url) -> Result<ProjectPage, SimpleError
         .as_deref()
         .and_then(|href| page_url.join(href.trim()).ok())
         .unwrap_or_else(|| page_url.clone());
-    let files = if is_quarantined(status.as_deref()) {
-        Vec::new()
-    } else {
-        doc.anchors
-            .iter()
-            .filter_map(|anchor| html_file(anchor, &base, &mut warnings))
-            .collect()
-    };
+    let mut files = Vec::new();
+    if !is_quarantined(status.as_deref()) {
+        scan_html_with(body, &mut |anchor| {
+            files.extend(html_file(&anchor, &base, &mut warnings));
+        });
+    }
     Ok(ProjectPage {
         name: None,
         files,
@@ -564,10 +615,11 @@ impl Anchor {
     }
 }
 
-/// What the scanner keeps from a document.
-#[derive(Debug, Default)]
-struct HtmlDoc {
-    anchors: Vec<Anchor>,
+/// What the scanner keeps from a document; each finished anchor goes to `sink`.
+struct HtmlDoc<'a> {
+    sink: &'a mut dyn FnMut(Anchor),
+    /// The anchor being read (its text may still grow).
+    current: Option<Anchor>,
     /// The first `<base href>`.
     base_href: Option<String>,
     /// `(name, content)` of each `<meta>` that has both.
@@ -576,7 +628,13 @@ struct HtmlDoc {
     in_anchor: bool,
 }
 
-impl HtmlDoc {
+impl HtmlDoc<'_> {
+    fn finish_anchor(&mut self) {
+        if let Some(anchor) = self.current.take() {
+            (self.sink)(anchor);
+        }
+    }
+
     /// Content of the first `<meta>` with this name (case-insensitive).
     fn meta(&self, name: &str) -> Option<&str> {
         self.metas
@@ -589,16 +647,23 @@ impl HtmlDoc {
         if !self.in_anchor || raw.is_empty() {
             return;
         }
-        if let Some(anchor) = self.anchors.last_mut() {
-            anchor.text.push_str(&unescape(raw));
+        if let Some(anchor) = self.current.as_mut() {
+            // Only the start of a link's text is ever used (as a file name fallback).
+            if anchor.text.len() < 1024 {
+                anchor.text.push_str(&unescape(raw));
+            }
         }
     }
 
     fn add_tag(&mut self, tag: Tag) {
         match (tag.name.as_str(), tag.closing) {
-            ("a", true) => self.in_anchor = false,
+            ("a", true) => {
+                self.in_anchor = false;
+                self.finish_anchor();
+            }
             ("a", false) => {
-                self.anchors.push(Anchor {
+                self.finish_anchor();
+                self.current = Some(Anchor {
                     attrs: tag.attrs,
                     text: String::new(),
                 });
@@ -650,9 +715,15 @@ enum Markup {
 /// Scans a document for anchors, `<base>` and `<meta>`, skipping comments and raw text.
 ///
 /// All delimiters are ASCII, so every slice boundary below is a char boundary.
-fn scan_html(s: &str) -> HtmlDoc {
+fn scan_html_with<'a>(s: &str, sink: &'a mut dyn FnMut(Anchor)) -> HtmlDoc<'a> {
     let b = s.as_bytes();
-    let mut doc = HtmlDoc::default();
+    let mut doc = HtmlDoc {
+        sink,
+        current: None,
+        base_href: None,
+        metas: Vec::new(),
+        in_anchor: false,
+    };
     let mut pos = 0;
     let mut text_start = 0;
     while let Some(lt) = find_byte(b, b'<', pos) {
@@ -663,6 +734,7 @@ fn scan_html(s: &str) -> HtmlDoc {
             }
             Markup::Truncated => {
                 doc.add_text(&s[text_start..lt]);
+                doc.finish_anchor();
                 return doc;
             }
             Markup::Ignored(end) => {
@@ -682,6 +754,7 @@ fn scan_html(s: &str) -> HtmlDoc {
         text_start = pos;
     }
     doc.add_text(&s[text_start..]);
+    doc.finish_anchor();
     doc
 }
 
@@ -880,7 +953,7 @@ mod tests {
         Url::parse("https://pypi.org/simple/six/").unwrap()
     }
 
-    fn hashes(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn hashes(pairs: &[(&str, &str)]) -> Hashes {
         pairs
             .iter()
             .map(|(a, h)| (a.to_string(), h.to_string()))
@@ -1017,7 +1090,7 @@ mod tests {
         assert_eq!(
             sdist.core_metadata,
             CoreMetadata::Available {
-                hashes: BTreeMap::new()
+                hashes: Hashes::default()
             }
         );
         assert_eq!(sdist.yanked.as_deref(), Some("broken build"));
@@ -1235,7 +1308,7 @@ mod tests {
         assert_eq!(
             sdist.core_metadata,
             CoreMetadata::Available {
-                hashes: BTreeMap::new()
+                hashes: Hashes::default()
             }
         );
 
@@ -1405,8 +1478,10 @@ mod tests {
     #[test]
     fn attribute_forms() {
         let html = "<a\thref = \"one.whl\" HREF=two.whl data-x='q\"uote' data-y data-z=>t</a>";
-        let doc = scan_html(html);
-        let anchor = &doc.anchors[0];
+        let mut anchors = Vec::new();
+        let mut keep = |a: Anchor| anchors.push(a);
+        scan_html_with(html, &mut keep);
+        let anchor = &anchors[0];
         assert_eq!(anchor.attr("href"), Some("one.whl"), "first duplicate wins");
         assert_eq!(anchor.attr("data-x"), Some("q\"uote"));
         assert_eq!(anchor.attr("data-y"), Some(""));

@@ -98,18 +98,25 @@ pub fn remove_dist(
     let files = recorded_files(dist)?;
     let root = normalize(&layout.root);
     let mut dirs = Vec::new();
+    // The .dist-info goes first: from the first moment, a reader finds the distribution
+    // absent rather than present with files missing.
+    let mut moves = vec![dist.dist_info.clone()];
     for file in files {
-        if !file.starts_with(&root) || file.starts_with(&dist.dist_info) {
+        // RECORD is not trusted to name the interpreter or envtool's state.
+        if !file.starts_with(&root)
+            || file.starts_with(&dist.dist_info)
+            || super::env::reserved(layout, &file).is_some()
+        {
             continue;
         }
-        if std::fs::symlink_metadata(&file).is_ok_and(|m| !m.is_dir()) {
-            txn.move_aside(&file)?;
+        if std::fs::symlink_metadata(&file).is_ok_and(|m| !m.is_dir()) && !moves.contains(&file) {
             if let Some(parent) = file.parent() {
                 dirs.push(parent.to_path_buf());
             }
+            moves.push(file);
         }
     }
-    txn.move_aside(&dist.dist_info)?;
+    txn.move_aside_all(&moves)?;
     Ok(dirs)
 }
 

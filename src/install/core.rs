@@ -105,6 +105,11 @@ pub trait Destination: Sync {
         bytes: &[u8],
         executable: bool,
     ) -> anyhow::Result<Option<Placed>>;
+    /// RECORD of `dist_info` is written: the distribution may appear (a destination that
+    /// stages the `.dist-info` moves it into place here).
+    fn finish(&self, _root: Scheme, _dist_info: &str) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// The path RECORD lists for `scheme`/`rel` (None when the destination drops it).
     fn record_path(
         &self,
@@ -156,7 +161,7 @@ impl Installed {
             write_record(&self.rows).as_bytes(),
             false,
         )?;
-        Ok(())
+        dest.finish(self.root, &self.dist_info)
     }
 }
 

@@ -63,7 +63,8 @@ fn copy(src: &Path, dst: &Path) -> anyhow::Result<()> {
         .create_new(true)
         .open(dst)?;
     std::io::copy(&mut from, &mut to)?;
-    let mode = from.metadata()?.permissions().mode();
+    // A copy is the environment's own: writable, whatever the cache's read-only mode.
+    let mode = from.metadata()?.permissions().mode() | 0o200;
     to.set_permissions(std::fs::Permissions::from_mode(mode))?;
     Ok(())
 }
@@ -71,7 +72,9 @@ fn copy(src: &Path, dst: &Path) -> anyhow::Result<()> {
 /// A copy-on-write clone (btrfs, xfs, APFS: `reflink-copy`); fails where the filesystem has
 /// none. Like a hard link it never overwrites: `dst` must not exist.
 fn clone(src: &Path, dst: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     reflink_copy::reflink(src, dst)?;
-    let mode = std::fs::metadata(src)?.permissions();
-    std::fs::set_permissions(dst, mode)
+    // A clone shares no bytes once written: writable, as a copy is.
+    let mode = std::fs::metadata(src)?.permissions().mode() | 0o200;
+    std::fs::set_permissions(dst, std::fs::Permissions::from_mode(mode))
 }

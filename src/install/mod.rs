@@ -1,5 +1,6 @@
 //! Installing wheels into an environment: plan and apply, RECORD, scripts, link modes.
 
+pub mod access;
 pub mod apply;
 pub mod core;
 pub mod entry_points;

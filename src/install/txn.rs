@@ -1,12 +1,20 @@
 //! All-or-nothing changes to an environment: an undo journal.
 //!
-//! Every change is journaled before it is made: a file or directory about to be created, or an
-//! existing file moved aside into the transaction directory (`<env>/.envtool-txn-*`). Files
+//! Transaction state lives in envtool's state directory, `<env>/.envtool/` (created private;
+//! the installer refuses any package file that would land there). Every change is journaled
+//! before it is made: a file or directory about to be created, or an existing file moved aside
+//! into the transaction directory (`<env>/.envtool/txn-*`). Files
 //! created inside a directory this transaction created need no entry of their own: undoing the
 //! directory removes them (most of a wheel lands in new directories, so this keeps the journal
-//! to a few lines per package). Commit
-//! deletes the moved-aside files; rollback undoes the journal backwards. A process killed
-//! outright leaves the directory behind, and the next envtool run on the environment rolls it back.
+//! to a few lines per package). Commit first marks the transaction committed (a file, made
+//! durable), then deletes the moved-aside files; rollback undoes the journal backwards. A
+//! process killed outright leaves the directory behind, and the next envtool command that opens
+//! the environment rolls it back (or, when it was marked committed, finishes the commit).
+//!
+//! A journal is replayed only when it is provably envtool's: its first line names this
+//! environment, the state directory is a real directory owned by this user that nobody else
+//! can write, and every path it names lies inside the environment (no symbolic link on the
+//! way) or inside the transaction directory.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -16,7 +24,15 @@ use std::sync::Mutex;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-const PREFIX: &str = ".envtool-txn-";
+use crate::venv::STATE_DIR;
+/// Transaction directories inside the state directory.
+const PREFIX: &str = "txn-";
+/// Where versions before the state directory kept transactions (still recovered).
+const LEGACY_PREFIX: &str = ".envtool-txn-";
+/// The first line of every journal.
+const MAGIC: &str = "envtool-journal 1";
+/// Present once a transaction is committed: recovery then finishes the commit.
+const COMMITTED: &str = "committed";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Step {
@@ -51,12 +67,15 @@ impl Txn {
     /// killed process.
     pub fn begin(root: &Path) -> anyhow::Result<Txn> {
         recover(root)?;
+        let state = state_dir(root)?;
         let dir = tempfile::Builder::new()
             .prefix(PREFIX)
-            .tempdir_in(root)
+            .tempdir_in(&state)
             .with_context(|| format!("cannot write into the environment {}", root.display()))?
             .keep();
-        let file = std::fs::File::create(dir.join("journal"))
+        let mut file = std::fs::File::create(dir.join("journal"))
+            .with_context(|| format!("cannot write {}", dir.display()))?;
+        writeln!(file, "{MAGIC} {}", root.display())
             .with_context(|| format!("cannot write {}", dir.display()))?;
         Ok(Txn {
             dir,
@@ -150,25 +169,57 @@ impl Txn {
 
     /// Move an existing file or directory out of the way (restored on rollback).
     pub fn move_aside(&self, path: &Path) -> anyhow::Result<()> {
+        self.move_aside_all(&[path.to_path_buf()])
+    }
+
+    /// Move existing files or directories out of the way, in order: all are journaled and the
+    /// journal made durable before the first one moves (a power loss cannot lose a file).
+    pub fn move_aside_all(&self, paths: &[PathBuf]) -> anyhow::Result<()> {
         crate::interrupt::check()?;
-        let backup = {
-            let mut journal = self.lock();
-            journal.moved += 1;
-            self.dir.join(format!("{}", journal.moved))
-        };
-        self.record(Step::Moved {
-            from: path.to_path_buf(),
-            backup: backup.clone(),
-        })?;
-        fs_err::rename(path, &backup)?;
+        let mut moves = Vec::with_capacity(paths.len());
+        for path in paths {
+            let backup = {
+                let mut journal = self.lock();
+                journal.moved += 1;
+                self.dir.join(format!("{}", journal.moved))
+            };
+            self.record(Step::Moved {
+                from: path.to_path_buf(),
+                backup: backup.clone(),
+            })?;
+            moves.push((path, backup));
+        }
+        self.sync();
+        for (path, backup) in moves {
+            fs_err::rename(path, &backup)?;
+        }
         Ok(())
+    }
+
+    /// Journal that the directory `path` is about to appear (by a rename into place).
+    pub fn will_create_dir(&self, path: &Path) -> anyhow::Result<()> {
+        if std::fs::symlink_metadata(path).is_ok() {
+            self.move_aside(path)?;
+        }
+        self.record(Step::CreatedDir(path.to_path_buf()))
     }
 
     /// Keep every change; drop what was moved aside.
     pub fn commit(mut self) -> anyhow::Result<()> {
         self.done = true;
+        // Durable before anything is deleted: a commit cut short is finished, never undone.
+        let marker = std::fs::File::create(self.dir.join(COMMITTED))
+            .with_context(|| format!("cannot write {}", self.dir.display()))?;
+        let _ = marker.sync_all();
+        sync_dir(&self.dir);
         remove_tree(&self.dir);
         Ok(())
+    }
+
+    /// Make the journal durable (before changes that cannot be recreated, e.g. moving files
+    /// aside).
+    pub fn sync(&self) {
+        let _ = self.lock().file.sync_data();
     }
 
     /// Undo every change, newest first.
@@ -216,22 +267,169 @@ fn remove_tree(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Roll back transactions a killed process left in the environment.
-pub fn recover(root: &Path) -> anyhow::Result<()> {
-    let Ok(rd) = std::fs::read_dir(root) else {
-        return Ok(());
+/// envtool's state directory in the environment at `root`: created private when missing, and
+/// refused when it is not a real directory of this user that nobody else can write.
+pub fn state_dir(root: &Path) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let dir = root.join(STATE_DIR);
+    match std::fs::symlink_metadata(&dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "cannot write into the environment {}",
+                        root.display()
+                    )))
+                }
+            }
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot read {}", dir.display())))
+        }
+        Ok(_) => {}
+    }
+    let meta = std::fs::symlink_metadata(&dir)?;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o022 != 0 {
+        return Err(crate::error::user(
+            format!(
+                "permission denied: {} is not this user's private directory (it belongs to another user, or others can write it)",
+                dir.display()
+            ),
+            "change the environment as the user who owns it; if you know where that directory came from, remove it and run the command again",
+        ));
+    }
+    Ok(dir)
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// A transaction directory left behind, with where it was found.
+fn pending(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let state = root.join(STATE_DIR);
+    if std::fs::symlink_metadata(&state).is_ok_and(|m| m.is_dir()) {
+        if let Ok(rd) = std::fs::read_dir(&state) {
+            out.extend(
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(PREFIX))
+                    .map(|e| e.path()),
+            );
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(root) {
+        out.extend(
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(LEGACY_PREFIX))
+                .map(|e| e.path()),
+        );
+    }
+    out.sort();
+    out
+}
+
+/// Whether a transaction is waiting to be rolled back (or its commit finished).
+pub fn has_pending(root: &Path) -> bool {
+    !pending(root).is_empty()
+}
+
+/// `path` lies inside `root` with no symbolic link between them (so undoing a step cannot
+/// reach outside the environment).
+fn inside(root: &Path, path: &Path) -> bool {
+    let path = crate::fsx::normalize(path);
+    let root = crate::fsx::normalize(root);
+    if !path.starts_with(&root) || path == root {
+        return false;
+    }
+    let mut at = root.clone();
+    let rel: Vec<_> = path
+        .strip_prefix(&root)
+        .unwrap_or(&path)
+        .components()
+        .collect();
+    for c in &rel[..rel.len().saturating_sub(1)] {
+        at.push(c);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return false;
+        }
+    }
+    true
+}
+
+/// A journal that may be replayed: written by envtool for this environment, every step inside
+/// it (backups inside the transaction directory).
+fn read_journal(root: &Path, dir: &Path, legacy: bool) -> Result<Vec<Step>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+    // SAFETY: geteuid has no preconditions.
+    if !meta.is_dir() || meta.uid() != unsafe { libc::geteuid() } || meta.mode() & 0o022 != 0 {
+        return Err("its directory is not a private directory of this user".into());
+    }
+    let text = match std::fs::read_to_string(dir.join("journal")) {
+        Ok(t) => t,
+        // Killed before the journal existed: nothing was changed yet.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.to_string()),
     };
-    for entry in rd.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with(PREFIX) {
+    let mut lines = text.lines();
+    if !legacy {
+        let expected = format!("{MAGIC} {}", root.display());
+        match lines.next() {
+            None => return Ok(Vec::new()),
+            Some(first) if first == expected => {}
+            Some(_) => return Err("it was not written by envtool for this environment".into()),
+        }
+    }
+    let mut steps = Vec::new();
+    for line in lines {
+        // A last line cut short by a crash was never acted on.
+        let Ok(step) = serde_json::from_str::<Step>(line) else {
+            continue;
+        };
+        let ok = match &step {
+            Step::Created(p) | Step::CreatedDir(p) | Step::MaybeCreatedDir(p) => inside(root, p),
+            Step::Moved { from, backup } => {
+                inside(root, from)
+                    && crate::fsx::normalize(backup).parent() == Some(&crate::fsx::normalize(dir))
+            }
+        };
+        if !ok {
+            return Err(format!(
+                "it names a path outside the environment ({step:?})"
+            ));
+        }
+        steps.push(step);
+    }
+    Ok(steps)
+}
+
+/// Roll back transactions a killed process left in the environment (finish those that were
+/// committed). Refuses a journal envtool did not write, changing nothing.
+pub fn recover(root: &Path) -> anyhow::Result<()> {
+    for dir in pending(root) {
+        let legacy = dir
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(LEGACY_PREFIX));
+        if dir.join(COMMITTED).exists() {
+            remove_tree(&dir);
             continue;
         }
-        let dir = entry.path();
-        let steps: Vec<Step> = std::fs::read_to_string(dir.join("journal"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
+        let steps = read_journal(root, &dir, legacy).map_err(|why| {
+            crate::error::user(
+                format!(
+                    "{} holds an undo journal envtool will not replay: {why}",
+                    dir.display()
+                ),
+                "nothing was changed; if you did not expect it, inspect and remove that directory, then run the command again",
+            )
+        })?;
         crate::output::warn(&format!(
             "rolling back an interrupted change to {} ({} steps)",
             root.display(),

@@ -410,6 +410,7 @@ impl PyLock {
             requested,
             dependencies: Vec::new(),
             files: Vec::new(),
+            metadata: None,
         })
     }
 }
@@ -438,9 +439,8 @@ fn file_name(file: &LockFile) -> Option<String> {
 }
 
 fn marker_true(marker: &str, env: &MarkerEnvironment) -> Result<bool, String> {
-    let tree: MarkerTree = marker
-        .parse()
-        .map_err(|e| format!("bad marker {marker:?}: {e}"))?;
+    let tree: MarkerTree =
+        crate::dist::pep508::marker(marker).map_err(|e| format!("bad marker {marker:?}: {e}"))?;
     Ok(tree.evaluate(env, &[]))
 }
 
@@ -614,7 +614,7 @@ impl OutPackage {
             .metadata
             .requires_dist
             .iter()
-            .filter_map(|r| r.parse::<pep508_rs::Requirement>().ok())
+            .filter_map(|r| crate::dist::pep508::requirement(r).ok())
             .map(|r| normalize_name(r.name.as_ref()))
             .filter(|n| keys.contains(&n.as_str()))
             .collect();

@@ -68,7 +68,8 @@ impl DirectFetcher<'_> {
                     let names: Vec<String> = extras.iter().map(|e| e.to_string()).collect();
                     text.push_str(&format!("[{}]", names.join(",")));
                 }
-                let mut req: Requirement = text.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut req: Requirement =
+                    crate::dist::pep508::requirement(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
                 if let Some(marker) = marker {
                     req.marker = marker.clone();
                 }
@@ -114,7 +115,11 @@ impl DirectFetcher<'_> {
             Location::Url(url) => {
                 if !matches!(url.scheme(), "http" | "https" | "file") {
                     return Err(user(
-                        format!("{url}: {} URLs are not supported", url.scheme()),
+                        format!(
+                            "{}: {} URLs are not supported",
+                            crate::redact::url(url.as_str()),
+                            url.scheme()
+                        ),
                         "point at a wheel or source archive over http(s), or at a local path",
                     ));
                 }
@@ -140,16 +145,19 @@ impl DirectFetcher<'_> {
         }
         let mut clean_url = url.clone();
         clean_url.set_fragment(None);
-        let mut public_url = clean_url.clone();
-        let _ = public_url.set_username("");
-        let _ = public_url.set_password(None);
+        // Credentials stay with the HTTP client: nothing stores or prints them.
+        let clean_url = self.index.http.remember_credentials(&clean_url);
+        let public_url = clean_url.clone();
         let wheel_name = file_name
             .ends_with(".whl")
             .then(|| WheelFilename::parse(&file_name))
             .transpose()
             .map_err(|e| {
                 user(
-                    format!("{url} is not a valid wheel name: {e}"),
+                    format!(
+                        "{} is not a valid wheel name: {e}",
+                        crate::redact::url(url.as_str())
+                    ),
                     "point at a .whl file or a source archive",
                 )
             })?;

@@ -380,7 +380,13 @@ impl Session {
             compile: opts.compile,
         };
         let fetch_start = Instant::now();
-        let wheels = fetch_plan(&the_plan, resolved, &self.cache)?;
+        // --reinstall also checks every cached file's hash (a repair, not just a relink).
+        let how = if opts.reinstall {
+            crate::fetch::unpack::Check::Hashes
+        } else {
+            crate::fetch::unpack::Check::Sizes
+        };
+        let wheels = fetch_plan(&the_plan, resolved, &self.cache, how)?;
         output::debug(&format!(
             "fetched {} wheels in {}",
             wheels.len(),
@@ -427,7 +433,12 @@ impl crate::build::RequirementInstaller for Session {
         };
         let mut nested = self.clone();
         nested.settings.build_depth = depth;
-        Session::install(&nested, &target, &sources, &InstallOptions::default())?;
+        // Copies, not links: a build runs arbitrary code and must not reach the wheel cache.
+        let opts = InstallOptions {
+            link_mode: Some(LinkMode::Copy),
+            ..Default::default()
+        };
+        Session::install(&nested, &target, &sources, &opts)?;
         Ok(())
     }
 }

@@ -2,6 +2,8 @@
 //! (in parallel), source distributions fetched and built (once per interpreter, cached).
 
 use crate::cache::Cache;
+use crate::dist::metadata::{self, CoreMetadata};
+use crate::dist::normalize_name;
 use crate::dist::source::Provenance;
 use crate::error::user;
 use crate::fetch::{self, Artifact};
@@ -13,7 +15,12 @@ use super::Resolved;
 
 /// Fetch (and build, for source distributions) every wheel the plan needs, in plan order:
 /// installs, then replacements.
-pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Result<Vec<Fetched>> {
+pub fn fetch_plan(
+    plan: &Plan,
+    resolved: &Resolved,
+    cache: &Cache,
+    how: crate::fetch::unpack::Check,
+) -> anyhow::Result<Vec<Fetched>> {
     let http = &resolved.index.http;
     let dists: Vec<&ResolvedDist> = plan
         .install
@@ -71,7 +78,7 @@ pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Re
     let wanted: Vec<Artifact> = artifacts.iter().flatten().cloned().collect();
     let bar = crate::output::progress(wanted.len(), "Fetching");
     let mut fetched =
-        fetch::fetch_all(&wanted, http, cache, super::jobs(), &|_| bar.inc(1)).into_iter();
+        fetch::fetch_all(&wanted, http, cache, super::jobs(), how, &|_| bar.inc(1)).into_iter();
     bar.finish_and_clear();
     let mut out = Vec::new();
     for (((artifact, built), origin), dist) in
@@ -84,6 +91,9 @@ pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Re
             (None, Some(wheel)) => wheel,
             (None, None) => unreachable!("every dist has a wheel to fetch or a built one"),
         };
+        if let Some(decided) = &dist.metadata {
+            check_metadata(dist, decided, &wheel)?;
+        }
         let mut origin = origin.unwrap_or_else(|| Provenance {
             filename: wheel.info.filename.clone(),
             sha256: wheel.info.sha256.clone(),
@@ -97,4 +107,52 @@ pub fn fetch_plan(plan: &Plan, resolved: &Resolved, cache: &Cache) -> anyhow::Re
         out.push(Fetched { wheel, origin });
     }
     Ok(out)
+}
+
+/// The metadata the resolver decided with (an index's PEP 658 file) must be the wheel's own:
+/// same name, version and dependencies (pip refuses a mismatch too).
+fn check_metadata(
+    dist: &ResolvedDist,
+    decided: &CoreMetadata,
+    wheel: &crate::fetch::unpack::CachedWheel,
+) -> anyhow::Result<()> {
+    let own = metadata::parse(&wheel.metadata_text()?)?;
+    let requirements = |m: &CoreMetadata| {
+        let mut r: Vec<String> = m
+            .requires_dist
+            .iter()
+            .map(|t| {
+                crate::dist::pep508::requirement(t)
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|_| t.trim().to_string())
+            })
+            .collect();
+        r.sort();
+        r
+    };
+    let differs = if normalize_name(&own.name) != normalize_name(&decided.name) {
+        Some(format!("Name {} vs {}", decided.name, own.name))
+    } else if own.version.parse::<pep440_rs::Version>().ok()
+        != decided.version.parse::<pep440_rs::Version>().ok()
+    {
+        Some(format!("Version {} vs {}", decided.version, own.version))
+    } else if requirements(&own) != requirements(decided) {
+        Some("Requires-Dist".to_string())
+    } else {
+        None
+    };
+    match differs {
+        None => Ok(()),
+        Some(what) => Err(user(
+            format!(
+                "the metadata {} published for {} does not match the wheel's own METADATA ({what})",
+                dist.source
+                    .index()
+                    .map(|u| crate::redact::url(u.as_str()))
+                    .unwrap_or_else(|| "the index".into()),
+                wheel.info.filename
+            ),
+            "the index serves inconsistent files (or was tampered with); nothing was installed. Report it to the index, or use another one",
+        )),
+    }
 }

@@ -66,6 +66,9 @@ pub enum RequirementError {
     /// Nothing but whitespace.
     #[error("empty requirement")]
     Empty,
+    /// Text the PEP 508 grammar does not allow (and its parser cannot take safely).
+    #[error("`{text}` is not a valid requirement: {reason}")]
+    Invalid { text: String, reason: String },
 }
 
 /// URL schemes pip recognizes in an unnamed requirement (`pip._internal.utils.urls.is_url`).
@@ -168,6 +171,12 @@ pub fn parse_requirement(text: &str, base_dir: &Path) -> Result<ReqSpec, Require
     if text.is_empty() {
         return Err(RequirementError::Empty);
     }
+    crate::dist::pep508::check_markers(text, false).map_err(|reason| {
+        RequirementError::Invalid {
+            text: text.to_string(),
+            reason,
+        }
+    })?;
     let base_dir = absolute(base_dir);
     if is_url(text) {
         return parse_unnamed_url(text, &base_dir);
@@ -313,6 +322,12 @@ fn parse_marker(text: &str, start: usize) -> Result<Option<MarkerTree>, Requirem
     if marker_text.trim().is_empty() {
         return Ok(None);
     }
+    crate::dist::pep508::check_markers(marker_text, true).map_err(|reason| {
+        RequirementError::Invalid {
+            text: text.to_string(),
+            reason,
+        }
+    })?;
     match MarkerTree::from_str(marker_text) {
         Ok(marker) => Ok(Some(marker)),
         Err(err) => Err(relocate(err, text, start)),
@@ -376,6 +391,10 @@ fn parse_unnamed_path(text: &str, base_dir: &Path) -> Result<ReqSpec, Requiremen
 
 /// A PEP 508 requirement; `name @ <relative or absolute path>` is resolved against `base_dir`.
 fn parse_named(text: &str, base_dir: &Path) -> Result<Requirement, RequirementError> {
+    crate::dist::pep508::check_name(text).map_err(|reason| RequirementError::Invalid {
+        text: text.to_string(),
+        reason,
+    })?;
     match Requirement::<VerbatimUrl>::parse(text, base_dir) {
         Ok(req) => Ok(fix_relative_file_url(req, base_dir)),
         Err(err) => {

@@ -126,6 +126,9 @@ pub struct ResolvedDist {
     pub files: Vec<Candidate>,
     /// When `artifact` is a wheel built here from an archive: that archive.
     pub built_from: Option<Provenance>,
+    /// The core metadata the resolver decided with (index files): the installed wheel's own
+    /// METADATA must agree with it.
+    pub metadata: Option<std::sync::Arc<CoreMetadata>>,
 }
 
 impl ResolvedDist {
@@ -144,6 +147,7 @@ impl ResolvedDist {
             dependencies,
             files: Vec::new(),
             built_from: direct.built_from.clone(),
+            metadata: None,
         }
     }
 
@@ -264,11 +268,24 @@ pub fn resolve(
                 .ok_or_else(|| anyhow::anyhow!("{key} {version} was chosen but has no file"))?;
             let artifact = artifact_for(&candidate)
                 .ok_or_else(|| anyhow::anyhow!("{} cannot be fetched", candidate.file.filename))?;
-            let name = state
-                .metadata(key, version)
+            if let Some(reason) = &candidate.file.yanked {
+                // Only an exact pin selects a yanked file; say so, as pip and uv do.
+                let reason = if reason.trim().is_empty() {
+                    "no reason given".to_string()
+                } else {
+                    crate::redact::text_of(reason.trim())
+                };
+                crate::output::warn(&format!(
+                    "{key}=={version} is yanked from its index (reason: {reason})"
+                ));
+            }
+            let metadata = state.metadata(key, version).ok();
+            let name = metadata
+                .as_ref()
                 .map(|m| m.name.clone())
-                .unwrap_or_else(|_| key.clone());
+                .unwrap_or_else(|| key.clone());
             ResolvedDist {
+                metadata,
                 key: key.clone(),
                 name,
                 version: version.clone(),
@@ -401,7 +418,7 @@ fn dependency_names(
     let mut names: Vec<String> = meta
         .requires_dist
         .iter()
-        .filter_map(|text| text.parse::<Requirement>().ok())
+        .filter_map(|text| crate::dist::pep508::requirement(text).ok())
         .map(|r| normalize_name(r.name.as_ref()))
         .filter(|n| n != key && selected.contains(n))
         .collect();

@@ -516,7 +516,7 @@ impl DependencyProvider for Provider {
                 let meta = state.metadata(key, version)?;
                 let mut parsed = Vec::new();
                 for text in &meta.requires_dist {
-                    match text.parse::<Requirement>() {
+                    match crate::dist::pep508::requirement(text) {
                         Ok(r) => parsed.push(r),
                         Err(e) => crate::output::debug(&format!(
                             "{key} {version}: skipping bad Requires-Dist {text:?}: {e}"

@@ -77,18 +77,34 @@ impl PackageSource for IndexSource {
 
 /// The text of a candidate's core metadata.
 fn metadata_text(state: &IndexSource, candidate: &Candidate) -> anyhow::Result<String> {
-    if candidate.file.core_metadata.is_available() {
-        if let Some(sha) = candidate.file.hashes.get("sha256") {
-            let bucket = state.cache.bucket(crate::cache::Bucket::Metadata)?;
-            let path = bucket.join(format!("{sha}.METADATA"));
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                return Ok(text);
+    if let crate::index::simple::CoreMetadata::Available { hashes } = &candidate.file.core_metadata
+    {
+        // Cached by the metadata's own published hash (and checked against it on every read),
+        // else by the index and file it came from: one index's answer never stands in for
+        // another's.
+        let bucket = state.cache.bucket(crate::cache::Bucket::Metadata)?;
+        let published = hashes.get("sha256").cloned();
+        let path = match &published {
+            Some(sha) => bucket.join(format!("{sha}.METADATA")),
+            None => {
+                let index = candidate.index.as_ref().map(|u| u.as_str()).unwrap_or("");
+                let key = crate::cache::key(
+                    &[index.as_bytes(), candidate.file.url.as_str().as_bytes()],
+                    32,
+                );
+                bucket.join(format!("u-{key}.METADATA"))
             }
-            if let Some(text) = fetch_core_metadata(state, candidate)? {
-                crate::fsx::write_atomic(&path, text.as_bytes())?;
-                return Ok(text);
+        };
+        if let Ok(bytes) = std::fs::read(&path) {
+            if published
+                .as_deref()
+                .is_none_or(|sha| sha256_hex(&bytes) == sha)
+            {
+                return Ok(String::from_utf8_lossy(&bytes).into_owned());
             }
-        } else if let Some(text) = fetch_core_metadata(state, candidate)? {
+        }
+        if let Some(text) = fetch_core_metadata(state, candidate)? {
+            crate::fsx::write_atomic(&path, text.as_bytes())?;
             return Ok(text);
         }
     }
@@ -99,6 +115,11 @@ fn metadata_text(state: &IndexSource, candidate: &Candidate) -> anyhow::Result<S
     }
     let wheel = fetch::fetch(&artifact, &state.index.http, &state.cache)?;
     wheel.metadata_text()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    data_encoding::HEXLOWER.encode(&Sha256::digest(bytes))
 }
 
 /// Metadata of a source distribution: its PKG-INFO when PEP 643 makes it trustworthy, else the

@@ -63,10 +63,10 @@ impl PackageSource for Memory {
             let file = DistFile {
                 filename: filename.clone(),
                 url: url::Url::parse(&format!("https://memory.invalid/{filename}")).unwrap(),
-                hashes: BTreeMap::new(),
+                hashes: Default::default(),
                 requires_python: release.requires_python.clone(),
                 core_metadata: CoreMetadata::Available {
-                    hashes: BTreeMap::new(),
+                    hashes: Default::default(),
                 },
                 yanked: release.yanked.then(String::new),
                 size: None,
@@ -74,7 +74,7 @@ impl PackageSource for Memory {
             };
             files.candidates.push(Candidate {
                 dist: DistFilename::parse(&filename, Some(name)).unwrap(),
-                file,
+                file: Arc::new(file),
                 index: None,
             });
         }

@@ -56,11 +56,32 @@ pub fn owner_of(path: &Path) -> Option<Owner> {
     Owner::parse(line.strip_prefix(MARKER)?)
 }
 
-/// The shim text for one command.
-pub fn render(owner: &Owner, command: &str, env_dir: &Path, repair: &str, remove: &str) -> String {
+/// The shim text for one command. A path or name with a line break is refused: the shim's
+/// comment lines carry them, and a line break there would start a shell line.
+pub fn render(
+    owner: &Owner,
+    command: &str,
+    env_dir: &Path,
+    repair: &str,
+    remove: &str,
+) -> anyhow::Result<String> {
+    let texts = [
+        env_dir.to_string_lossy(),
+        command.into(),
+        owner.marker().into(),
+    ];
+    if texts.iter().any(|t| t.contains(['\n', '\r'])) {
+        return Err(user(
+            format!(
+                "cannot write a shim for {:?}: the path or name contains a newline",
+                env_dir.display()
+            ),
+            "move the environment to a path without line breaks",
+        ));
+    }
     let python = env_dir.join("bin").join("python");
     let script = env_dir.join("bin").join(command);
-    TEMPLATE
+    Ok(TEMPLATE
         .replace("__OWNER__", &owner.marker())
         .replace("__COMMAND__", command)
         .replace("__REMOVE__", remove)
@@ -73,7 +94,7 @@ pub fn render(owner: &Owner, command: &str, env_dir: &Path, repair: &str, remove
         )
         .replace("__HINT__", &quote_sh(&format!("hint: repair it with: {repair}")))
         .replace("__PYTHON__", &quote_sh(&python.to_string_lossy()))
-        .replace("__SCRIPT__", &quote_sh(&script.to_string_lossy()))
+        .replace("__SCRIPT__", &quote_sh(&script.to_string_lossy())))
 }
 
 /// Refuse to write over a file envtool did not create (or that belongs to someone else),
@@ -153,13 +174,11 @@ pub fn path_advice(dir: &Path) -> Option<String> {
     let shell = std::env::var(crate::env_vars::SHELL).unwrap_or_default();
     let shell = shell.rsplit('/').next().unwrap_or("");
     let quoted = quote_sh(&dir.to_string_lossy());
+    // The exact line for the profile: the directory quoted as one shell word.
     let line = match shell {
         "fish" => format!("fish_add_path {quoted}"),
-        "zsh" => format!("echo 'export PATH=\"{}:$PATH\"' >> ~/.zshrc", dir.display()),
-        _ => format!(
-            "echo 'export PATH=\"{}:$PATH\"' >> ~/.bashrc",
-            dir.display()
-        ),
+        "zsh" => format!("export PATH={quoted}:\"$PATH\"   (in ~/.zshrc)"),
+        _ => format!("export PATH={quoted}:\"$PATH\"   (in ~/.bashrc)"),
     };
     Some(line)
 }

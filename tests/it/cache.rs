@@ -52,13 +52,13 @@ fn dir_and_info_describe_the_cache() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|b| b["name"] == "wheels-v1")
+        .find(|b| b["name"] == "wheels-v2")
         .expect("a wheels bucket");
     assert_eq!(wheels["entries"], 1, "{info}");
     assert!(wheels["bytes"].as_u64().unwrap() > 0);
     assert!(info["total_bytes"].as_u64().unwrap() >= wheels["bytes"].as_u64().unwrap());
     let text = cache_cmd(&fx, &["info"]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("wheels-v1"));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("wheels-v2"));
 }
 
 #[test]
@@ -85,7 +85,7 @@ fn prune_removes_leftovers_and_unused_entries_but_keeps_the_rest() {
     assert_eq!(entries.len(), 2);
     let stamp = |entry: &str| {
         cache
-            .join("wheels-v1")
+            .join("wheels-v2")
             .join(entry)
             .join(".envtool-wheel.json")
     };

@@ -310,9 +310,9 @@ fn files_are_hard_links_into_the_cache_by_default_and_copies_on_request() {
     fx.install_ok(&env, &["demo==1.0"]);
     let site = fx.site_packages(&env);
 
-    // The cache holds unpacked wheels under wheels-v1/<sha256>/.
+    // The cache holds unpacked wheels under wheels-v2/<sha256>/.
     let demo_sha = sha256_hex(fx.files.join("demo-1.0-py3-none-any.whl"));
-    let cached = fx.cache().join("wheels-v1").join(&demo_sha);
+    let cached = fx.cache().join("wheels-v2").join(&demo_sha);
     assert!(
         cached.is_dir(),
         "no cache entry {}: {:?}",
@@ -1266,7 +1266,7 @@ fn a_damaged_cache_entry_is_fetched_again() {
     fx.install_ok(&env, &["demo==1.0"]);
     let entries = fx.cached_wheel_entries();
     assert!(!entries.is_empty());
-    let bucket = fx.cache().join("wheels-v1");
+    let bucket = fx.cache().join("wheels-v2");
     for entry in &entries {
         let info = bucket.join(entry).join(".envtool-wheel.json");
         if info.exists() {

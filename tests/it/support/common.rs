@@ -254,7 +254,18 @@ pub fn as_nobody(t: &TestEnv) -> Option<Command> {
     }
     std::fs::set_permissions(t.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir_all(&t.cache_dir).unwrap();
-    std::fs::set_permissions(&t.cache_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // The cache must be the user's own and private.
+    std::fs::set_permissions(&t.cache_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let owned = Command::new("chown")
+        .arg("-R")
+        .arg("65534:65534")
+        .arg(&t.cache_dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !owned {
+        crate::support::skip("cannot give the user nobody a cache of its own");
+        return None;
+    }
     let mut cmd = Command::new(setpriv);
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(envtool_bin())

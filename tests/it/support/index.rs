@@ -89,6 +89,9 @@ struct Config {
     wrong_hash: HashSet<String>,
     garbage: bool,
     status: Option<u16>,
+    /// filename -> (PEP 658 metadata served instead of the wheel's own, whether its hash is
+    /// advertised): a hostile index.
+    metadata_override: HashMap<String, (Vec<u8>, bool)>,
 }
 
 /// One request as the server received it (see [`IndexServer::request_details`]).
@@ -142,6 +145,7 @@ impl IndexServer {
             config: Mutex::new(Config {
                 mode: Mode::Both,
                 metadata: true,
+                metadata_override: HashMap::new(),
                 yanked: HashMap::new(),
                 wrong_hash: HashSet::new(),
                 garbage: false,
@@ -197,6 +201,15 @@ impl IndexServer {
     /// served; when off, they are advertised as without metadata and `.metadata` is 404.
     pub fn set_metadata(&self, on: bool) {
         self.config().metadata = on;
+    }
+
+    /// Serves `metadata` as the PEP 658 metadata of the wheel `filename` (advertising its
+    /// sha256 when `advertise_hash`), whatever the wheel holds: what a hostile index does.
+    pub fn override_metadata(&self, filename: &str, metadata: &str, advertise_hash: bool) {
+        self.config().metadata_override.insert(
+            filename.to_string(),
+            (metadata.as_bytes().to_vec(), advertise_hash),
+        );
     }
 
     /// Marks `filename` as yanked (PEP 592), with an optional reason.
@@ -566,7 +579,8 @@ struct FileInfo {
     sha256: String,
     size: u64,
     requires_python: Option<String>,
-    /// sha256 of the METADATA bytes, when metadata is on and the file is a readable wheel.
+    /// sha256 of the METADATA bytes, when metadata is on and the file is a readable wheel
+    /// (empty: metadata served without a hash).
     metadata_sha256: Option<String>,
     /// `None`: not yanked; `Some(None)`: yanked without reason.
     yanked: Option<Option<String>>,
@@ -590,9 +604,13 @@ fn file_info(config: &Config, file: &DistFile) -> Option<FileInfo> {
         None
     };
     let requires_python = metadata.as_deref().and_then(requires_python_of);
-    let metadata_sha256 = match (&metadata, config.metadata) {
-        (Some(m), true) => Some(sha256_hex_bytes(m)),
-        _ => None,
+    let metadata_sha256 = match config.metadata_override.get(&file.filename) {
+        Some((_, false)) => Some(String::new()),
+        Some((m, true)) => Some(sha256_hex_bytes(m)),
+        None => match (&metadata, config.metadata) {
+            (Some(m), true) => Some(sha256_hex_bytes(m)),
+            _ => None,
+        },
     };
     Some(FileInfo {
         filename: file.filename.clone(),
@@ -691,10 +709,12 @@ fn html_anchor(info: &FileInfo, href_prefix: &str) -> String {
     if let Some(rp) = &info.requires_python {
         a.push_str(&format!(" data-requires-python=\"{}\"", html_escape(rp)));
     }
-    if let Some(m) = &info.metadata_sha256 {
-        a.push_str(&format!(
+    match info.metadata_sha256.as_deref() {
+        Some("") => a.push_str(" data-core-metadata=\"true\" data-dist-info-metadata=\"true\""),
+        Some(m) => a.push_str(&format!(
             " data-core-metadata=\"sha256={m}\" data-dist-info-metadata=\"sha256={m}\""
-        ));
+        )),
+        None => {}
     }
     if let Some(reason) = &info.yanked {
         let reason = reason.as_deref().unwrap_or("");
@@ -757,7 +777,8 @@ fn project_page(request: &Request, config: &Config, files_dir: &Path, project: &
                 if let Some(rp) = &info.requires_python {
                     obj.insert("requires-python".into(), rp.clone().into());
                 }
-                let metadata = match &info.metadata_sha256 {
+                let metadata = match info.metadata_sha256.as_deref() {
+                    Some("") => serde_json::Value::Bool(true),
                     Some(m) => serde_json::json!({ "sha256": m }),
                     None => serde_json::Value::Bool(false),
                 };
@@ -840,6 +861,9 @@ fn file_response(config: &Config, files_dir: &Path, name: &str) -> Response {
         return Response::not_found();
     };
     let is_wheel = parse_filename(wheel_name).is_some_and(|(_, _, is_wheel)| is_wheel);
+    if let Some((m, _)) = config.metadata_override.get(wheel_name) {
+        return Response::new(200, "application/octet-stream", m.clone());
+    }
     if !config.metadata || !is_wheel {
         return Response::not_found();
     }

@@ -65,6 +65,8 @@ pub struct WheelBuilder {
     root_is_purelib: bool,
     wheel_version: String,
     tampered: Vec<String>,
+    /// METADATA `Name`/`Version` when they differ from the file name's (impersonation).
+    metadata_identity: Option<(String, String)>,
 }
 
 impl WheelBuilder {
@@ -85,6 +87,7 @@ impl WheelBuilder {
             root_is_purelib: true,
             wheel_version: "1.0".to_string(),
             tampered: Vec::new(),
+            metadata_identity: None,
         }
     }
 
@@ -181,6 +184,12 @@ impl WheelBuilder {
         self
     }
 
+    /// Writes this `Name` and `Version` into METADATA instead of the file name's.
+    pub fn metadata_identity(mut self, name: &str, version: &str) -> Self {
+        self.metadata_identity = Some((name.to_string(), version.to_string()));
+        self
+    }
+
     /// Makes RECORD list a wrong sha256 (right size) for the entry at archive path `path`
     /// (as written in the zip, e.g. `mypkg/__init__.py` or `my_pkg-1.0.data/scripts/hello`;
     /// the `.dist-info` files METADATA, WHEEL and entry_points.txt work too).
@@ -233,8 +242,12 @@ impl WheelBuilder {
     pub fn metadata_text(&self) -> String {
         let mut m = String::new();
         m.push_str("Metadata-Version: 2.1\n");
-        m.push_str(&format!("Name: {}\n", self.name));
-        m.push_str(&format!("Version: {}\n", self.version));
+        let (name, version) = self
+            .metadata_identity
+            .clone()
+            .unwrap_or_else(|| (self.name.clone(), self.version.clone()));
+        m.push_str(&format!("Name: {name}\n"));
+        m.push_str(&format!("Version: {version}\n"));
         if let Some(rp) = &self.requires_python {
             m.push_str(&format!("Requires-Python: {rp}\n"));
         }
