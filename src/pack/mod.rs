@@ -591,8 +591,9 @@ fn cold_block(spec: &PackSpec, payload_len: usize) -> String {
     out.push_str(&format!(
         "mkdir -p \"$r\" 2>/dev/null\n\
          t=$(mktemp -d \"$r/.extract-rt-XXXXXX\" 2>/dev/null) || t=$(mktemp -d \"${{TMPDIR:-/tmp}}/envtool-pack-rt-XXXXXX\") || exit 1\n\
-         # The interpreter and the wheel set, two gzip streams unpacked side by side.\n\
-         x() {{ tail -c +\"$1\" \"$0\" | head -c \"$2\" | tar -xzf - -C \"$t\"; }}\n\
+         # The interpreter and the wheel set, two gzip streams unpacked side by side (no\n\
+         # owners or times restored: nothing reads them).\n\
+         x() {{ tail -c +\"$1\" \"$0\" | head -c \"$2\" | tar -x -z -m -o -f - -C \"$t\"; }}\n\
          x {RTSTART_MARK} {rtlen:<width$} & a=$!\n\
          x {PLSTART_MARK} {pllen:<width$} & b=$!\n\
          wait $a; e=$?; wait $b; f=$?\n\
