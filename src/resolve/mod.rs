@@ -3,6 +3,7 @@
 
 pub mod candidates;
 pub mod provider;
+pub mod ranges;
 pub mod report;
 pub mod source;
 
@@ -225,7 +226,19 @@ pub fn resolve(
     );
     let provider = Provider::new(state, 16);
     let spinner = crate::output::spinner("Resolving");
-    let result = pubgrub::resolve(&provider, Pkg::Root, Version::new([0]));
+    let result = loop {
+        match pubgrub::resolve(&provider, Pkg::Root, Version::new([0])) {
+            Err(pubgrub::PubGrubError::ErrorChoosingVersion { source, .. })
+                if source.0 .0.downcast_ref::<provider::Restart>().is_some() =>
+            {
+                crate::output::debug(
+                    "starting the resolution again, deciding a conflicting package earlier",
+                );
+                provider.begin_restart();
+            }
+            other => break other,
+        }
+    };
     spinner.finish_and_clear();
     provider.finish();
     let state = &provider.state;
@@ -330,6 +343,43 @@ pub fn resolve(
 /// Clear errors for what the user asked for directly: a name no source knows (with close
 /// names), or no version at all matching the requirement.
 fn precheck_root(state: &State) -> anyhow::Result<()> {
+    // Two requirements of yours on one name that no version meets together: name both.
+    let mut by_key: HashMap<String, Vec<&Requirement>> = HashMap::new();
+    for req in &state.root {
+        if req.evaluate_markers(&state.markers, &[]) {
+            by_key
+                .entry(normalize_name(req.name.as_ref()))
+                .or_default()
+                .push(req);
+        }
+    }
+    for (key, reqs) in &by_key {
+        if reqs.len() < 2 || state.direct.contains_key(key) || state.overrides.contains_key(key) {
+            continue;
+        }
+        let ranges: Vec<provider::Range> = reqs
+            .iter()
+            .map(|r| match &r.version_or_url {
+                Some(pep508_rs::VersionOrUrl::VersionSpecifier(s)) => {
+                    ranges::range_of_specifiers(s)
+                }
+                _ => provider::Range::full(),
+            })
+            .collect();
+        let all = ranges
+            .iter()
+            .fold(provider::Range::full(), |acc, r| acc.intersection(r));
+        if all.is_empty() {
+            let named: Vec<String> = reqs.iter().map(|r| r.to_string()).collect();
+            return Err(user(
+                format!(
+                    "your requirements {} cannot all hold: no version of {key} meets them together",
+                    named.join(" and ")
+                ),
+                format!("keep one requirement on {key}, or loosen them so they overlap"),
+            ));
+        }
+    }
     for req in &state.root {
         if !req.evaluate_markers(&state.markers, &[]) {
             continue;
