@@ -153,6 +153,18 @@ pub struct LockArgs {
     /// Allow pre-releases.
     #[arg(long)]
     pub pre: bool,
+    /// Lock for this Python version instead of the interpreter's (`3.9` means 3.9.0).
+    #[arg(long, value_name = "X.Y[.Z]")]
+    pub python_version: Option<String>,
+    /// Lock for this platform instead of this machine's (`linux`, `x86_64-manylinux_2_17`, `aarch64-manylinux_2_28`, `macos`, `x86_64-apple-darwin`, `windows`).
+    #[arg(long, value_name = "PLATFORM")]
+    pub python_platform: Option<String>,
+    /// Use only wheels for these packages (`:all:` for every package).
+    #[arg(long, value_name = "NAMES")]
+    pub only_binary: Vec<String>,
+    /// Do not use wheels for these packages (`:all:` for every package).
+    #[arg(long, value_name = "NAMES")]
+    pub no_binary: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -39,6 +39,22 @@ pub fn invocation() -> String {
     crate::redact::text_of(&format!("envtool {}", args.join(" ")))
 }
 
+/// `--only-binary` and `--no-binary` naming the same package (or both `:all:`) leave nothing
+/// to install for it: an option mistake, refused before anything happens.
+pub(crate) fn check_binary_flags(
+    only_binary: &[String],
+    no_binary: &[String],
+) -> anyhow::Result<()> {
+    let policy = crate::resolve::BinaryPolicy::parse(only_binary, no_binary);
+    match policy.contradiction() {
+        Some(name) => Err(crate::error::usage(
+            format!("--only-binary and --no-binary both name {name}"),
+            "keep one of them for that package (wheels only, or build from source only)",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The hint an error of one of envtool's modules carries (see `error::Hint`).
 fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     use crate::error::Hint;

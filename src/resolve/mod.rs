@@ -76,6 +76,18 @@ impl BinaryPolicy {
         policy
     }
 
+    /// What the two options both name, when they contradict each other (`:all:` in both, or
+    /// one package in both): then nothing could be installed for it, and pip's "last one wins"
+    /// would silently drop one of the user's words.
+    pub fn contradiction(&self) -> Option<String> {
+        if self.only_binary_all && self.no_binary_all {
+            return Some(":all:".into());
+        }
+        let mut both: Vec<&String> = self.only_binary.intersection(&self.no_binary).collect();
+        both.sort();
+        both.first().map(|name| name.to_string())
+    }
+
     /// Wheels may be used for `key` (not `--no-binary`).
     pub fn allow_wheel(&self, key: &str) -> bool {
         if self.no_binary.contains(key) {
