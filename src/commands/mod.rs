@@ -85,7 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Uninstall(args) => uninstall::uninstall(args, &cache),
         Command::List(args) => list::list(args, &cache),
         Command::Cache(cmd) => cache::cache(cmd, &cache),
-        Command::Freeze(args) => freeze::freeze(args),
+        Command::Freeze(args) => freeze::freeze(args, &cache),
         Command::Lock(args) => lock::lock(args, &settings, &cache),
         Command::Sync(args) => sync::sync(args, &settings, &cache),
         Command::Run(args) => run::run(args),

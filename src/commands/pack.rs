@@ -98,9 +98,11 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         }
     }
     let python_version = facts.minor_string();
+    let markers = facts.marker_env().ok();
     let lock = pylock::render(&pylock::OutLock::from_installed(
         &dists,
         (facts.version.0, facts.version.1),
+        markers.as_ref(),
         &site,
     ));
     let spec = PackSpec {

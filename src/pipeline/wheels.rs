@@ -45,6 +45,7 @@ pub fn fetch_plan(
                 url: b.url.clone(),
                 index: None,
                 upload_time: None,
+                extras: Vec::new(),
             }));
             artifacts.push(Some(a));
             built.push(None);
@@ -72,6 +73,7 @@ pub fn fetch_plan(
             url: a.url.to_string(),
             index: None,
             upload_time: None,
+            extras: Vec::new(),
         }));
         artifacts.push(None);
     }
@@ -101,9 +103,11 @@ pub fn fetch_plan(
             url: dist.artifact.url.to_string(),
             index: None,
             upload_time: None,
+            extras: Vec::new(),
         });
         origin.index = dist.source.index().map(|u| u.to_string());
         origin.upload_time = dist.upload_time.clone();
+        origin.extras = dist.extras.clone();
         out.push(Fetched { wheel, origin });
     }
     Ok(out)

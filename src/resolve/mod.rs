@@ -135,6 +135,8 @@ pub struct ResolvedDist {
     pub requested: bool,
     /// Normalized names of what it depends on (in this resolution).
     pub dependencies: Vec<String>,
+    /// Its extras this resolution activated (normalized), sorted.
+    pub extras: Vec<String>,
     /// Every file the index lists for this version (for locks usable on other platforms).
     pub files: Vec<Candidate>,
     /// When `artifact` is a wheel built here from an archive: that archive.
@@ -158,6 +160,7 @@ impl ResolvedDist {
             requires_python: direct.metadata.requires_python.clone(),
             requested,
             dependencies,
+            extras: Vec::new(),
             files: Vec::new(),
             built_from: direct.built_from.clone(),
             metadata: None,
@@ -281,12 +284,22 @@ pub fn resolve(
             _ => None,
         })
         .collect();
+    let mut active: HashMap<&str, Vec<String>> = HashMap::new();
+    for (pkg, _) in solution.iter() {
+        if let Pkg::Extra(key, extra) = pkg {
+            active.entry(key.as_str()).or_default().push(extra.clone());
+        }
+    }
     let mut dists = Vec::new();
     for (pkg, version) in solution.iter() {
         let Pkg::Dist(key) = pkg else { continue };
-        let dependencies = dependency_names(state, key, version, &selected);
+        let mut extras = active.get(key.as_str()).cloned().unwrap_or_default();
+        extras.sort();
+        let dependencies = dependency_names(state, key, version, &extras, &selected);
         let dist = if let Some(direct) = state.direct.get(key) {
-            ResolvedDist::from_direct(direct, requested.contains(key), dependencies)
+            let mut dist = ResolvedDist::from_direct(direct, requested.contains(key), dependencies);
+            dist.extras = extras;
+            dist
         } else {
             let candidate = state
                 .candidate(key, version)
@@ -327,6 +340,7 @@ pub fn resolve(
                 requires_python: candidate.file.requires_python.clone(),
                 requested: requested.contains(key),
                 dependencies,
+                extras,
                 files: state
                     .source
                     .project(key)
@@ -468,19 +482,28 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The selected distributions that `key`==`version` requires (sorted, for locks).
+/// What `key` depends on in the answer: its requirements (after overrides) whose markers hold
+/// for the target with the extras that were asked of it, and nothing an unasked extra pulls.
 fn dependency_names(
     state: &State,
     key: &str,
     version: &Version,
+    extras: &[String],
     selected: &HashSet<String>,
 ) -> Vec<String> {
     let Ok(meta) = state.metadata(key, version) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = meta
+    let parsed: Vec<Requirement> = meta
         .requires_dist
         .iter()
         .filter_map(|text| crate::dist::pep508::requirement(text).ok())
+        .collect();
+    let extras: Vec<pep508_rs::ExtraName> = extras.iter().filter_map(|e| e.parse().ok()).collect();
+    let mut names: Vec<String> = state
+        .effective(parsed.iter())
+        .into_iter()
+        .filter(|r| r.evaluate_markers(&state.markers, &extras))
         .map(|r| normalize_name(r.name.as_ref()))
         .filter(|n| n != key && selected.contains(n))
         .collect();

@@ -289,7 +289,7 @@ impl State {
     }
 
     /// The requirements in effect for a package's dependency list, overrides applied.
-    fn effective<'a>(
+    pub(crate) fn effective<'a>(
         &'a self,
         reqs: impl Iterator<Item = &'a Requirement>,
     ) -> Vec<&'a Requirement> {

@@ -1156,6 +1156,151 @@ fn lock_refuses_targets_and_options_it_cannot_read() {
     assert!(!f.t.path("bad.toml").exists());
 }
 
+/// `[[packages]]` name -> its `dependencies` (names), from a pylock file.
+fn lock_dependencies(lock: &Path) -> BTreeMap<String, Vec<String>> {
+    let doc = parse_toml(lock);
+    doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let deps = p
+                .get("dependencies")
+                .and_then(|d| d.as_array())
+                .map(|ds| {
+                    ds.iter()
+                        .map(|d| {
+                            d.get("name")
+                                .and_then(|n| n.as_str())
+                                .or_else(|| d.as_str())
+                                .unwrap()
+                                .to_string()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (p["name"].as_str().unwrap().to_string(), deps)
+        })
+        .collect()
+}
+
+/// `md` needs `req` only for its `linkify` extra and `winreg` only on Windows; `other` needs
+/// `req` and `winreg` outright, so both get installed either way.
+fn extras_world() -> Fixture {
+    let f = Fixture::new();
+    f.publish(
+        wheel("md", "1.0")
+            .requires_dist("base")
+            .provides_extra("linkify")
+            .requires_dist("req; extra == 'linkify'")
+            .requires_dist("winreg; sys_platform == 'win32'"),
+    );
+    f.publish(
+        wheel("other", "1.0")
+            .requires_dist("req")
+            .requires_dist("winreg"),
+    );
+    for name in ["base", "req", "winreg"] {
+        f.publish(wheel(name, "1.0"));
+    }
+    f
+}
+
+#[test]
+fn lock_dependencies_list_only_what_applies() {
+    let f = extras_world();
+    let lock = f.t.path("pylock.toml");
+    lock_for(&f, &["md", "other"], &lock);
+    let deps = lock_dependencies(&lock);
+    assert_eq!(deps["md"], ["base"], "{deps:?}");
+    assert_eq!(deps["other"], ["req", "winreg"], "{deps:?}");
+    lock_for(&f, &["md[linkify]", "other"], &lock);
+    assert_eq!(lock_dependencies(&lock)["md"], ["base", "req"]);
+
+    // The same for a lock of an installed environment: the extra asked at install time is
+    // remembered; one nobody asked for pulls nothing.
+    let env = f.env("plain");
+    f.install_ok(&env, &["md", "other"]);
+    let frozen = f.t.path("frozen.toml");
+    ok(
+        &f,
+        &[
+            os("freeze"),
+            env.as_os_str(),
+            os("--format"),
+            os("pylock"),
+            os("-o"),
+            frozen.as_os_str(),
+        ],
+    );
+    let deps = lock_dependencies(&frozen);
+    assert_eq!(deps["md"], ["base"], "{deps:?}");
+    assert_eq!(deps["other"], ["req", "winreg"], "{deps:?}");
+    let env = f.env("linkify");
+    f.install_ok(&env, &["md[linkify]"]);
+    ok(
+        &f,
+        &[
+            os("freeze"),
+            env.as_os_str(),
+            os("--format"),
+            os("pylock"),
+            os("-o"),
+            frozen.as_os_str(),
+        ],
+    );
+    assert_eq!(lock_dependencies(&frozen)["md"], ["base", "req"]);
+}
+
+#[test]
+fn freeze_as_a_lock_keeps_the_tools_a_package_needs() {
+    // `cli` needs pip and setuptools (as httpie does); pip's freeze leaves them out, so a
+    // hashed freeze would not rebuild the environment. These are stand-ins (no `pip` module).
+    let f = Fixture::new();
+    f.publish(
+        wheel("cli", "1.0")
+            .requires_dist("pip")
+            .requires_dist("setuptools"),
+    );
+    f.publish(WheelBuilder::new("pip", "99.0").file("pip_stand_in.py", ""));
+    f.publish(WheelBuilder::new("setuptools", "99.0").file("setuptools_stand_in.py", ""));
+    let env = f.env("e");
+    f.install_ok(&env, &["cli"]);
+
+    // Plain freeze is pip's: no pip.
+    let plain = freeze(&f, &env, &[]);
+    assert!(!plain.contains("pip=="), "{plain}");
+    // As a lock: everything needed, and it rebuilds the environment with --require-hashes.
+    let hashed = freeze(&f, &env, &["--hashes"]);
+    for pin in ["cli==1.0", "pip==99.0", "setuptools==99.0"] {
+        assert!(hashed.contains(pin), "{pin} missing from:\n{hashed}");
+    }
+    let frozen = f.t.path("frozen.txt");
+    write(&frozen, &hashed);
+    let again = f.t.path("again");
+    assert_success(&create(
+        &f,
+        &again,
+        &f.python,
+        &[os("-r"), frozen.as_os_str(), os("--require-hashes")],
+    ));
+    assert_eq!(freeze(&f, &again, &["--all"]), freeze(&f, &env, &["--all"]));
+    let lock = f.t.path("env.toml");
+    ok(
+        &f,
+        &[
+            os("freeze"),
+            env.as_os_str(),
+            os("--format"),
+            os("pylock"),
+            os("-o"),
+            lock.as_os_str(),
+        ],
+    );
+    let names: Vec<String> = lock_dependencies(&lock).into_keys().collect();
+    assert_eq!(names, ["cli", "pip", "setuptools"]);
+}
+
 trait TapSort {
     fn tap_sort(self) -> Self;
 }
