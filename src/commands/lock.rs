@@ -63,13 +63,15 @@ pub fn lock(args: LockArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
     let text = if to_txt {
         let pins: Vec<Pin> = dists.iter().map(Pin::from_resolved).collect();
         format!(
-            "# Written by envtool lock for Python {} ({})\n{}",
+            "# Written by envtool lock for Python {} ({})\n{} (every package, pinned: \
+             envtool installs it as written; with pip, add --no-deps)\n{}",
             facts.minor_string(),
             facts
                 .markers
                 .get("sys_platform")
                 .map(String::as_str)
                 .unwrap_or(""),
+            crate::requirements::txt::COMPLETE_MARK,
             requirements::render(&pins, true)
         )
     } else {

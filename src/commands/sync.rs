@@ -40,11 +40,17 @@ pub fn sync(args: SyncArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
     let resolved = if pylock::is_pylock(&lock) {
         session.resolve_lock(&lock, &facts)?
     } else {
+        // A requirements file is a complete set here, as pip-sync and `uv pip sync` read one:
+        // exactly what it lists, its dependencies not resolved again.
         let sources = Sources {
             requirement_files: vec![lock.clone()],
             ..Default::default()
         };
-        session.resolve(&facts, &sources, &opts, &[])?
+        let as_written = InstallOptions {
+            no_deps: true,
+            ..opts.clone()
+        };
+        session.resolve(&facts, &sources, &as_written, &[])?
     };
     let plan_options = PlanOptions {
         reinstall: false,

@@ -261,7 +261,9 @@ impl Session {
             .collect();
         let options = ResolveOptions {
             pre: opts.pre || request.options.pre,
-            no_deps: opts.no_deps,
+            // A complete lock installs as written; its dependencies were resolved when it was
+            // written (perhaps with overrides that resolving again would not know).
+            no_deps: opts.no_deps || (request.complete && request.overrides.is_empty()),
             upgrade_all: opts.upgrade,
             upgrade: opts
                 .upgrade_package

@@ -25,6 +25,9 @@ pub struct Request {
     pub overrides: Vec<Entry>,
     pub options: TxtOptions,
     pub hash_mode: bool,
+    /// Every requirement comes from files that are complete sets (see `txt::COMPLETE_MARK`):
+    /// install them as written.
+    pub complete: bool,
 }
 
 fn env_files(var: &str) -> Vec<PathBuf> {
@@ -72,8 +75,10 @@ impl Request {
                 },
             });
         }
+        request.complete = sources.reqs.is_empty() && !sources.requirement_files.is_empty();
         for file in &sources.requirement_files {
             let txt = RequirementsTxt::parse_file(file).hint(file_hint(file))?;
+            request.complete &= txt.complete;
             if txt.hash_mode() {
                 request.hash_mode = true;
             }
@@ -117,6 +122,7 @@ impl Request {
             let check = RequirementsTxt {
                 requirements: request.entries.clone(),
                 constraints: Vec::new(),
+                complete: false,
                 options: TxtOptions {
                     require_hashes: true,
                     ..Default::default()

@@ -1301,6 +1301,95 @@ fn freeze_as_a_lock_keeps_the_tools_a_package_needs() {
     assert_eq!(names, ["cli", "pip", "setuptools"]);
 }
 
+#[test]
+fn a_requirements_lock_written_with_an_override_installs_as_written() {
+    // `physics` pins `mathlib==1.0`; the project forks it as 2.0 and overrides the pin.
+    let f = Fixture::new();
+    f.publish(wheel("physics", "1.0").requires_dist("mathlib==1.0"));
+    f.publish(wheel("mathlib", "1.0"));
+    f.publish(wheel("mathlib", "2.0"));
+    let overrides = f.t.path("overrides.txt");
+    write(&overrides, "mathlib==2.0\n");
+    let lock = f.t.path("requirements.txt");
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("lock"),
+            os("physics"),
+            os("--override"),
+            overrides.as_os_str(),
+            os("-o"),
+            lock.as_os_str(),
+            os("--python"),
+            f.python.as_os_str(),
+        ],
+    );
+    assert_success(&out);
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        text.contains("mathlib==2.0") && text.contains("physics==1.0"),
+        "{text}"
+    );
+
+    // create -r and sync install it as written, with no --override and no --no-deps.
+    let created = f.t.path("created");
+    assert_success(&create(
+        &f,
+        &created,
+        &f.python,
+        &[os("-r"), lock.as_os_str()],
+    ));
+    f.assert_installed(&created, &[("mathlib", "2.0"), ("physics", "1.0")]);
+    let synced = f.env("synced");
+    f.install_ok(&synced, &["mathlib==1.0"]);
+    assert_success(&run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("sync"),
+            synced.as_os_str(),
+            lock.as_os_str(),
+        ],
+    ));
+    f.assert_installed(&synced, &[("mathlib", "2.0"), ("physics", "1.0")]);
+
+    // pip reads the same file (the mark is a comment) with --no-deps, as the file says.
+    let by_pip = f.env("by-pip");
+    let files = f.files.to_str().unwrap();
+    f.pip_ok(
+        &by_pip,
+        &[
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--find-links",
+            files,
+            "-r",
+            lock.to_str().unwrap(),
+        ],
+    );
+    let listed: Vec<(String, String)> = f.pip_list(&by_pip).into_iter().collect();
+    assert_eq!(
+        listed,
+        [
+            ("mathlib".to_string(), "2.0".to_string()),
+            ("physics".to_string(), "1.0".to_string())
+        ]
+    );
+
+    // A hand-written file with the same pins is resolved as usual, and collides.
+    let hand = f.t.path("hand.txt");
+    write(&hand, "physics==1.0\nmathlib==2.0\n");
+    let env = f.env("hand");
+    let before = snapshot(&env);
+    let out = f.install(&env, &["-r", hand.to_str().unwrap()]);
+    assert_user_error(&out, "mathlib");
+    assert_eq!(snapshot(&env), before);
+}
+
 trait TapSort {
     fn tap_sort(self) -> Self;
 }
