@@ -181,6 +181,10 @@ pub struct SyncArgs {
     /// Print what would change, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Drop the constraints and overrides the environment remembers (instead of checking the
+    /// lock against them).
+    #[arg(long)]
+    pub forget_constraints: bool,
 }
 
 /// What to install.
@@ -236,6 +240,9 @@ pub struct InstallOpts {
     /// Print what would change, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Drop the constraints and overrides the environment remembers from earlier runs.
+    #[arg(long)]
+    pub forget_constraints: bool,
 }
 
 #[derive(Debug, Args)]
@@ -380,6 +387,12 @@ pub struct ToolInstallArgs {
     /// Allow pre-releases.
     #[arg(long)]
     pub pre: bool,
+    /// Limit versions with a constraints file (repeatable; upgrades keep applying it).
+    #[arg(short = 'c', long = "constraint", value_name = "FILE")]
+    pub constraint: Vec<PathBuf>,
+    /// Replace every requirement on a name with the file's (repeatable; upgrades keep applying it).
+    #[arg(long = "override", value_name = "FILE")]
+    pub overrides: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -475,6 +488,7 @@ impl ReqArgs {
             constraint_files: self.constraint.clone(),
             override_files: self.overrides.clone(),
             require_hashes,
+            ..Default::default()
         }
     }
 }
@@ -493,6 +507,7 @@ impl InstallOpts {
             link_mode: self.link_mode,
             compile: self.compile,
             dry_run: self.dry_run,
+            forget_constraints: self.forget_constraints,
         }
     }
 }

@@ -67,6 +67,9 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = cause.downcast_ref::<crate::fetch::unpack::WheelError>() {
         return e.hint();
     }
+    if let Some(e) = cause.downcast_ref::<crate::requirements::remembered::Damaged>() {
+        return e.hint();
+    }
     None
 }
 

@@ -9,6 +9,7 @@ use crate::install::installed;
 use crate::install::plan::PlanOptions;
 use crate::lockfile::pylock;
 use crate::pipeline::{InstallOptions, Session, Target};
+use crate::requirements::remembered::Remembered;
 use crate::requirements::request::Sources;
 use crate::settings::Settings;
 
@@ -52,10 +53,32 @@ pub fn sync(args: SyncArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         };
         session.resolve(&facts, &sources, &as_written, &[])?
     };
+    // A lock resolved without the environment's remembered overrides would undo them.
+    let state_dir = venv.root.join(crate::venv::STATE_DIR);
+    if !args.forget_constraints {
+        let remembered = Remembered::load(&state_dir)?;
+        for d in &resolved.resolution.dists {
+            if let Some(line) = remembered.contradicted_by(&d.key, &d.version) {
+                return Err(crate::error::user(
+                    format!(
+                        "{} pins {} {}, but {} remembers `{line}` (from an earlier --constraint or --override)",
+                        lock.display(),
+                        d.name,
+                        d.version,
+                        venv.root.display()
+                    ),
+                    "lock again with that constraint or override, or pass --forget-constraints to drop it",
+                ));
+            }
+        }
+    }
     let plan_options = PlanOptions {
         reinstall: false,
         exact: true,
     };
     session.apply(&target, &resolved, &installed, plan_options, &opts)?;
+    if args.forget_constraints && !args.dry_run {
+        Remembered::default().save(&state_dir)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,7 @@ use crate::install::entry_points::{parse_entry_points, scripts};
 use crate::install::installed::{self, InstalledDist};
 use crate::output;
 use crate::python::Interpreter;
+use crate::requirements::remembered::Remembered;
 use crate::requirements::{parse_requirement, ReqSpec};
 use crate::settings::Settings;
 use crate::tool::shim::{self, Owner};
@@ -85,6 +86,30 @@ struct ToolSpec {
     executables_from: Vec<String>,
     python_request: Option<String>,
     pre: bool,
+    constraint_files: Vec<PathBuf>,
+    override_files: Vec<PathBuf>,
+    /// Constraints and overrides an earlier install was given (its receipt).
+    remembered: Remembered,
+}
+
+impl ToolSpec {
+    /// What a receipt says to build again (`upgrade`, `install --force`).
+    fn from_receipt(old: &Receipt, python_request: Option<String>) -> ToolSpec {
+        ToolSpec {
+            name: old.name.clone(),
+            requirement: old.requirement.clone(),
+            with: old.with.clone(),
+            executables_from: old.executables_from.clone(),
+            python_request,
+            pre: old.pre,
+            constraint_files: Vec::new(),
+            override_files: Vec::new(),
+            remembered: Remembered {
+                constraints: old.constraints.clone(),
+                overrides: old.overrides.clone(),
+            },
+        }
+    }
 }
 
 /// Console scripts of the named distributions in an environment's site-packages.
@@ -162,6 +187,9 @@ fn build(
             reqs: std::iter::once(spec.requirement.clone())
                 .chain(spec.with.iter().cloned())
                 .collect(),
+            constraint_files: spec.constraint_files.clone(),
+            override_files: spec.override_files.clone(),
+            remembered: spec.remembered.clone(),
             ..Default::default()
         };
         let opts = crate::pipeline::InstallOptions {
@@ -191,6 +219,7 @@ fn build(
                 shim::check_free(&bin, command, owner, force)?;
             }
         }
+        let remembered = Remembered::load(&staging.join(venv::STATE_DIR))?;
         let (dists, _) = installed::scan(&layout.purelib);
         let mut locked: Vec<String> = dists
             .iter()
@@ -207,6 +236,9 @@ fn build(
             python_version: interpreter.facts.version_string(),
             shims: commands,
             locked,
+            pre: spec.pre,
+            constraints: remembered.constraints,
+            overrides: remembered.overrides,
         };
         crate::fsx::write_atomic(&staging.join(tools::RECEIPT), receipt.render()?.as_bytes())?;
         Ok(())
@@ -275,6 +307,16 @@ fn install(args: ToolInstallArgs, settings: &Settings, cache: &Cache) -> anyhow:
         executables_from: args.with_executables_from.clone(),
         python_request: args.python.clone(),
         pre: args.pre,
+        constraint_files: args.constraint.clone(),
+        override_files: args.overrides.clone(),
+        // A reinstall keeps what the receipt was given (new files replace it by name).
+        remembered: old
+            .as_ref()
+            .map(|r| Remembered {
+                constraints: r.constraints.clone(),
+                overrides: r.overrides.clone(),
+            })
+            .unwrap_or_default(),
     };
     let owner = Owner::Tool(normalize_name(&name));
     shim::ensure_bin_dir(&tools::bin_dir())?;
@@ -439,14 +481,7 @@ fn upgrade(
             }
             Err(e) => return Err(e),
         };
-        let spec = ToolSpec {
-            name: old.name.clone(),
-            requirement: old.requirement.clone(),
-            with: old.with.clone(),
-            executables_from: old.executables_from.clone(),
-            python_request: request,
-            pre: false,
-        };
+        let spec = ToolSpec::from_receipt(&old, request);
         let owner = Owner::Tool(old.name.clone());
         let was_broken = tools::broken_reason(&dir).is_some();
         shim::ensure_bin_dir(&tools::bin_dir())?;
@@ -523,6 +558,9 @@ fn run(args: ToolRunArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<
                 executables_from: Vec::new(),
                 python_request: args.python.clone(),
                 pre: false,
+                constraint_files: Vec::new(),
+                override_files: Vec::new(),
+                remembered: Remembered::default(),
             };
             build(&spec, &dir, &interpreter, None, settings, cache)?
         }

@@ -283,7 +283,13 @@ impl State {
             }
         }
         if let Some(c) = self.constraints.get(&key) {
-            range = range.intersection(c);
+            let constrained = range.intersection(c);
+            if constrained.is_empty() && !range.is_empty() {
+                return Err(format!(
+                    "it depends on {req}, which your constraints on {key} ({c}) exclude"
+                ));
+            }
+            range = constrained;
         }
         Ok(range)
     }

@@ -311,6 +311,19 @@ fn constraints_limit_versions_without_adding_packages() {
 }
 
 #[test]
+fn a_constraint_that_leaves_no_version_is_named() {
+    let mut m = Memory::default();
+    m.add("app", "1.0", &["lib>=1"]).add("lib", "1.0", &[]);
+    let mut a = ask(&["app"]);
+    a.constraints = vec!["lib<0.5"];
+    let err = solve(m, a).unwrap_err();
+    assert!(
+        err.contains("lib>=1") && err.contains("constraints on lib"),
+        "{err}"
+    );
+}
+
+#[test]
 fn overrides_replace_a_dependency_anywhere_in_the_graph() {
     let mut m = Memory::default();
     m.add("physics", "1.0", &["mathlib==1.0"])

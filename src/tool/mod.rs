@@ -43,6 +43,15 @@ pub struct Receipt {
     /// What was installed (`name==version`), a lock of the environment.
     #[serde(default)]
     pub locked: Vec<String>,
+    /// `--pre` was given.
+    #[serde(default)]
+    pub pre: bool,
+    /// Constraints and overrides given at install (paths absolute, no credentials); upgrades
+    /// apply them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
 }
 
 impl Receipt {

@@ -17,6 +17,7 @@ mod install;
 mod network;
 mod pack;
 mod python;
+mod remembered;
 mod resolve;
 mod run;
 mod security;

@@ -513,6 +513,45 @@ fn upgrade_picks_up_a_newer_version() {
 }
 
 #[test]
+fn constraints_and_overrides_given_at_install_are_kept_by_upgrades() {
+    let w = World::new();
+    w.publish(greetlib("1.1"));
+    w.publish(greetlib("2.0"));
+    let c = w.t.path("c.txt");
+    std::fs::write(&c, "greetlib<1.1\n").unwrap();
+    w.install_ok("greet", &["-c", c.to_str().unwrap()]);
+    assert_eq!(w.shim_json("greet", &[])["lib"], "1.0");
+    let receipt = std::fs::read_to_string(w.tools.join("greet/envtool-tool.toml")).unwrap();
+    assert!(receipt.contains("greetlib<1.1"), "{receipt}");
+
+    w.publish(greet("1.1", &["greet", "greet-admin"]));
+    assert_success(&w.run(["tool", "upgrade", "greet"]));
+    let v = w.shim_json("greet", &[]);
+    assert_eq!(
+        (v["version"].as_str(), v["lib"].as_str()),
+        (Some("1.1"), Some("1.0"))
+    );
+
+    // A reinstall keeps them too; a constraint given then replaces the one on that name.
+    let c2 = w.t.path("c2.txt");
+    std::fs::write(&c2, "greetlib>=1.1,<2\n").unwrap();
+    w.install_ok("greet", &["--force", "-c", c2.to_str().unwrap()]);
+    assert_eq!(w.shim_json("greet", &[])["lib"], "1.1");
+    // An override is kept the same way.
+    let o = w.t.path("o.txt");
+    std::fs::write(&o, "greetplugin==1.0\n").unwrap();
+    w.install_ok("greet", &["--force", "--override", o.to_str().unwrap()]);
+    assert_success(&w.run(["tool", "upgrade", "greet", "--reinstall"]));
+    assert_eq!(w.shim_json("greet", &[])["lib"], "1.1");
+    let receipt = std::fs::read_to_string(w.tools.join("greet/envtool-tool.toml")).unwrap();
+    assert!(!receipt.contains("greetlib<1.1"), "{receipt}");
+    assert!(
+        receipt.contains(">=1.1") && receipt.contains("greetplugin==1.0"),
+        "{receipt}"
+    );
+}
+
+#[test]
 fn upgrade_that_drops_a_command_removes_its_shim_and_adds_the_new_one() {
     let w = World::new();
     w.install_ok("greet", &[]);
