@@ -306,8 +306,8 @@ pub enum CacheCommand {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The environment.
-    pub dir: PathBuf,
+    /// The environment (default: $VIRTUAL_ENV, else ./.venv).
+    pub dir: Option<PathBuf>,
     /// The command and its arguments (after `--`).
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
@@ -334,9 +334,24 @@ pub enum ToolCommand {
     Install(ToolInstallArgs),
     /// List installed tools (broken ones are marked).
     List {
-        /// Print JSON: [{"name", "version", "commands", "python", "python_version", "status", "reason", "path"}].
+        /// Print JSON: one object per tool with what rebuilds it (`tool install-all` takes it back).
         #[arg(long)]
         json: bool,
+    },
+    /// Add packages to an installed tool's environment (as `tool install NAME --with PKG`).
+    Inject {
+        /// The installed tool.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Packages to add (PEP 508 requirements).
+        #[arg(required = true, value_name = "REQ")]
+        reqs: Vec<String>,
+    },
+    /// Install every tool a `tool list --json` lists, at the versions it lists.
+    InstallAll {
+        /// The JSON `envtool tool list --json` printed (on this machine or another).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
     /// Remove tools and their shims.
     Uninstall {
@@ -369,9 +384,12 @@ pub enum ToolCommand {
 
 #[derive(Debug, Args)]
 pub struct ToolInstallArgs {
-    /// The tool's package (a PEP 508 requirement, e.g. `httpie` or `black<25`).
+    /// The tool's package: a PEP 508 requirement (`httpie`, `black<25`), or a project's path (`.`).
     #[arg(value_name = "REQ")]
     pub req: String,
+    /// Append this to the tool's name and its commands' names (side-by-side versions: `--suffix @24`).
+    #[arg(long, value_name = "S", default_value = "")]
+    pub suffix: String,
     /// More packages in the tool's environment (repeatable).
     #[arg(long = "with", value_name = "REQ")]
     pub with: Vec<String>,

@@ -7,6 +7,7 @@
 //! - [`Session::install`]: both, for a target environment.
 
 mod direct;
+pub mod tool;
 mod wheels;
 
 use std::collections::HashMap;

@@ -20,6 +20,9 @@ pub struct Sources {
     pub remembered: Remembered,
     /// How to name the remembered entries in messages (the environment).
     pub remembered_label: String,
+    /// Constraints for this run only, never remembered (e.g. the versions `tool install-all`
+    /// reproduces).
+    pub one_off_constraints: Vec<String>,
 }
 
 /// The gathered request.
@@ -146,6 +149,20 @@ impl Request {
                 }
                 request.overrides.push(entry);
             }
+        }
+        for (i, text) in sources.one_off_constraints.iter().enumerate() {
+            let spec = parse_requirement(text, cwd)
+                .hint("write the pin as a PEP 508 requirement such as `name==1.0`")?;
+            request.constraints.push(Entry {
+                spec,
+                hashes: Vec::new(),
+                editable: false,
+                config_settings: Vec::new(),
+                origin: Origin {
+                    file: PathBuf::from("<pinned versions>"),
+                    line: i + 1,
+                },
+            });
         }
         let given = Remembered::of_entries(&given_constraints, &given_overrides);
         request.remember = sources.remembered.updated(&given);

@@ -68,7 +68,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 "#;
 
 /// A project directory using the tiny backend.
-fn project(root: &Path, name: &str, version: &str, extra_pyproject: &str) -> PathBuf {
+pub(crate) fn project(root: &Path, name: &str, version: &str, extra_pyproject: &str) -> PathBuf {
     let norm = name.replace('-', "_");
     let dir = root.join(format!("{name}-{version}"));
     std::fs::create_dir_all(dir.join("_build")).unwrap();
