@@ -16,8 +16,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command accepts.
+/// Options every command accepts (listed under their own heading, after the command's own).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Print less (repeat for even less).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

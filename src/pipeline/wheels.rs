@@ -78,10 +78,12 @@ pub fn fetch_plan(
         artifacts.push(None);
     }
     let wanted: Vec<Artifact> = artifacts.iter().flatten().cloned().collect();
-    let bar = crate::output::progress(wanted.len(), "Fetching");
-    let mut fetched =
-        fetch::fetch_all(&wanted, http, cache, super::jobs(), how, &|_| bar.inc(1)).into_iter();
-    bar.finish_and_clear();
+    let transfer = crate::output::Transfer::start(wanted.len());
+    let mut fetched = fetch::fetch_all(&wanted, http, cache, super::jobs(), how, &|_| {
+        transfer.file_done()
+    })
+    .into_iter();
+    drop(transfer);
     let mut out = Vec::new();
     for (((artifact, built), origin), dist) in
         artifacts.into_iter().zip(built).zip(origins).zip(&dists)

@@ -11,7 +11,7 @@ use crate::{common, support};
 
 /// A PEP 517 backend in a few lines: builds a wheel (and metadata) for `NAME`/`VERSION` from
 /// the `src/` tree, with a console script; `FAIL=1` in pyproject's tool table makes it fail.
-const BACKEND: &str = r#"
+pub(crate) const BACKEND: &str = r#"
 import base64, hashlib, os, sys, zipfile
 
 def _config():

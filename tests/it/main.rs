@@ -16,6 +16,7 @@ mod fuzz;
 mod install;
 mod network;
 mod pack;
+mod progress;
 mod python;
 mod remembered;
 mod resolve;
