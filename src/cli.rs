@@ -16,8 +16,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command accepts.
+/// Options every command accepts (listed under their own heading, after the command's own).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Print less (repeat for even less).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -153,6 +154,18 @@ pub struct LockArgs {
     /// Allow pre-releases.
     #[arg(long)]
     pub pre: bool,
+    /// Lock for this Python version instead of the interpreter's (`3.9` means 3.9.0).
+    #[arg(long, value_name = "X.Y[.Z]")]
+    pub python_version: Option<String>,
+    /// Lock for this platform instead of this machine's (`linux`, `x86_64-manylinux_2_17`, `aarch64-manylinux_2_28`, `macos`, `x86_64-apple-darwin`, `windows`).
+    #[arg(long, value_name = "PLATFORM")]
+    pub python_platform: Option<String>,
+    /// Use only wheels for these packages (`:all:` for every package).
+    #[arg(long, value_name = "NAMES")]
+    pub only_binary: Vec<String>,
+    /// Do not use wheels for these packages (`:all:` for every package).
+    #[arg(long, value_name = "NAMES")]
+    pub no_binary: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +182,10 @@ pub struct SyncArgs {
     /// Print what would change, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Drop the constraints and overrides the environment remembers (instead of checking the
+    /// lock against them).
+    #[arg(long)]
+    pub forget_constraints: bool,
 }
 
 /// What to install.
@@ -224,6 +241,9 @@ pub struct InstallOpts {
     /// Print what would change, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Drop the constraints and overrides the environment remembers from earlier runs.
+    #[arg(long)]
+    pub forget_constraints: bool,
 }
 
 #[derive(Debug, Args)]
@@ -287,8 +307,8 @@ pub enum CacheCommand {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The environment.
-    pub dir: PathBuf,
+    /// The environment (default: $VIRTUAL_ENV, else ./.venv).
+    pub dir: Option<PathBuf>,
     /// The command and its arguments (after `--`).
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
@@ -315,9 +335,24 @@ pub enum ToolCommand {
     Install(ToolInstallArgs),
     /// List installed tools (broken ones are marked).
     List {
-        /// Print JSON: [{"name", "version", "commands", "python", "python_version", "status", "reason", "path"}].
+        /// Print JSON: one object per tool with what rebuilds it (`tool install-all` takes it back).
         #[arg(long)]
         json: bool,
+    },
+    /// Add packages to an installed tool's environment (as `tool install NAME --with PKG`).
+    Inject {
+        /// The installed tool.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Packages to add (PEP 508 requirements).
+        #[arg(required = true, value_name = "REQ")]
+        reqs: Vec<String>,
+    },
+    /// Install every tool a `tool list --json` lists, at the versions it lists.
+    InstallAll {
+        /// The JSON `envtool tool list --json` printed (on this machine or another).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
     /// Remove tools and their shims.
     Uninstall {
@@ -350,9 +385,12 @@ pub enum ToolCommand {
 
 #[derive(Debug, Args)]
 pub struct ToolInstallArgs {
-    /// The tool's package (a PEP 508 requirement, e.g. `httpie` or `black<25`).
+    /// The tool's package: a PEP 508 requirement (`httpie`, `black<25`), or a project's path (`.`).
     #[arg(value_name = "REQ")]
     pub req: String,
+    /// Append this to the tool's name and its commands' names (side-by-side versions: `--suffix @24`).
+    #[arg(long, value_name = "S", default_value = "")]
+    pub suffix: String,
     /// More packages in the tool's environment (repeatable).
     #[arg(long = "with", value_name = "REQ")]
     pub with: Vec<String>,
@@ -368,6 +406,12 @@ pub struct ToolInstallArgs {
     /// Allow pre-releases.
     #[arg(long)]
     pub pre: bool,
+    /// Limit versions with a constraints file (repeatable; upgrades keep applying it).
+    #[arg(short = 'c', long = "constraint", value_name = "FILE")]
+    pub constraint: Vec<PathBuf>,
+    /// Replace every requirement on a name with the file's (repeatable; upgrades keep applying it).
+    #[arg(long = "override", value_name = "FILE")]
+    pub overrides: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -466,6 +510,7 @@ impl ReqArgs {
             constraint_files: self.constraint.clone(),
             override_files: self.overrides.clone(),
             require_hashes,
+            ..Default::default()
         }
     }
 }
@@ -484,6 +529,7 @@ impl InstallOpts {
             link_mode: self.link_mode,
             compile: self.compile,
             dry_run: self.dry_run,
+            forget_constraints: self.forget_constraints,
         }
     }
 }

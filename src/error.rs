@@ -45,6 +45,26 @@ pub fn user(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Erro
     })
 }
 
+/// A mistake in the options themselves (exit status 2, as for an unknown flag).
+#[derive(Debug)]
+pub struct UsageError(pub UserError);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Build an error for a wrong option value or combination: message, hint, exit status 2.
+pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(UserError {
+        message: message.into(),
+        hint: Some(hint.into()),
+    }))
+}
+
 /// Attach a hint to any error result, keeping its message and causes.
 pub trait WithHint<T> {
     fn hint(self, hint: impl Into<String>) -> anyhow::Result<T>;
@@ -92,6 +112,9 @@ fn own_hint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = cause.downcast_ref::<UserError>() {
         return e.hint.clone();
     }
+    if let Some(e) = cause.downcast_ref::<UsageError>() {
+        return e.0.hint.clone();
+    }
     if let Some(e) = cause.downcast_ref::<std::io::Error>() {
         return io_hint(e);
     }
@@ -126,7 +149,7 @@ pub fn message(err: &anyhow::Error) -> String {
 }
 
 /// Print `error: ...` (with causes) and the first hint found in the chain; exit status 1
-/// (130 when interrupted).
+/// (2 for a usage mistake, 130 when interrupted).
 pub fn report(err: &anyhow::Error, finder: HintFinder) -> ExitCode {
     crate::output::error_line(&message(err));
     if let Some(hint) = find_hint(err, finder) {
@@ -135,7 +158,16 @@ pub fn report(err: &anyhow::Error, finder: HintFinder) -> ExitCode {
     let interrupted = err
         .chain()
         .any(|c| c.downcast_ref::<crate::interrupt::Interrupted>().is_some());
-    ExitCode::from(if interrupted { 130 } else { 1 })
+    let usage = err
+        .chain()
+        .any(|c| c.downcast_ref::<UsageError>().is_some());
+    ExitCode::from(if interrupted {
+        130
+    } else if usage {
+        2
+    } else {
+        1
+    })
 }
 
 fn io_hint(e: &std::io::Error) -> Option<String> {

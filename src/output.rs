@@ -133,3 +133,96 @@ pub fn spinner(what: &str) -> indicatif::ProgressBar {
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
     bar
 }
+
+/// The byte counter of the downloads in progress, while a [`Transfer`] shows them.
+static TRANSFER: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Downloads in progress on a terminal: bytes so far and the rate, and how many of the files
+/// are done (`Fetching 3/10  4.2 MiB  11.3 MiB/s`); nothing when stderr is not a terminal.
+pub struct Transfer {
+    bar: indicatif::ProgressBar,
+    files: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl Transfer {
+    pub fn start(files: usize) -> Transfer {
+        let hidden = verbosity() < 0
+            || QUIET.load(Ordering::Relaxed) > 0
+            || !std::io::stderr().is_terminal()
+            || files == 0;
+        let bar = if hidden {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let bar = indicatif::ProgressBar::new_spinner();
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} {msg}  {bytes}  {binary_bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.set_message(format!("Fetching 0/{files}"));
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            *TRANSFER.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
+            bar
+        };
+        Transfer {
+            bar,
+            files,
+            done: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// One more file is ready (downloaded, or found in the cache).
+    pub fn file_done(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bar
+            .set_message(format!("Fetching {done}/{}", self.files));
+    }
+}
+
+impl Drop for Transfer {
+    fn drop(&mut self) {
+        if !self.bar.is_hidden() {
+            *TRANSFER.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        self.bar.finish_and_clear();
+    }
+}
+
+/// `n` more bytes arrived (called by the downloader; a no-op unless a `Transfer` shows).
+pub fn transferred(n: u64) {
+    if let Some(bar) = TRANSFER.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        bar.inc(n);
+    }
+}
+
+/// A build in progress on a terminal, showing the backend's latest output line.
+pub fn build_spinner(label: &str) -> indicatif::ProgressBar {
+    spinner(&format!("Building {label}"))
+}
+
+/// `line` cut to fit a progress line, control characters (a hostile build's terminal escapes)
+/// shown as `?`.
+pub fn clip(line: &str, width: usize) -> String {
+    let line: String = line
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    let line = line.as_str();
+    if line.chars().count() <= width {
+        return line.to_string();
+    }
+    let cut: String = line.chars().take(width.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clipped_lines_are_short_and_hold_no_escapes() {
+        assert_eq!(super::clip("  building wheel  ", 60), "building wheel");
+        assert_eq!(super::clip("abcdef", 4), "abc…");
+        assert_eq!(super::clip("\x1b[2Jgone\x07", 60), "?[2Jgone?");
+    }
+}

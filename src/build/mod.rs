@@ -372,9 +372,25 @@ impl BuildContext {
         let _critical = crate::interrupt::Critical::enter();
         let limit = build_timeout();
         let started = std::time::Instant::now();
+        // On a terminal, the backend's latest output line (read from the log every so often).
+        let spinner = crate::output::build_spinner(label);
+        let mut peeked = std::time::Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait()? {
                 break status;
+            }
+            if !spinner.is_hidden() && !verbose && peeked.elapsed().as_millis() >= 200 {
+                peeked = std::time::Instant::now();
+                if let Some(line) = tail_of_file(&log_path, 3)
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                {
+                    spinner.set_message(format!(
+                        "Building {label}: {}",
+                        crate::output::clip(line, 60)
+                    ));
+                }
             }
             if let Err(interrupted) = crate::interrupt::check() {
                 drop(group);
@@ -395,6 +411,7 @@ impl BuildContext {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
+        spinner.finish_and_clear();
         drop(group);
         crate::output::debug(&format!("{hook} for {label}: {status}"));
         let log = tail_of_file(&log_path, 20);

@@ -14,6 +14,7 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
     let start = Instant::now();
     let dir = std::path::absolute(&args.dir)?;
     // Refuse early, before looking for an interpreter.
+    super::check_binary_flags(&args.install.only_binary, &args.install.no_binary)?;
     venv::inspect_target(&dir, args.clear)?;
     let interpreter = python::find(args.python.as_deref(), cache)?;
     let command = creation_command(&args, &dir, &interpreter.executable);

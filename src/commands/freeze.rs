@@ -48,7 +48,42 @@ fn excluded(key: &str, python: (u32, u32)) -> bool {
     key == "pip" || (python < (3, 12) && matches!(key, "setuptools" | "distribute" | "wheel"))
 }
 
-pub fn freeze(args: FreezeArgs) -> anyhow::Result<ExitCode> {
+/// Keep what pip's freeze keeps, plus, for output meant to rebuild the environment (a lock, or
+/// requirements with hashes), every excluded distribution something kept depends on: an env
+/// holding a tool that needs pip and setuptools must get them back.
+fn keep(
+    dists: Vec<installed::InstalledDist>,
+    all: bool,
+    as_lock: bool,
+    python: (u32, u32),
+    markers: Option<&pep508_rs::MarkerEnvironment>,
+) -> Vec<installed::InstalledDist> {
+    if all {
+        return dists;
+    }
+    let mut kept: std::collections::BTreeSet<String> = dists
+        .iter()
+        .filter(|d| !excluded(&d.key, python))
+        .map(|d| d.key.clone())
+        .collect();
+    if as_lock {
+        let graph = installed::dependency_graph(&dists, markers);
+        let mut todo: Vec<String> = kept.iter().cloned().collect();
+        while let Some(key) = todo.pop() {
+            for dep in graph.get(&key).into_iter().flatten() {
+                if kept.insert(dep.clone()) {
+                    todo.push(dep.clone());
+                }
+            }
+        }
+    }
+    dists
+        .into_iter()
+        .filter(|d| kept.contains(&d.key))
+        .collect()
+}
+
+pub fn freeze(args: FreezeArgs, cache: &crate::cache::Cache) -> anyhow::Result<ExitCode> {
     let venv = crate::venv::select(args.dir.as_deref()).map_err(|e| {
         if args.dir.is_none() {
             user(
@@ -61,7 +96,7 @@ pub fn freeze(args: FreezeArgs) -> anyhow::Result<ExitCode> {
     })?;
     let _lock = crate::install::access::for_reading(&venv.root, &super::invocation())?;
     let (site, python) = site_packages(&venv)?;
-    let (mut dists, broken) = installed::scan(&site);
+    let (dists, broken) = installed::scan(&site);
     if !broken.is_empty() {
         let list: Vec<String> = broken
             .iter()
@@ -77,7 +112,17 @@ pub fn freeze(args: FreezeArgs) -> anyhow::Result<ExitCode> {
             crate::output::warn(&format!("skipping damaged distribution {item}"));
         }
     }
-    dists.retain(|d| args.all || !excluded(&d.key, python));
+    let as_lock = args.hashes || matches!(args.format, FreezeFormat::Pylock);
+    // Which dependencies apply needs the interpreter's marker values (probed once, cached);
+    // without them every environment marker counts as true.
+    let markers = if as_lock {
+        crate::venv::facts_of(&venv, cache)
+            .and_then(|f| f.marker_env())
+            .ok()
+    } else {
+        None
+    };
+    let mut dists = keep(dists, args.all, as_lock, python, markers.as_ref());
     // pip sorts by the name as spelled, lowercased.
     dists.sort_by(|a, b| {
         a.metadata
@@ -114,7 +159,12 @@ pub fn freeze(args: FreezeArgs) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default(),
                 None => std::env::current_dir()?,
             };
-            pylock::render(&OutLock::from_installed(&dists, python, &lock_dir))
+            pylock::render(&OutLock::from_installed(
+                &dists,
+                python,
+                markers.as_ref(),
+                &lock_dir,
+            ))
         }
     };
     write_output(args.output.as_deref(), &text)?;

@@ -10,6 +10,7 @@ use crate::settings::Settings;
 
 pub fn install(args: InstallArgs, settings: &Settings, cache: &Cache) -> anyhow::Result<ExitCode> {
     crate::interrupt::install_handlers();
+    super::check_binary_flags(&args.install.only_binary, &args.install.no_binary)?;
     let venv = crate::venv::select(args.env.as_deref())?;
     let _guard = cache.use_shared()?;
     let _lock = crate::install::access::for_change(&venv.root, &super::invocation())?;

@@ -29,7 +29,15 @@ pub fn list(args: ListArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        let remembered = crate::requirements::remembered::Remembered::load(
+            &venv.root.join(crate::venv::STATE_DIR),
+        )?;
+        let doc = serde_json::json!({
+            "packages": rows,
+            "constraints": remembered.constraints,
+            "overrides": remembered.overrides,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         let width = dists
             .iter()
@@ -51,6 +59,17 @@ pub fn list(args: ListArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
                 d.version(),
                 d.describe_source()
             )?;
+        }
+        let remembered = crate::requirements::remembered::Remembered::load(
+            &venv.root.join(crate::venv::STATE_DIR),
+        )?;
+        for (kind, lines) in [
+            ("constraint", &remembered.constraints),
+            ("override", &remembered.overrides),
+        ] {
+            for line in lines {
+                crate::output::info(&format!("remembered {kind}: {line}"));
+            }
         }
     }
     for b in broken {

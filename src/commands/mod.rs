@@ -39,6 +39,22 @@ pub fn invocation() -> String {
     crate::redact::text_of(&format!("envtool {}", args.join(" ")))
 }
 
+/// `--only-binary` and `--no-binary` naming the same package (or both `:all:`) leave nothing
+/// to install for it: an option mistake, refused before anything happens.
+pub(crate) fn check_binary_flags(
+    only_binary: &[String],
+    no_binary: &[String],
+) -> anyhow::Result<()> {
+    let policy = crate::resolve::BinaryPolicy::parse(only_binary, no_binary);
+    match policy.contradiction() {
+        Some(name) => Err(crate::error::usage(
+            format!("--only-binary and --no-binary both name {name}"),
+            "keep one of them for that package (wheels only, or build from source only)",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The hint an error of one of envtool's modules carries (see `error::Hint`).
 fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     use crate::error::Hint;
@@ -49,6 +65,9 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
         return e.hint();
     }
     if let Some(e) = cause.downcast_ref::<crate::fetch::unpack::WheelError>() {
+        return e.hint();
+    }
+    if let Some(e) = cause.downcast_ref::<crate::requirements::remembered::Damaged>() {
         return e.hint();
     }
     None
@@ -69,7 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Uninstall(args) => uninstall::uninstall(args, &cache),
         Command::List(args) => list::list(args, &cache),
         Command::Cache(cmd) => cache::cache(cmd, &cache),
-        Command::Freeze(args) => freeze::freeze(args),
+        Command::Freeze(args) => freeze::freeze(args, &cache),
         Command::Lock(args) => lock::lock(args, &settings, &cache),
         Command::Sync(args) => sync::sync(args, &settings, &cache),
         Command::Run(args) => run::run(args),

@@ -257,9 +257,11 @@ fn target_of(
     let native_command = matches!(entry, Entry::Command { python: false, .. });
     let native = !tags.is_empty() || native_command;
     let (major, minor) = (facts.version.0, facts.version.1);
+    let markers = facts.marker_env().ok();
     let lock = pylock::render(&pylock::OutLock::from_installed(
         &dists,
         (major, minor),
+        markers.as_ref(),
         &source.site,
     ));
     let versions = if native {

@@ -10,10 +10,9 @@ use crate::cli::RunArgs;
 use crate::env_vars;
 use crate::error::user;
 use crate::fsx::is_executable;
-use crate::venv::Venv;
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let venv = Venv::open(&args.dir)?;
+    let venv = crate::venv::select(args.dir.as_deref())?;
     // Released at exec: the command runs on a whole environment, and may change it itself.
     let _lock = crate::install::access::for_reading(&venv.root, &super::invocation())?;
     let bin = venv.bin_dir();
@@ -32,7 +31,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             ),
             format!(
                 "install the package that provides it, e.g. `envtool install --env {} PACKAGE`",
-                args.dir.display()
+                venv.root.display()
             ),
         )
     })?;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::cache::Cache;
 use crate::cli::ShimArgs;
 use crate::error::user;
-use crate::install::entry_points::{parse_entry_points, scripts};
+use crate::install::commands;
 use crate::install::installed;
 use crate::install::layout::Layout;
 use crate::output;
@@ -17,40 +17,34 @@ pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     let facts = crate::venv::facts_of(&venv, cache)?;
     let layout = Layout::new(&venv.root, &facts);
     let (dists, _) = installed::scan(&layout.purelib);
-    let mut available = Vec::new();
-    for dist in &dists {
-        if let Ok(text) = std::fs::read_to_string(dist.dist_info.join("entry_points.txt")) {
-            if let Ok(entries) = parse_entry_points(&text) {
-                available.extend(scripts(&entries).into_iter().map(|e| e.name.clone()));
-            }
-        }
-    }
-    available.sort();
-    available.dedup();
-    let chosen: Vec<String> = if args.scripts.is_empty() {
-        available.clone()
+    let available = commands::of_env(&dists, &layout.purelib, &layout.scripts);
+    let names: Vec<String> = available.iter().map(|c| c.name.clone()).collect();
+    let chosen: Vec<&commands::Command> = if args.scripts.is_empty() {
+        available.iter().collect()
     } else {
+        let mut chosen = Vec::new();
         for name in &args.scripts {
-            if !available.contains(name) && !venv.bin_dir().join(name).is_file() {
+            let Some(c) = available.iter().find(|c| &c.name == name) else {
                 return Err(user(
-                    format!("{} has no console script {name}", venv.root.display()),
+                    format!("{} has no command {name}", venv.root.display()),
                     format!(
-                        "its scripts are: {}",
-                        if available.is_empty() {
+                        "its commands are: {}",
+                        if names.is_empty() {
                             "(none)".into()
                         } else {
-                            available.join(", ")
+                            names.join(", ")
                         }
                     ),
                 ));
-            }
+            };
+            chosen.push(c);
         }
-        args.scripts.clone()
+        chosen
     };
     if chosen.is_empty() {
         return Err(user(
-            format!("{} has no console scripts to expose", venv.root.display()),
-            "install a package with console scripts into it first",
+            format!("{} has no commands to expose", venv.root.display()),
+            "install a package with console scripts (or files in bin/) into it first",
         ));
     }
     let bin = match &args.bin_dir {
@@ -60,7 +54,7 @@ pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     shim::ensure_bin_dir(&bin)?;
     let owner = Owner::Env(venv.root.clone());
     for command in &chosen {
-        shim::check_free(&bin, command, &owner, args.force)?;
+        shim::check_free(&bin, &command.name, &owner, args.force)?;
     }
     let repair = format!(
         "envtool create --clear {} ...  (then reinstall its packages)",
@@ -70,13 +64,21 @@ pub fn shim(args: ShimArgs, cache: &Cache) -> anyhow::Result<ExitCode> {
     for command in &chosen {
         shim::write(
             &bin,
-            command,
-            &shim::render(&owner, command, &venv.root, &repair, remove)?,
+            &command.name,
+            &shim::render(
+                &owner,
+                &command.name,
+                command.kind,
+                &venv.root,
+                &repair,
+                remove,
+            )?,
         )?;
     }
+    let exposed: Vec<&str> = chosen.iter().map(|c| c.name.as_str()).collect();
     output::info(&format!(
         "Exposed {} in {}",
-        chosen.join(", "),
+        exposed.join(", "),
         bin.display()
     ));
     if let Some(line) = shim::path_advice(&bin) {

@@ -9,6 +9,7 @@ use crate::install::installed;
 use crate::install::plan::PlanOptions;
 use crate::lockfile::pylock;
 use crate::pipeline::{InstallOptions, Session, Target};
+use crate::requirements::remembered::Remembered;
 use crate::requirements::request::Sources;
 use crate::settings::Settings;
 
@@ -40,16 +41,44 @@ pub fn sync(args: SyncArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
     let resolved = if pylock::is_pylock(&lock) {
         session.resolve_lock(&lock, &facts)?
     } else {
+        // A requirements file is a complete set here, as pip-sync and `uv pip sync` read one:
+        // exactly what it lists, its dependencies not resolved again.
         let sources = Sources {
             requirement_files: vec![lock.clone()],
             ..Default::default()
         };
-        session.resolve(&facts, &sources, &opts, &[])?
+        let as_written = InstallOptions {
+            no_deps: true,
+            ..opts.clone()
+        };
+        session.resolve(&facts, &sources, &as_written, &[])?
     };
+    // A lock resolved without the environment's remembered overrides would undo them.
+    let state_dir = venv.root.join(crate::venv::STATE_DIR);
+    if !args.forget_constraints {
+        let remembered = Remembered::load(&state_dir)?;
+        for d in &resolved.resolution.dists {
+            if let Some(line) = remembered.contradicted_by(&d.key, &d.version) {
+                return Err(crate::error::user(
+                    format!(
+                        "{} pins {} {}, but {} remembers `{line}` (from an earlier --constraint or --override)",
+                        lock.display(),
+                        d.name,
+                        d.version,
+                        venv.root.display()
+                    ),
+                    "lock again with that constraint or override, or pass --forget-constraints to drop it",
+                ));
+            }
+        }
+    }
     let plan_options = PlanOptions {
         reinstall: false,
         exact: true,
     };
     session.apply(&target, &resolved, &installed, plan_options, &opts)?;
+    if args.forget_constraints && !args.dry_run {
+        Remembered::default().save(&state_dir)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

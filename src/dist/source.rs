@@ -111,6 +111,10 @@ pub struct Provenance {
     pub index: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_time: Option<String>,
+    /// The extras that were active for it in the resolution that installed it (normalized),
+    /// so a lock of the environment lists the dependencies that apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<String>,
 }
 
 #[cfg(test)]
@@ -154,6 +158,7 @@ mod tests {
             url: "http://127.0.0.1:1/f/six-1.16.0-py2.py3-none-any.whl".into(),
             index: Some("http://127.0.0.1:1/simple/".into()),
             upload_time: None,
+            extras: Vec::new(),
         };
         assert_eq!(
             serde_json::to_string_pretty(&p).unwrap(),

@@ -180,6 +180,7 @@ fn copy_hashing(
         digests.update(&buf[..n]);
         out.write_all(&buf[..n])?;
         total += n as u64;
+        crate::output::transferred(n as u64);
     }
 }
 

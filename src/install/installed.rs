@@ -11,6 +11,86 @@ use crate::dist::source::{Provenance, Source};
 /// `freeze --hashes` and lock files read it, so they need no network.
 pub const ORIGIN_FILE: &str = "envtool-origin.json";
 
+/// What each installed distribution depends on among the installed ones: requirements whose
+/// markers hold for `markers` (every environment marker counts as true when it is unknown) with
+/// the extras that are active for it. Extras are active when the resolution that installed the
+/// distribution asked for them (its provenance record) or when another installed distribution
+/// requires them; extras nobody asked for pull nothing.
+pub fn dependency_graph(
+    dists: &[InstalledDist],
+    markers: Option<&pep508_rs::MarkerEnvironment>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let installed: BTreeSet<&str> = dists.iter().map(|d| d.key.as_str()).collect();
+    let parsed: Vec<(&str, Vec<pep508_rs::Requirement>)> = dists
+        .iter()
+        .map(|d| {
+            let reqs = d
+                .metadata
+                .requires_dist
+                .iter()
+                .filter_map(|r| crate::dist::pep508::requirement(r).ok())
+                .collect();
+            (d.key.as_str(), reqs)
+        })
+        .collect();
+    let mut active: BTreeMap<&str, BTreeSet<String>> = dists
+        .iter()
+        .map(|d| {
+            let extras = d
+                .origin
+                .iter()
+                .flat_map(|o| o.extras.iter().map(|e| normalize_name(e)));
+            (d.key.as_str(), extras.collect())
+        })
+        .collect();
+    let applies = |r: &pep508_rs::Requirement, extras: &BTreeSet<String>| {
+        let extras: Vec<pep508_rs::ExtraName> =
+            extras.iter().filter_map(|e| e.parse().ok()).collect();
+        r.marker.evaluate_optional_environment(markers, &extras)
+    };
+    // Requested extras can request more extras: repeat until nothing changes.
+    loop {
+        let mut added = Vec::new();
+        for (key, reqs) in &parsed {
+            for r in reqs {
+                let target = normalize_name(r.name.as_ref());
+                if !installed.contains(target.as_str()) || !applies(r, &active[key]) {
+                    continue;
+                }
+                for extra in &r.extras {
+                    let extra = normalize_name(extra.as_ref());
+                    if !active[target.as_str()].contains(&extra) {
+                        added.push((target.clone(), extra));
+                    }
+                }
+            }
+        }
+        if added.is_empty() {
+            break;
+        }
+        for (target, extra) in added {
+            if let Some(set) = active.get_mut(target.as_str()) {
+                set.insert(extra);
+            }
+        }
+    }
+    parsed
+        .iter()
+        .map(|(key, reqs)| {
+            let mut names: Vec<String> = reqs
+                .iter()
+                .filter(|r| applies(r, &active[key]))
+                .map(|r| normalize_name(r.name.as_ref()))
+                .filter(|n| n != key && installed.contains(n.as_str()))
+                .collect();
+            names.sort();
+            names.dedup();
+            (key.to_string(), names)
+        })
+        .collect()
+}
+
 /// One installed distribution.
 #[derive(Debug, Clone)]
 pub struct InstalledDist {

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod commands;
 pub mod core;
 pub mod entry_points;
 pub mod env;

@@ -409,6 +409,7 @@ impl PyLock {
             requires_python: package.requires_python.clone(),
             requested,
             dependencies: Vec::new(),
+            extras: Vec::new(),
             files: Vec::new(),
             metadata: None,
         })
@@ -609,15 +610,11 @@ impl OutPackage {
 
     /// An installed distribution (`freeze --format pylock`, a pack's embedded lock): the file
     /// it was installed from, or its directory.
-    pub fn from_installed(d: &InstalledDist, keys: &[&str], lock_dir: &Path) -> OutPackage {
-        let dependencies: Vec<String> = d
-            .metadata
-            .requires_dist
-            .iter()
-            .filter_map(|r| crate::dist::pep508::requirement(r).ok())
-            .map(|r| normalize_name(r.name.as_ref()))
-            .filter(|n| keys.contains(&n.as_str()))
-            .collect();
+    pub fn from_installed(
+        d: &InstalledDist,
+        dependencies: Vec<String>,
+        lock_dir: &Path,
+    ) -> OutPackage {
         let file = d.origin.as_ref().map(|o| OutFile {
             name: o.filename.clone(),
             url: o.url.clone(),
@@ -668,14 +665,24 @@ impl OutPackage {
 
 impl OutLock {
     /// A single-environment lock of installed distributions.
-    pub fn from_installed(dists: &[InstalledDist], python: (u32, u32), lock_dir: &Path) -> OutLock {
-        let keys: Vec<&str> = dists.iter().map(|d| d.key.as_str()).collect();
+    /// `markers`: the environment's marker values, for which dependencies apply (unknown:
+    /// every environment marker counts as true).
+    pub fn from_installed(
+        dists: &[InstalledDist],
+        python: (u32, u32),
+        markers: Option<&MarkerEnvironment>,
+        lock_dir: &Path,
+    ) -> OutLock {
+        let mut graph = crate::install::installed::dependency_graph(dists, markers);
         OutLock {
             environments: Vec::new(),
             requires_python: Some(format!("=={}.{}.*", python.0, python.1)),
             packages: dists
                 .iter()
-                .map(|d| OutPackage::from_installed(d, &keys, lock_dir))
+                .map(|d| {
+                    let deps = graph.remove(&d.key).unwrap_or_default();
+                    OutPackage::from_installed(d, deps, lock_dir)
+                })
                 .collect(),
         }
     }

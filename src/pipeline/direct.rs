@@ -199,6 +199,7 @@ impl DirectFetcher<'_> {
             size,
             index: None,
             upload_time: None,
+            extras: Vec::new(),
         });
         Ok(dist)
     }

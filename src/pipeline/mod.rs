@@ -7,6 +7,7 @@
 //! - [`Session::install`]: both, for a target environment.
 
 mod direct;
+pub mod tool;
 mod wheels;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use crate::lockfile::pylock;
 use crate::output;
 use crate::python::facts::Facts;
 use crate::python::Interpreter;
+use crate::requirements::remembered::Remembered;
 use crate::requirements::request::{Request, Sources};
 use crate::requirements::txt::TxtOptions;
 use crate::requirements::ReqSpec;
@@ -55,6 +57,15 @@ impl Target<'_> {
     }
 }
 
+/// Keep `remember` with the environment (after its install succeeded).
+fn remember_in(state_dir: &Path, remember: &Remembered) -> anyhow::Result<()> {
+    if remember.is_empty() && !Remembered::path(state_dir).exists() {
+        return Ok(());
+    }
+    fs_err::create_dir_all(state_dir)?;
+    remember.save(state_dir)
+}
+
 /// How to resolve and install (the options `install`, `create`, `sync` and `lock` share).
 #[derive(Debug, Clone, Default)]
 pub struct InstallOptions {
@@ -69,6 +80,8 @@ pub struct InstallOptions {
     pub link_mode: Option<LinkMode>,
     pub compile: bool,
     pub dry_run: bool,
+    /// Drop what the environment remembers (constraints and overrides of earlier runs).
+    pub forget_constraints: bool,
 }
 
 /// What to install, resolved: the distributions and the hashes the user demands.
@@ -78,6 +91,8 @@ pub struct Resolved {
     pub index: Index,
     /// How to build source distributions in the resolution.
     pub build: Option<BuildContext>,
+    /// The constraints and overrides to remember once installed (none for a lock).
+    pub remember: Option<Remembered>,
 }
 
 /// One run's settings and cache: what every job needs.
@@ -145,12 +160,24 @@ impl Session {
                 b.reason
             ));
         }
-        let resolved = self.resolve(target.facts, sources, opts, &installed)?;
+        let state_dir = target.root.join(crate::venv::STATE_DIR);
+        let mut sources = sources.clone();
+        if !opts.forget_constraints {
+            sources.remembered = Remembered::load(&state_dir)?.updated(&sources.remembered);
+        }
+        sources.remembered_label = format!("remembered by {}", target.root.display());
+        let resolved = self.resolve(target.facts, &sources, opts, &installed)?;
         let plan_options = PlanOptions {
             reinstall: opts.reinstall,
             exact: false,
         };
-        self.apply(target, &resolved, &installed, plan_options, opts)
+        let plan = self.apply(target, &resolved, &installed, plan_options, opts)?;
+        if !opts.dry_run {
+            if let Some(remember) = &resolved.remember {
+                remember_in(&state_dir, remember)?;
+            }
+        }
+        Ok(plan)
     }
 
     /// Turn the request (requirements, or one pylock.toml) into a resolution for `facts`.
@@ -261,7 +288,9 @@ impl Session {
             .collect();
         let options = ResolveOptions {
             pre: opts.pre || request.options.pre,
-            no_deps: opts.no_deps,
+            // A complete lock installs as written; its dependencies were resolved when it was
+            // written (perhaps with overrides that resolving again would not know).
+            no_deps: opts.no_deps || (request.complete && request.overrides.is_empty()),
             upgrade_all: opts.upgrade,
             upgrade: opts
                 .upgrade_package
@@ -312,6 +341,7 @@ impl Session {
             required_hashes,
             index,
             build,
+            remember: Some(request.remember),
         })
     }
 
@@ -353,6 +383,7 @@ impl Session {
             required_hashes,
             index,
             build: Some(build),
+            remember: None,
         })
     }
 

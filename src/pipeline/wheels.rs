@@ -45,6 +45,7 @@ pub fn fetch_plan(
                 url: b.url.clone(),
                 index: None,
                 upload_time: None,
+                extras: Vec::new(),
             }));
             artifacts.push(Some(a));
             built.push(None);
@@ -72,14 +73,17 @@ pub fn fetch_plan(
             url: a.url.to_string(),
             index: None,
             upload_time: None,
+            extras: Vec::new(),
         }));
         artifacts.push(None);
     }
     let wanted: Vec<Artifact> = artifacts.iter().flatten().cloned().collect();
-    let bar = crate::output::progress(wanted.len(), "Fetching");
-    let mut fetched =
-        fetch::fetch_all(&wanted, http, cache, super::jobs(), how, &|_| bar.inc(1)).into_iter();
-    bar.finish_and_clear();
+    let transfer = crate::output::Transfer::start(wanted.len());
+    let mut fetched = fetch::fetch_all(&wanted, http, cache, super::jobs(), how, &|_| {
+        transfer.file_done()
+    })
+    .into_iter();
+    drop(transfer);
     let mut out = Vec::new();
     for (((artifact, built), origin), dist) in
         artifacts.into_iter().zip(built).zip(origins).zip(&dists)
@@ -101,9 +105,11 @@ pub fn fetch_plan(
             url: dist.artifact.url.to_string(),
             index: None,
             upload_time: None,
+            extras: Vec::new(),
         });
         origin.index = dist.source.index().map(|u| u.to_string());
         origin.upload_time = dist.upload_time.clone();
+        origin.extras = dist.extras.clone();
         out.push(Fetched { wheel, origin });
     }
     Ok(out)

@@ -4,5 +4,6 @@ pub mod discovery;
 pub mod facts;
 pub mod pyenv;
 pub mod tags;
+pub mod target;
 
 pub use discovery::{find, list, Interpreter};

@@ -7,6 +7,7 @@
 //! `https://host/x.whl`). [`parse_editable`] reads the value of `-e`.
 //! The [`txt`] module reads whole requirements files.
 
+pub mod remembered;
 pub mod request;
 pub mod txt;
 

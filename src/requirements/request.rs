@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::remembered::Remembered;
 use super::txt::{Entry, Origin, RequirementsTxt, TxtOptions};
 use super::{parse_requirement, ReqSpec};
 use crate::error::WithHint;
@@ -15,6 +16,13 @@ pub struct Sources {
     pub constraint_files: Vec<PathBuf>,
     pub override_files: Vec<PathBuf>,
     pub require_hashes: bool,
+    /// What the environment remembers from earlier runs (applied unless given anew).
+    pub remembered: Remembered,
+    /// How to name the remembered entries in messages (the environment).
+    pub remembered_label: String,
+    /// Constraints for this run only, never remembered (e.g. the versions `tool install-all`
+    /// reproduces).
+    pub one_off_constraints: Vec<String>,
 }
 
 /// The gathered request.
@@ -25,6 +33,12 @@ pub struct Request {
     pub overrides: Vec<Entry>,
     pub options: TxtOptions,
     pub hash_mode: bool,
+    /// Every requirement comes from files that are complete sets (see `txt::COMPLETE_MARK`):
+    /// install them as written.
+    pub complete: bool,
+    /// The constraints and overrides to remember after this run: those given now, and the
+    /// remembered ones they do not replace.
+    pub remember: Remembered,
 }
 
 fn env_files(var: &str) -> Vec<PathBuf> {
@@ -72,8 +86,10 @@ impl Request {
                 },
             });
         }
+        request.complete = sources.reqs.is_empty() && !sources.requirement_files.is_empty();
         for file in &sources.requirement_files {
             let txt = RequirementsTxt::parse_file(file).hint(file_hint(file))?;
+            request.complete &= txt.complete;
             if txt.hash_mode() {
                 request.hash_mode = true;
             }
@@ -84,23 +100,42 @@ impl Request {
             request.constraints.extend(txt.constraints);
             merge_options(&mut request.options, txt.options);
         }
+        // Files named on the command line are remembered; ENVTOOL_CONSTRAINT/OVERRIDE files are
+        // the caller's standing configuration, applied every time anyway.
+        let mut given_constraints = Vec::new();
+        let mut given_overrides = Vec::new();
         let constraint_files = sources
             .constraint_files
             .iter()
-            .cloned()
-            .chain(env_files(crate::env_vars::ENVTOOL_CONSTRAINT));
-        for file in constraint_files {
+            .map(|f| (f.clone(), true))
+            .chain(
+                env_files(crate::env_vars::ENVTOOL_CONSTRAINT)
+                    .into_iter()
+                    .map(|f| (f, false)),
+            );
+        for (file, given) in constraint_files {
             let txt = RequirementsTxt::parse_constraints_file(&file).hint(file_hint(&file))?;
-            request.constraints.extend(txt.constraints);
-            request.constraints.extend(txt.requirements);
+            let entries: Vec<Entry> = txt
+                .constraints
+                .into_iter()
+                .chain(txt.requirements)
+                .collect();
+            if given {
+                given_constraints.extend(entries.iter().cloned());
+            }
+            request.constraints.extend(entries);
             merge_options(&mut request.options, txt.options);
         }
         let override_files = sources
             .override_files
             .iter()
-            .cloned()
-            .chain(env_files(crate::env_vars::ENVTOOL_OVERRIDE));
-        for file in override_files {
+            .map(|f| (f.clone(), true))
+            .chain(
+                env_files(crate::env_vars::ENVTOOL_OVERRIDE)
+                    .into_iter()
+                    .map(|f| (f, false)),
+            );
+        for (file, given) in override_files {
             let txt = RequirementsTxt::parse_file(&file).hint(file_hint(&file))?;
             for entry in txt.requirements {
                 if matches!(entry.spec, ReqSpec::Unnamed { .. }) {
@@ -109,14 +144,54 @@ impl Request {
                         "write it as `name @ URL-or-path` or `name==version`",
                     ));
                 }
+                if given {
+                    given_overrides.push(entry.clone());
+                }
                 request.overrides.push(entry);
             }
         }
+        for (i, text) in sources.one_off_constraints.iter().enumerate() {
+            let spec = parse_requirement(text, cwd)
+                .hint("write the pin as a PEP 508 requirement such as `name==1.0`")?;
+            request.constraints.push(Entry {
+                spec,
+                hashes: Vec::new(),
+                editable: false,
+                config_settings: Vec::new(),
+                origin: Origin {
+                    file: PathBuf::from("<pinned versions>"),
+                    line: i + 1,
+                },
+            });
+        }
+        let given = Remembered::of_entries(&given_constraints, &given_overrides);
+        request.remember = sources.remembered.updated(&given);
+        // What is remembered and not given anew applies too.
+        let still = Remembered {
+            constraints: request
+                .remember
+                .constraints
+                .iter()
+                .filter(|l| !given.constraints.contains(l))
+                .cloned()
+                .collect(),
+            overrides: request
+                .remember
+                .overrides
+                .iter()
+                .filter(|l| !given.overrides.contains(l))
+                .cloned()
+                .collect(),
+        };
+        let (constraints, overrides) = still.entries(&sources.remembered_label);
+        request.constraints.extend(constraints);
+        request.overrides.extend(overrides);
         if sources.require_hashes || request.options.require_hashes {
             request.hash_mode = true;
             let check = RequirementsTxt {
                 requirements: request.entries.clone(),
                 constraints: Vec::new(),
+                complete: false,
                 options: TxtOptions {
                     require_hashes: true,
                     ..Default::default()

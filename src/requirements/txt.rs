@@ -25,7 +25,15 @@ pub struct RequirementsTxt {
     pub constraints: Vec<Entry>,
     /// Global options from all the files.
     pub options: TxtOptions,
+    /// The top file says it is a complete set (`# envtool: complete`, as `envtool lock`
+    /// writes it): installed as written, without resolving dependencies again.
+    pub complete: bool,
 }
+
+/// The comment `envtool lock` writes into a requirements lock: every package it needs is in
+/// it, pinned, so it installs as written (its dependencies are not resolved again, which an
+/// `--override` at lock time makes impossible). pip ignores it as a comment.
+pub const COMPLETE_MARK: &str = "# envtool: complete";
 
 /// One requirement line.
 #[derive(Debug, Clone, PartialEq)]
@@ -338,6 +346,14 @@ impl Parser {
         }
         self.stack.push((identity, source.file.to_path_buf()));
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if self.stack.len() == 1
+            && !source.constraint
+            && text
+                .lines()
+                .any(|l| l.trim_end().starts_with(COMPLETE_MARK))
+        {
+            self.out.complete = true;
+        }
         for (line_number, line) in logical_lines(text, &|name| std::env::var(name).ok()) {
             let origin = Origin {
                 file: source.file.to_path_buf(),

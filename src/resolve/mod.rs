@@ -3,6 +3,7 @@
 
 pub mod candidates;
 pub mod provider;
+pub mod ranges;
 pub mod report;
 pub mod source;
 
@@ -75,6 +76,18 @@ impl BinaryPolicy {
         policy
     }
 
+    /// What the two options both name, when they contradict each other (`:all:` in both, or
+    /// one package in both): then nothing could be installed for it, and pip's "last one wins"
+    /// would silently drop one of the user's words.
+    pub fn contradiction(&self) -> Option<String> {
+        if self.only_binary_all && self.no_binary_all {
+            return Some(":all:".into());
+        }
+        let mut both: Vec<&String> = self.only_binary.intersection(&self.no_binary).collect();
+        both.sort();
+        both.first().map(|name| name.to_string())
+    }
+
     /// Wheels may be used for `key` (not `--no-binary`).
     pub fn allow_wheel(&self, key: &str) -> bool {
         if self.no_binary.contains(key) {
@@ -122,6 +135,8 @@ pub struct ResolvedDist {
     pub requested: bool,
     /// Normalized names of what it depends on (in this resolution).
     pub dependencies: Vec<String>,
+    /// Its extras this resolution activated (normalized), sorted.
+    pub extras: Vec<String>,
     /// Every file the index lists for this version (for locks usable on other platforms).
     pub files: Vec<Candidate>,
     /// When `artifact` is a wheel built here from an archive: that archive.
@@ -145,6 +160,7 @@ impl ResolvedDist {
             requires_python: direct.metadata.requires_python.clone(),
             requested,
             dependencies,
+            extras: Vec::new(),
             files: Vec::new(),
             built_from: direct.built_from.clone(),
             metadata: None,
@@ -225,7 +241,19 @@ pub fn resolve(
     );
     let provider = Provider::new(state, 16);
     let spinner = crate::output::spinner("Resolving");
-    let result = pubgrub::resolve(&provider, Pkg::Root, Version::new([0]));
+    let result = loop {
+        match pubgrub::resolve(&provider, Pkg::Root, Version::new([0])) {
+            Err(pubgrub::PubGrubError::ErrorChoosingVersion { source, .. })
+                if source.0 .0.downcast_ref::<provider::Restart>().is_some() =>
+            {
+                crate::output::debug(
+                    "starting the resolution again, deciding a conflicting package earlier",
+                );
+                provider.begin_restart();
+            }
+            other => break other,
+        }
+    };
     spinner.finish_and_clear();
     provider.finish();
     let state = &provider.state;
@@ -256,12 +284,22 @@ pub fn resolve(
             _ => None,
         })
         .collect();
+    let mut active: HashMap<&str, Vec<String>> = HashMap::new();
+    for (pkg, _) in solution.iter() {
+        if let Pkg::Extra(key, extra) = pkg {
+            active.entry(key.as_str()).or_default().push(extra.clone());
+        }
+    }
     let mut dists = Vec::new();
     for (pkg, version) in solution.iter() {
         let Pkg::Dist(key) = pkg else { continue };
-        let dependencies = dependency_names(state, key, version, &selected);
+        let mut extras = active.get(key.as_str()).cloned().unwrap_or_default();
+        extras.sort();
+        let dependencies = dependency_names(state, key, version, &extras, &selected);
         let dist = if let Some(direct) = state.direct.get(key) {
-            ResolvedDist::from_direct(direct, requested.contains(key), dependencies)
+            let mut dist = ResolvedDist::from_direct(direct, requested.contains(key), dependencies);
+            dist.extras = extras;
+            dist
         } else {
             let candidate = state
                 .candidate(key, version)
@@ -302,6 +340,7 @@ pub fn resolve(
                 requires_python: candidate.file.requires_python.clone(),
                 requested: requested.contains(key),
                 dependencies,
+                extras,
                 files: state
                     .source
                     .project(key)
@@ -330,6 +369,43 @@ pub fn resolve(
 /// Clear errors for what the user asked for directly: a name no source knows (with close
 /// names), or no version at all matching the requirement.
 fn precheck_root(state: &State) -> anyhow::Result<()> {
+    // Two requirements of yours on one name that no version meets together: name both.
+    let mut by_key: HashMap<String, Vec<&Requirement>> = HashMap::new();
+    for req in &state.root {
+        if req.evaluate_markers(&state.markers, &[]) {
+            by_key
+                .entry(normalize_name(req.name.as_ref()))
+                .or_default()
+                .push(req);
+        }
+    }
+    for (key, reqs) in &by_key {
+        if reqs.len() < 2 || state.direct.contains_key(key) || state.overrides.contains_key(key) {
+            continue;
+        }
+        let ranges: Vec<provider::Range> = reqs
+            .iter()
+            .map(|r| match &r.version_or_url {
+                Some(pep508_rs::VersionOrUrl::VersionSpecifier(s)) => {
+                    ranges::range_of_specifiers(s)
+                }
+                _ => provider::Range::full(),
+            })
+            .collect();
+        let all = ranges
+            .iter()
+            .fold(provider::Range::full(), |acc, r| acc.intersection(r));
+        if all.is_empty() {
+            let named: Vec<String> = reqs.iter().map(|r| r.to_string()).collect();
+            return Err(user(
+                format!(
+                    "your requirements {} cannot all hold: no version of {key} meets them together",
+                    named.join(" and ")
+                ),
+                format!("keep one requirement on {key}, or loosen them so they overlap"),
+            ));
+        }
+    }
     for req in &state.root {
         if !req.evaluate_markers(&state.markers, &[]) {
             continue;
@@ -406,19 +482,28 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The selected distributions that `key`==`version` requires (sorted, for locks).
+/// What `key` depends on in the answer: its requirements (after overrides) whose markers hold
+/// for the target with the extras that were asked of it, and nothing an unasked extra pulls.
 fn dependency_names(
     state: &State,
     key: &str,
     version: &Version,
+    extras: &[String],
     selected: &HashSet<String>,
 ) -> Vec<String> {
     let Ok(meta) = state.metadata(key, version) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = meta
+    let parsed: Vec<Requirement> = meta
         .requires_dist
         .iter()
         .filter_map(|text| crate::dist::pep508::requirement(text).ok())
+        .collect();
+    let extras: Vec<pep508_rs::ExtraName> = extras.iter().filter_map(|e| e.parse().ok()).collect();
+    let mut names: Vec<String> = state
+        .effective(parsed.iter())
+        .into_iter()
+        .filter(|r| r.evaluate_markers(&state.markers, &extras))
         .map(|r| normalize_name(r.name.as_ref()))
         .filter(|n| n != key && selected.contains(n))
         .collect();

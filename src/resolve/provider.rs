@@ -137,7 +137,9 @@ impl State {
             }
             let key = normalize_name(c.name.as_ref());
             let range = match &c.version_or_url {
-                Some(VersionOrUrl::VersionSpecifier(specs)) => Range::from(specs.clone()),
+                Some(VersionOrUrl::VersionSpecifier(specs)) => {
+                    super::ranges::range_of_specifiers(specs)
+                }
                 _ => Range::full(),
             };
             let merged = constraint_map
@@ -264,7 +266,7 @@ impl State {
         let key = normalize_name(req.name.as_ref());
         let mut range = match &req.version_or_url {
             None => Range::full(),
-            Some(VersionOrUrl::VersionSpecifier(specs)) => Range::from(specs.clone()),
+            Some(VersionOrUrl::VersionSpecifier(specs)) => super::ranges::range_of_specifiers(specs),
             Some(VersionOrUrl::Url(url)) => match self.direct.get(&key) {
                 Some(d) => Range::singleton(d.version.clone()),
                 None => {
@@ -281,13 +283,19 @@ impl State {
             }
         }
         if let Some(c) = self.constraints.get(&key) {
-            range = range.intersection(c);
+            let constrained = range.intersection(c);
+            if constrained.is_empty() && !range.is_empty() {
+                return Err(format!(
+                    "it depends on {req}, which your constraints on {key} ({c}) exclude"
+                ));
+            }
+            range = constrained;
         }
         Ok(range)
     }
 
     /// The requirements in effect for a package's dependency list, overrides applied.
-    fn effective<'a>(
+    pub(crate) fn effective<'a>(
         &'a self,
         reqs: impl Iterator<Item = &'a Requirement>,
     ) -> Vec<&'a Requirement> {
@@ -343,7 +351,36 @@ pub struct Provider {
     prefetch: Mutex<Option<mpsc::Sender<(String, Range)>>>,
     queued: Mutex<HashSet<String>>,
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    conflicts: Mutex<Conflicts>,
 }
+
+/// After this many of a package's versions were offered and then rejected, the resolution
+/// starts again deciding that package earlier (uv's threshold for the same heuristic).
+const CONFLICT_RESTART_THRESHOLD: usize = 5;
+/// A bound on restarts, so a hard resolution still ends.
+const MAX_RESTARTS: usize = 8;
+
+/// What the solver's choices taught so far (kept across restarts).
+#[derive(Default)]
+struct Conflicts {
+    /// Packages decided first after a restart (they kept being rejected).
+    boosted: HashSet<String>,
+    /// Versions offered per package in this attempt.
+    offered: HashMap<String, HashSet<Version>>,
+    /// Versions whose dependencies cannot be used at all (these are no conflicts).
+    unavailable: HashSet<(String, Version)>,
+    /// The package a restart will boost.
+    pending: Option<String>,
+    restarts: usize,
+}
+
+/// Returned through the solver to start the resolution again with new priorities: pubgrub
+/// cannot undo a decision by itself, and without this a package decided early (`a==2.0`)
+/// would make the solver walk another one all the way down (`b` to an old version) instead of
+/// revisiting it, where pip and uv answer `a==1.0, b==newest`.
+#[derive(Debug, thiserror::Error)]
+#[error("resolution restarts with new priorities")]
+pub struct Restart;
 
 impl Provider {
     pub fn new(state: State, jobs: usize) -> Provider {
@@ -368,7 +405,37 @@ impl Provider {
             prefetch: Mutex::new(Some(tx)),
             queued: Mutex::new(HashSet::new()),
             workers: Mutex::new(workers),
+            conflicts: Mutex::new(Conflicts::default()),
         }
+    }
+
+    fn conflicts(&self) -> std::sync::MutexGuard<'_, Conflicts> {
+        self.conflicts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Dependencies that cannot be used (not a conflict: not counted as a rejection).
+    fn unavailable(
+        &self,
+        package: &Pkg,
+        version: &Version,
+        why: String,
+    ) -> Dependencies<Pkg, Range, String> {
+        if let Some(key) = package.key() {
+            self.conflicts()
+                .unavailable
+                .insert((key.to_string(), version.clone()));
+        }
+        Dependencies::Unavailable(why)
+    }
+
+    /// Prepare the next attempt after a `Restart`: the pending package is decided first.
+    pub fn begin_restart(&self) {
+        let mut c = self.conflicts();
+        if let Some(key) = c.pending.take() {
+            c.boosted.insert(key);
+        }
+        c.offered.clear();
+        c.restarts += 1;
     }
 
     fn queue(&self, key: &str, range: &Range) {
@@ -410,7 +477,7 @@ impl Provider {
                 }
             }
         }
-        let exact = range.as_singleton().cloned();
+        let exact = super::ranges::pinned_version(range).cloned();
         let choose = |allow_pre: bool| {
             map.entries.iter().rev().find_map(|(v, entry)| {
                 if !range.contains(v) || (v.any_prerelease() && !allow_pre) {
@@ -446,7 +513,7 @@ impl DependencyProvider for Provider {
     type V = Version;
     type VS = Range;
     type M = String;
-    type Priority = (u32, std::cmp::Reverse<usize>);
+    type Priority = (u8, u32, std::cmp::Reverse<usize>);
     type Err = ProviderError;
 
     fn prioritize(
@@ -455,7 +522,8 @@ impl DependencyProvider for Provider {
         range: &Range,
         stats: &PackageResolutionStatistics,
     ) -> Self::Priority {
-        // Decide conflict-prone packages first, then the most constrained (fewest versions).
+        // The root, direct references and exact pins first; then packages that kept being
+        // rejected (after a restart); then conflict-prone ones; then the most constrained.
         let count = match package.key() {
             Some(key) if self.state.direct.contains_key(key) => 1,
             Some(key) => self
@@ -465,11 +533,14 @@ impl DependencyProvider for Provider {
                 .unwrap_or(0),
             None => 0,
         };
-        let singleton = range.as_singleton().is_some() as u32;
-        (
-            stats.conflict_count() * 2 + singleton,
-            std::cmp::Reverse(count),
-        )
+        let tier = match package.key() {
+            None => 4,
+            Some(key) if self.state.direct.contains_key(key) => 3,
+            _ if super::ranges::pinned_version(range).is_some() => 3,
+            Some(key) if self.conflicts().boosted.contains(key) => 2,
+            _ => 0,
+        };
+        (tier, stats.conflict_count(), std::cmp::Reverse(count))
     }
 
     fn choose_version(
@@ -478,10 +549,36 @@ impl DependencyProvider for Provider {
         range: &Range,
     ) -> Result<Option<Version>, ProviderError> {
         crate::interrupt::check().map_err(|e| ProviderError::new(e.into()))?;
-        match package {
-            Pkg::Root => Ok(Some(Version::new([0]))),
-            Pkg::Dist(key) | Pkg::Extra(key, _) => self.pick(key, range),
+        if let Pkg::Dist(key) = package {
+            let mut c = self.conflicts();
+            let rejected = c.offered.get(key).map_or(0, |offered| {
+                offered
+                    .iter()
+                    .filter(|v| {
+                        !range.contains(*v) && !c.unavailable.contains(&(key.clone(), (*v).clone()))
+                    })
+                    .count()
+            });
+            if rejected >= CONFLICT_RESTART_THRESHOLD
+                && c.restarts < MAX_RESTARTS
+                && !c.boosted.contains(key)
+            {
+                c.pending = Some(key.clone());
+                return Err(ProviderError::new(anyhow::Error::new(Restart)));
+            }
         }
+        let version = match package {
+            Pkg::Root => Some(Version::new([0])),
+            Pkg::Dist(key) | Pkg::Extra(key, _) => self.pick(key, range)?,
+        };
+        if let (Pkg::Dist(key), Some(v)) = (package, &version) {
+            self.conflicts()
+                .offered
+                .entry(key.clone())
+                .or_default()
+                .insert(v.clone());
+        }
+        Ok(version)
     }
 
     fn get_dependencies(
@@ -499,7 +596,7 @@ impl DependencyProvider for Provider {
                     .collect();
                 match state.constraints_for(&reqs, package) {
                     Ok(d) => d,
-                    Err(m) => return Ok(Dependencies::Unavailable(m)),
+                    Err(m) => return Ok(self.unavailable(package, version, m)),
                 }
             }
             Pkg::Dist(key) | Pkg::Extra(key, _) => {
@@ -550,16 +647,18 @@ impl DependencyProvider for Provider {
                     .collect();
                 let mut d = match state.constraints_for(&reqs, package) {
                     Ok(d) => d,
-                    Err(m) => return Ok(Dependencies::Unavailable(m)),
+                    Err(m) => return Ok(self.unavailable(package, version, m)),
                 };
                 if matches!(package, Pkg::Extra(..)) {
                     d.insert(Pkg::Dist(key.clone()), Range::singleton(version.clone()));
                 }
                 if let Some(python) = &meta.requires_python {
                     if !super::candidates::python_ok(Some(python), &state.python) {
-                        return Ok(Dependencies::Unavailable(format!(
-                            "requires Python {python}"
-                        )));
+                        return Ok(self.unavailable(
+                            package,
+                            version,
+                            format!("requires Python {python}"),
+                        ));
                     }
                 }
                 d

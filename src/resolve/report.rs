@@ -17,6 +17,22 @@ pub fn range_text(range: &Range) -> String {
     if range.is_empty() {
         return " (no version)".into();
     }
+    if let Some(v) = super::ranges::pinned_version(range) {
+        return format!("=={v}");
+    }
+    // `!=V` is everything but [V, after V's locals): two segments meeting there.
+    let segments: Vec<_> = range.iter().collect();
+    if let [(Bound::Unbounded, Bound::Excluded(a)), (Bound::Included(b), Bound::Unbounded)] =
+        segments.as_slice()
+    {
+        if super::ranges::before_locals(b).as_ref() == Some(a) {
+            return format!("!={a}");
+        }
+    }
+    let upper = |v: &pep440_rs::Version| match super::ranges::before_locals(v) {
+        Some(before) => format!("<={before}"),
+        None => format!("<{v}"),
+    };
     let parts: Vec<String> = range
         .iter()
         .map(|(lo, hi)| match (lo, hi) {
@@ -31,7 +47,7 @@ pub fn range_text(range: &Range) -> String {
                 }
                 match hi {
                     Bound::Included(v) => s.push(format!("<={v}")),
-                    Bound::Excluded(v) => s.push(format!("<{v}")),
+                    Bound::Excluded(v) => s.push(upper(v)),
                     Bound::Unbounded => {}
                 }
                 s.join(",")
@@ -93,6 +109,12 @@ impl Formatter<'_> {
                 );
             }
         }
+        if entry.sdist.is_none() && entry.wheel.is_some() && !self.state.allow(key).0 {
+            self.advise(format!("allow wheels of {key} (drop --no-binary for it)"));
+            return format!(
+                " ({key} {newest} has only wheels, and --no-binary forbids using them: there is no source distribution to build)"
+            );
+        }
         if entry.wheel.is_none() && entry.sdist.is_some() && !self.state.allow(key).1 {
             self.advise(format!(
                 "allow building {key} from source (drop --only-binary for it)"
@@ -144,10 +166,23 @@ impl Formatter<'_> {
             External::NoVersions(pkg, range) => {
                 let why = self.why_none(pkg, range);
                 if why.is_empty() {
-                    format!(
-                        "{pkg} has no version{}",
-                        range_text(range).replacen("==", " ", 1)
-                    )
+                    // Few versions exist: name them rather than the (odd) range without them.
+                    let available: Vec<String> = pkg
+                        .key()
+                        .and_then(|k| self.state.versions(k).ok())
+                        .map(|m| m.entries.keys().map(|v| v.to_string()).collect())
+                        .unwrap_or_default();
+                    match available.as_slice() {
+                        [] => format!("{pkg} has no version at all"),
+                        [one] => format!("only {pkg}=={one} is available"),
+                        few if few.len() <= 3 => {
+                            format!("only {pkg} {} are available", few.join(", "))
+                        }
+                        _ => format!(
+                            "{pkg} has no version{}",
+                            range_text(range).replacen("==", " ", 1)
+                        ),
+                    }
                 } else {
                     format!(
                         "there is no usable version of {}{why}",

@@ -311,6 +311,19 @@ fn constraints_limit_versions_without_adding_packages() {
 }
 
 #[test]
+fn a_constraint_that_leaves_no_version_is_named() {
+    let mut m = Memory::default();
+    m.add("app", "1.0", &["lib>=1"]).add("lib", "1.0", &[]);
+    let mut a = ask(&["app"]);
+    a.constraints = vec!["lib<0.5"];
+    let err = solve(m, a).unwrap_err();
+    assert!(
+        err.contains("lib>=1") && err.contains("constraints on lib"),
+        "{err}"
+    );
+}
+
+#[test]
 fn overrides_replace_a_dependency_anywhere_in_the_graph() {
     let mut m = Memory::default();
     m.add("physics", "1.0", &["mathlib==1.0"])
@@ -365,4 +378,100 @@ fn no_deps_installs_only_what_is_named() {
     let mut a = ask(&["app"]);
     a.options.no_deps = true;
     assert_eq!(solve(m, a).unwrap(), ["app==1.0"]);
+}
+
+#[test]
+fn a_local_version_satisfies_an_exact_pin_of_its_public_version() {
+    // The seed's scenario: physics pins mathlib==1.0; the project's fork is 1.0+fork1.
+    let mut m = Memory::default();
+    m.add("physics", "1.0", &["mathlib==1.0"])
+        .add("mathlib", "1.0+fork1", &[])
+        .add("mathlib", "2.0", &[]);
+    assert_eq!(
+        solve(m, ask(&["physics"])).unwrap(),
+        ["mathlib==1.0+fork1", "physics==1.0"]
+    );
+    // With both published, the local is preferred (as pip and uv choose).
+    let mut both = Memory::default();
+    both.add("a", "1.2.3", &[])
+        .add("a", "1.2.3+foo", &[])
+        .add("a", "1.2.2", &[]);
+    let copy = |m: &Memory| Memory {
+        packages: m.packages.clone(),
+        ..Default::default()
+    };
+    assert_eq!(
+        solve(copy(&both), ask(&["a==1.2.3"])).unwrap(),
+        ["a==1.2.3+foo"]
+    );
+    assert_eq!(
+        solve(copy(&both), ask(&["a<=1.2.3"])).unwrap(),
+        ["a==1.2.3+foo"]
+    );
+    assert_eq!(
+        solve(copy(&both), ask(&["a!=1.2.3"])).unwrap(),
+        ["a==1.2.2"]
+    );
+    assert_eq!(
+        solve(copy(&both), ask(&["a===1.2.3"])).unwrap(),
+        ["a==1.2.3"]
+    );
+    assert!(solve(copy(&both), ask(&["a>1.2.3"])).is_err());
+    // A transitive exact pin where only the local exists.
+    let mut t = Memory::default();
+    t.add("app", "1.0", &["b==2.0.0"])
+        .add("b", "2.0.0+foo", &[]);
+    assert_eq!(
+        solve(t, ask(&["app"])).unwrap(),
+        ["app==1.0", "b==2.0.0+foo"]
+    );
+}
+
+/// packse's wrong-backtracking-basic: pip and uv answer a==1.0.0, b==2.0.9 (not a==2.0.0 with
+/// b walked down to 1.0.0 and its extra dependency).
+#[test]
+fn a_package_that_keeps_conflicting_is_revisited() {
+    let mut m = Memory::default();
+    m.add("a", "1.0.0", &[]).add("a", "2.0.0", &[]);
+    m.add("b", "1.0.0", &["too-old"]);
+    for patch in 0..10 {
+        m.add("b", &format!("2.0.{patch}"), &["a==1.0.0"]);
+    }
+    m.add("too-old", "1.0.0", &[]);
+    assert_eq!(
+        solve(m, ask(&["a", "b"])).unwrap(),
+        ["a==1.0.0", "b==2.0.9"]
+    );
+}
+
+/// The conflict messages name what collides in the user's own words.
+#[test]
+fn colliding_root_requirements_are_named() {
+    let mut m = Memory::default();
+    m.add("a", "1.0.0", &[]).add("a", "2.0.0", &[]);
+    let copy = Memory {
+        packages: m.packages.clone(),
+        ..Default::default()
+    };
+    let err = solve(m, ask(&["a==1.0.0", "a==2.0.0"])).unwrap_err();
+    assert!(
+        err.contains("a==1.0.0") && err.contains("a==2.0.0"),
+        "{err}"
+    );
+    let err = solve(copy, ask(&["a>=2", "a<2"])).unwrap_err();
+    assert!(err.contains(">=2") && err.contains("<2"), "{err}");
+}
+
+#[test]
+fn messages_name_what_is_available() {
+    let mut m = Memory::default();
+    m.add("app", "1.0", &["lib<1"]).add("lib", "1.0.0", &[]);
+    let err = solve(m, ask(&["app"])).unwrap_err();
+    assert!(err.contains("only lib==1.0.0 is available"), "{err}");
+    let mut w = Memory::default();
+    w.add("wheels-only", "1.0", &[]);
+    let mut a = ask(&["wheels-only"]);
+    a.options.binary = super::BinaryPolicy::parse(&[], &[":all:".to_string()]);
+    let err = solve(w, a).unwrap_err();
+    assert!(err.contains("--no-binary"), "{err}");
 }

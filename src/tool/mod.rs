@@ -43,9 +43,42 @@ pub struct Receipt {
     /// What was installed (`name==version`), a lock of the environment.
     #[serde(default)]
     pub locked: Vec<String>,
+    /// `--pre` was given.
+    #[serde(default)]
+    pub pre: bool,
+    /// Constraints and overrides given at install (paths absolute, no credentials); upgrades
+    /// apply them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
+    /// `--suffix`: appended to the tool's directory and command names.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub suffix: String,
 }
 
 impl Receipt {
+    /// The tool's id: its directory name and the owner of its shims (`name` + suffix).
+    pub fn id(&self) -> String {
+        format!("{}{}", self.name, self.suffix)
+    }
+
+    /// The names its commands have on PATH (with the suffix).
+    pub fn exposed(&self) -> Vec<String> {
+        self.shims
+            .iter()
+            .map(|c| format!("{c}{}", self.suffix))
+            .collect()
+    }
+
+    /// The installed version of the tool's package.
+    pub fn version(&self) -> Option<String> {
+        self.locked.iter().find_map(|l| {
+            let (n, v) = l.split_once("==")?;
+            (crate::dist::normalize_name(n) == self.name).then(|| v.to_string())
+        })
+    }
+
     pub fn render(&self) -> anyhow::Result<String> {
         let body =
             toml::to_string(self).map_err(|e| anyhow::anyhow!("cannot write the receipt: {e}"))?;
@@ -64,15 +97,28 @@ impl Receipt {
 
 pub use crate::dirs::{bin_dir, tool_dir};
 
-/// A tool's directory, refusing names that are not plain package names.
-pub fn env_dir(name: &str) -> anyhow::Result<PathBuf> {
-    if !crate::dist::is_valid_name(name) {
+/// Whether `suffix` may end a tool's directory and command names.
+pub fn suffix_ok(suffix: &str) -> bool {
+    suffix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+'))
+}
+
+/// A tool's directory, from its id (a package name, perhaps with a suffix), refusing anything
+/// that is not one. The id as written wins; else its normalized form (`Black` is `black`).
+pub fn env_dir(id: &str) -> anyhow::Result<PathBuf> {
+    let ok = id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) && suffix_ok(id);
+    if !ok {
         return Err(user(
-            format!("{name:?} is not a valid tool name"),
-            "tool names are package names: letters, digits, `-`, `_` and `.`",
+            format!("{id:?} is not a valid tool name"),
+            "tool names are package names (letters, digits, `-`, `_` and `.`), perhaps with a --suffix",
         ));
     }
-    Ok(tool_dir().join(crate::dist::normalize_name(name)))
+    let exact = tool_dir().join(id);
+    if exact.exists() {
+        return Ok(exact);
+    }
+    Ok(tool_dir().join(crate::dist::normalize_name(id)))
 }
 
 /// Every installed tool: (directory name, receipt or why it cannot be read).

@@ -1,12 +1,13 @@
-//! Shims: small POSIX `sh` scripts on PATH that run a console script of an environment with
-//! that environment's interpreter (no shebang of the environment is ever exposed, so paths
-//! with spaces or over 127 bytes work). A missing interpreter or environment gets a message
+//! Shims: small POSIX `sh` scripts on PATH that run a command of an environment: a Python
+//! script with that environment's interpreter (no shebang of the environment is ever exposed,
+//! so paths with spaces or over 127 bytes work), any other file (a native binary) directly. A missing interpreter or environment gets a message
 //! naming the repair command instead of "bad interpreter". `shims/tool-shim.cmd` is the
 //! Windows form of the same template.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::user;
+use crate::install::commands::Kind;
 use crate::shell::quote_sh;
 
 const TEMPLATE: &str = include_str!("../../shims/tool-shim.sh");
@@ -61,6 +62,7 @@ pub fn owner_of(path: &Path) -> Option<Owner> {
 pub fn render(
     owner: &Owner,
     command: &str,
+    kind: Kind,
     env_dir: &Path,
     repair: &str,
     remove: &str,
@@ -81,7 +83,20 @@ pub fn render(
     }
     let python = env_dir.join("bin").join("python");
     let script = env_dir.join("bin").join(command);
+    let (check, exec) = if kind.runs_with_python() {
+        (
+            r#"[ -f "$script" ] && [ -x "$py" ]"#,
+            r#"exec "$py" "$script" "$@""#,
+        )
+    } else {
+        (
+            r#"[ -f "$script" ] && [ -x "$script" ]"#,
+            r#"exec "$script" "$@""#,
+        )
+    };
     Ok(TEMPLATE
+        .replace("__CHECK__", check)
+        .replace("__EXEC__", exec)
         .replace("__OWNER__", &owner.marker())
         .replace("__COMMAND__", command)
         .replace("__REMOVE__", remove)

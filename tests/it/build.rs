@@ -11,7 +11,7 @@ use crate::{common, support};
 
 /// A PEP 517 backend in a few lines: builds a wheel (and metadata) for `NAME`/`VERSION` from
 /// the `src/` tree, with a console script; `FAIL=1` in pyproject's tool table makes it fail.
-const BACKEND: &str = r#"
+pub(crate) const BACKEND: &str = r#"
 import base64, hashlib, os, sys, zipfile
 
 def _config():
@@ -68,7 +68,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 "#;
 
 /// A project directory using the tiny backend.
-fn project(root: &Path, name: &str, version: &str, extra_pyproject: &str) -> PathBuf {
+pub(crate) fn project(root: &Path, name: &str, version: &str, extra_pyproject: &str) -> PathBuf {
     let norm = name.replace('-', "_");
     let dir = root.join(format!("{name}-{version}"));
     std::fs::create_dir_all(dir.join("_build")).unwrap();

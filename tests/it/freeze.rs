@@ -898,9 +898,16 @@ fn lock_for_an_older_python_pins_for_it() {
     let f = Fixture::new();
     f.publish(wheel("modern", "1.0"));
     f.publish(wheel("modern", "2.0").requires_python(">=3.12"));
-    let Some((_, py311)) = pythons_by_minor().into_iter().find(|(m, _)| *m == 11) else {
-        panic!("these tests need a CPython 3.11 under pyenv");
+    // The newest allowed Python older than 3.12 (the tests' interpreter policy).
+    let Some((minor, py311)) = pythons_by_minor()
+        .into_iter()
+        .filter(|(m, _)| *m < 12)
+        .max_by_key(|(m, _)| *m)
+    else {
+        support::skip("no Python older than 3.12 is allowed for the tests");
+        return;
     };
+    let minor_spec = format!("==3.{minor}.*");
     let lock = f.t.path("pylock.toml");
     let out = run(
         &f,
@@ -917,7 +924,7 @@ fn lock_for_an_older_python_pins_for_it() {
     );
     assert_success(&out);
     let doc = parse_toml(&lock);
-    assert_eq!(doc["requires-python"].as_str(), Some("==3.11.*"));
+    assert_eq!(doc["requires-python"].as_str(), Some(minor_spec.as_str()));
     let packages = doc["packages"].as_array().unwrap();
     assert_eq!(packages.len(), 1);
     assert_eq!(packages[0]["version"].as_str(), Some("1.0"));
@@ -929,7 +936,7 @@ fn lock_for_an_older_python_pins_for_it() {
     let new = f.env("new");
     let before = snapshot(&new);
     let out = run(&f, &[os("sync"), new.as_os_str(), lock.as_os_str()]);
-    assert_user_error(&out, "3.11");
+    assert_user_error(&out, &format!("3.{minor}"));
     assert_eq!(snapshot(&new), before);
 
     // Nothing to lock is an error, not an empty lock.
@@ -945,6 +952,442 @@ fn lock_for_an_older_python_pins_for_it() {
     );
     assert_user_error(&out, "nothing to lock");
     assert!(!f.t.path("empty.toml").exists());
+}
+
+/// `envtool lock` for a target described by options; the wheel file names in the lock.
+fn lock_target(f: &Fixture, target: &[&str]) -> Vec<(String, String, Vec<String>)> {
+    let lock = f.t.path("target.toml");
+    let mut args: Vec<&OsStr> = vec![os("--index-url"), os(f.url()), os("lock"), os("app")];
+    args.extend(target.iter().map(os));
+    args.extend([os("-o"), lock.as_os_str()]);
+    assert_success(&run(f, &args));
+    let doc = parse_toml(&lock);
+    let mut out = Vec::new();
+    for p in doc["packages"].as_array().unwrap() {
+        let wheels = p["wheels"]
+            .as_array()
+            .map(|ws| {
+                ws.iter()
+                    .map(|w| {
+                        w["name"]
+                            .as_str()
+                            .unwrap_or_else(|| {
+                                w["url"].as_str().unwrap().rsplit('/').next().unwrap()
+                            })
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push((
+            p["name"].as_str().unwrap().to_string(),
+            p["version"].as_str().unwrap().to_string(),
+            wheels,
+        ));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn lock_targets_a_python_and_platform_that_are_not_installed() {
+    let f = Fixture::new();
+    f.publish(
+        wheel("app", "1.0")
+            .requires_dist("native")
+            .requires_dist("strict")
+            .requires_dist("winonly; sys_platform == 'win32'"),
+    );
+    // `native` 2.x has a wheel for one target each; 1.0 is pure Python. The version locked
+    // shows which tags the target has.
+    for (version, tag) in [
+        ("2.1", "cp39-cp39-manylinux_2_17_x86_64"),
+        ("2.2", "cp39-cp39-win_amd64"),
+        ("2.3", "cp39-cp39-macosx_11_0_arm64"),
+        ("2.4", "cp312-cp312-manylinux_2_17_aarch64"),
+    ] {
+        f.publish(wheel("native", version).tag(tag));
+    }
+    f.publish(wheel("native", "1.0"));
+    f.publish(wheel("strict", "0.9"));
+    f.publish(wheel("strict", "1.0").requires_python(">=3.9.4"));
+    f.publish(wheel("winonly", "1.0"));
+
+    let versions = |lock: &[(String, String, Vec<String>)]| -> Vec<String> {
+        lock.iter().map(|(n, v, _)| format!("{n}=={v}")).collect()
+    };
+    let windows = lock_target(
+        &f,
+        &["--python-version", "3.9", "--python-platform", "windows"],
+    );
+    // 3.9 means 3.9.0, which `>=3.9.4` does not admit (as pip and uv read it).
+    assert_eq!(
+        versions(&windows),
+        ["app==1.0", "native==2.2", "strict==0.9", "winonly==1.0"]
+    );
+    assert_eq!(windows[1].2, ["native-2.2-cp39-cp39-win_amd64.whl"]);
+    let doc = parse_toml(&f.t.path("target.toml"));
+    assert_eq!(doc["requires-python"].as_str(), Some("==3.9.*"));
+
+    let linux = lock_target(
+        &f,
+        &[
+            "--python-version",
+            "3.9.4",
+            "--python-platform",
+            "x86_64-manylinux_2_17",
+        ],
+    );
+    assert_eq!(versions(&linux), ["app==1.0", "native==2.1", "strict==1.0"]);
+    let mac = lock_target(
+        &f,
+        &["--python-version", "3.9", "--python-platform", "macos"],
+    );
+    assert_eq!(versions(&mac)[1], "native==2.3");
+    let arm = lock_target(
+        &f,
+        &[
+            "--python-version",
+            "3.12",
+            "--python-platform",
+            "aarch64-manylinux_2_28",
+        ],
+    );
+    assert_eq!(versions(&arm)[1], "native==2.4");
+    // Intel macOS has none of the binary wheels: the pure one.
+    let intel = lock_target(
+        &f,
+        &[
+            "--python-version",
+            "3.9",
+            "--python-platform",
+            "x86_64-apple-darwin",
+        ],
+    );
+    assert_eq!(versions(&intel)[1], "native==1.0");
+    // Wheels only / sources only are lock options too.
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("lock"),
+            os("native"),
+            os("--no-binary"),
+            os("native"),
+            os("-o"),
+            os("none.toml"),
+        ],
+    );
+    assert_user_error(&out, "native");
+    assert!(!f.t.path("none.toml").exists());
+
+    // No wheel for the target: the resolver says so, exit 1.
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("lock"),
+            os("native==2.2"),
+            os("--python-version"),
+            os("3.10"),
+            os("--python-platform"),
+            os("windows"),
+            os("-o"),
+            os("none.toml"),
+        ],
+    );
+    assert_user_error(&out, "native");
+    assert!(!f.t.path("none.toml").exists());
+}
+
+#[test]
+fn lock_refuses_targets_and_options_it_cannot_read() {
+    let f = Fixture::new();
+    f.publish(wheel("app", "1.0"));
+    for (args, needle) in [
+        (&["--python-version", "three"][..], "--python-version"),
+        (&["--python-version", "2.7"][..], "2.7"),
+        (&["--python-platform", "amiga"][..], "amiga"),
+        (
+            &["--only-binary", ":all:", "--no-binary", ":all:"][..],
+            "--no-binary",
+        ),
+        (&["--only-binary", "app", "--no-binary", "x,app"][..], "app"),
+    ] {
+        let mut all: Vec<&OsStr> = vec![os("--index-url"), os(f.url()), os("lock"), os("app")];
+        all.extend(args.iter().map(os));
+        all.extend([os("-o"), os("bad.toml")]);
+        let out = run(&f, &all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("error:") && err.contains(needle),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("hint:"), "{args:?}: {err}");
+        assert!(!f.t.path("bad.toml").exists());
+    }
+    // The same contradiction on install changes nothing.
+    let env = f.env("e");
+    let before = snapshot(&env);
+    let out = f.install(
+        &env,
+        &["app", "--only-binary", ":all:", "--no-binary", ":all:"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(snapshot(&env), before);
+    // A constraints file that cannot be read: exit 1, nothing written.
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("lock"),
+            os("app"),
+            os("-c"),
+            os("missing.txt"),
+            os("-o"),
+            os("bad.toml"),
+        ],
+    );
+    assert_user_error(&out, "missing.txt");
+    assert!(!f.t.path("bad.toml").exists());
+}
+
+/// `[[packages]]` name -> its `dependencies` (names), from a pylock file.
+fn lock_dependencies(lock: &Path) -> BTreeMap<String, Vec<String>> {
+    let doc = parse_toml(lock);
+    doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let deps = p
+                .get("dependencies")
+                .and_then(|d| d.as_array())
+                .map(|ds| {
+                    ds.iter()
+                        .map(|d| {
+                            d.get("name")
+                                .and_then(|n| n.as_str())
+                                .or_else(|| d.as_str())
+                                .unwrap()
+                                .to_string()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (p["name"].as_str().unwrap().to_string(), deps)
+        })
+        .collect()
+}
+
+/// `md` needs `req` only for its `linkify` extra and `winreg` only on Windows; `other` needs
+/// `req` and `winreg` outright, so both get installed either way.
+fn extras_world() -> Fixture {
+    let f = Fixture::new();
+    f.publish(
+        wheel("md", "1.0")
+            .requires_dist("base")
+            .provides_extra("linkify")
+            .requires_dist("req; extra == 'linkify'")
+            .requires_dist("winreg; sys_platform == 'win32'"),
+    );
+    f.publish(
+        wheel("other", "1.0")
+            .requires_dist("req")
+            .requires_dist("winreg"),
+    );
+    for name in ["base", "req", "winreg"] {
+        f.publish(wheel(name, "1.0"));
+    }
+    f
+}
+
+#[test]
+fn lock_dependencies_list_only_what_applies() {
+    let f = extras_world();
+    let lock = f.t.path("pylock.toml");
+    lock_for(&f, &["md", "other"], &lock);
+    let deps = lock_dependencies(&lock);
+    assert_eq!(deps["md"], ["base"], "{deps:?}");
+    assert_eq!(deps["other"], ["req", "winreg"], "{deps:?}");
+    lock_for(&f, &["md[linkify]", "other"], &lock);
+    assert_eq!(lock_dependencies(&lock)["md"], ["base", "req"]);
+
+    // The same for a lock of an installed environment: the extra asked at install time is
+    // remembered; one nobody asked for pulls nothing.
+    let env = f.env("plain");
+    f.install_ok(&env, &["md", "other"]);
+    let frozen = f.t.path("frozen.toml");
+    ok(
+        &f,
+        &[
+            os("freeze"),
+            env.as_os_str(),
+            os("--format"),
+            os("pylock"),
+            os("-o"),
+            frozen.as_os_str(),
+        ],
+    );
+    let deps = lock_dependencies(&frozen);
+    assert_eq!(deps["md"], ["base"], "{deps:?}");
+    assert_eq!(deps["other"], ["req", "winreg"], "{deps:?}");
+    let env = f.env("linkify");
+    f.install_ok(&env, &["md[linkify]"]);
+    ok(
+        &f,
+        &[
+            os("freeze"),
+            env.as_os_str(),
+            os("--format"),
+            os("pylock"),
+            os("-o"),
+            frozen.as_os_str(),
+        ],
+    );
+    assert_eq!(lock_dependencies(&frozen)["md"], ["base", "req"]);
+}
+
+#[test]
+fn freeze_as_a_lock_keeps_the_tools_a_package_needs() {
+    // `cli` needs pip and setuptools (as httpie does); pip's freeze leaves them out, so a
+    // hashed freeze would not rebuild the environment. These are stand-ins (no `pip` module).
+    let f = Fixture::new();
+    f.publish(
+        wheel("cli", "1.0")
+            .requires_dist("pip")
+            .requires_dist("setuptools"),
+    );
+    f.publish(WheelBuilder::new("pip", "99.0").file("pip_stand_in.py", ""));
+    f.publish(WheelBuilder::new("setuptools", "99.0").file("setuptools_stand_in.py", ""));
+    let env = f.env("e");
+    f.install_ok(&env, &["cli"]);
+
+    // Plain freeze is pip's: no pip.
+    let plain = freeze(&f, &env, &[]);
+    assert!(!plain.contains("pip=="), "{plain}");
+    // As a lock: everything needed, and it rebuilds the environment with --require-hashes.
+    let hashed = freeze(&f, &env, &["--hashes"]);
+    for pin in ["cli==1.0", "pip==99.0", "setuptools==99.0"] {
+        assert!(hashed.contains(pin), "{pin} missing from:\n{hashed}");
+    }
+    let frozen = f.t.path("frozen.txt");
+    write(&frozen, &hashed);
+    let again = f.t.path("again");
+    assert_success(&create(
+        &f,
+        &again,
+        &f.python,
+        &[os("-r"), frozen.as_os_str(), os("--require-hashes")],
+    ));
+    assert_eq!(freeze(&f, &again, &["--all"]), freeze(&f, &env, &["--all"]));
+    let lock = f.t.path("env.toml");
+    ok(
+        &f,
+        &[
+            os("freeze"),
+            env.as_os_str(),
+            os("--format"),
+            os("pylock"),
+            os("-o"),
+            lock.as_os_str(),
+        ],
+    );
+    let names: Vec<String> = lock_dependencies(&lock).into_keys().collect();
+    assert_eq!(names, ["cli", "pip", "setuptools"]);
+}
+
+#[test]
+fn a_requirements_lock_written_with_an_override_installs_as_written() {
+    // `physics` pins `mathlib==1.0`; the project forks it as 2.0 and overrides the pin.
+    let f = Fixture::new();
+    f.publish(wheel("physics", "1.0").requires_dist("mathlib==1.0"));
+    f.publish(wheel("mathlib", "1.0"));
+    f.publish(wheel("mathlib", "2.0"));
+    let overrides = f.t.path("overrides.txt");
+    write(&overrides, "mathlib==2.0\n");
+    let lock = f.t.path("requirements.txt");
+    let out = run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("lock"),
+            os("physics"),
+            os("--override"),
+            overrides.as_os_str(),
+            os("-o"),
+            lock.as_os_str(),
+            os("--python"),
+            f.python.as_os_str(),
+        ],
+    );
+    assert_success(&out);
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        text.contains("mathlib==2.0") && text.contains("physics==1.0"),
+        "{text}"
+    );
+
+    // create -r and sync install it as written, with no --override and no --no-deps.
+    let created = f.t.path("created");
+    assert_success(&create(
+        &f,
+        &created,
+        &f.python,
+        &[os("-r"), lock.as_os_str()],
+    ));
+    f.assert_installed(&created, &[("mathlib", "2.0"), ("physics", "1.0")]);
+    let synced = f.env("synced");
+    f.install_ok(&synced, &["mathlib==1.0"]);
+    assert_success(&run(
+        &f,
+        &[
+            os("--index-url"),
+            os(f.url()),
+            os("sync"),
+            synced.as_os_str(),
+            lock.as_os_str(),
+        ],
+    ));
+    f.assert_installed(&synced, &[("mathlib", "2.0"), ("physics", "1.0")]);
+
+    // pip reads the same file (the mark is a comment) with --no-deps, as the file says.
+    let by_pip = f.env("by-pip");
+    let files = f.files.to_str().unwrap();
+    f.pip_ok(
+        &by_pip,
+        &[
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--find-links",
+            files,
+            "-r",
+            lock.to_str().unwrap(),
+        ],
+    );
+    let listed: Vec<(String, String)> = f.pip_list(&by_pip).into_iter().collect();
+    assert_eq!(
+        listed,
+        [
+            ("mathlib".to_string(), "2.0".to_string()),
+            ("physics".to_string(), "1.0".to_string())
+        ]
+    );
+
+    // A hand-written file with the same pins is resolved as usual, and collides.
+    let hand = f.t.path("hand.txt");
+    write(&hand, "physics==1.0\nmathlib==2.0\n");
+    let env = f.env("hand");
+    let before = snapshot(&env);
+    let out = f.install(&env, &["-r", hand.to_str().unwrap()]);
+    assert_user_error(&out, "mathlib");
+    assert_eq!(snapshot(&env), before);
 }
 
 trait TapSort {

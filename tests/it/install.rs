@@ -497,8 +497,11 @@ fn list_json_agrees_with_pip() {
     let out =
         fx.t.run(["list".as_ref(), env.as_os_str(), "--json".as_ref()]);
     assert_success(&out);
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("list --json is not JSON ({e}):\n{}", fixture::stdout(&out)));
+    let rows = doc["packages"].as_array().expect("packages").clone();
+    assert_eq!(doc["constraints"], serde_json::json!([]));
+    assert_eq!(doc["overrides"], serde_json::json!([]));
     let ours: std::collections::BTreeMap<String, String> = rows
         .iter()
         .map(|r| {

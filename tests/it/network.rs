@@ -308,6 +308,38 @@ fn installs_console_scripts() {
     );
 }
 
+#[test]
+fn ruff_installs_as_a_tool_and_runs_through_its_shim() {
+    // ruff ships its command as a native binary in `ruff.data/scripts/`, not as an entry point.
+    require_index!();
+    let t = TestEnv::new();
+    let (tools, bin) = (t.path("tools"), t.path("bin"));
+    let out = t
+        .cmd([
+            OsStr::new("tool"),
+            "install".as_ref(),
+            "ruff".as_ref(),
+            "--python".as_ref(),
+            common::python().as_os_str(),
+        ])
+        .env("ENVTOOL_TOOL_DIR", &tools)
+        .env("ENVTOOL_BIN_DIR", &bin)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let out = Command::new(bin.join("ruff"))
+        .arg("--version")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("ruff "), "{text}");
+    let listed = pip_list(&tools.join("ruff"));
+    assert_eq!(text.trim(), format!("ruff {}", listed["ruff"]));
+}
+
 // ---------------------------------------------------------------------------------------
 // uv as an oracle
 // ---------------------------------------------------------------------------------------

@@ -422,3 +422,117 @@ fn unknown_name_suggests_a_close_one_from_find_links() {
     common::assert_success(&out);
     fx.assert_installed(&env, &[("colorama", "1.0")]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Agreeing with pip (it is the judge of what gets installed)
+// ---------------------------------------------------------------------------------------
+
+/// What pip would install for `reqs` from the fixture's index into `env` (`--dry-run --report`).
+fn pip_would_install(fx: &Fixture, env: &std::path::Path, reqs: &[&str]) -> Vec<(String, String)> {
+    let mut args = vec![
+        "install",
+        "--dry-run",
+        "--quiet",
+        "--report",
+        "-",
+        "--index-url",
+        fx.url(),
+    ];
+    args.extend_from_slice(reqs);
+    let text = fx.pip_ok(env, &args);
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("pip --report is not JSON ({e}):\n{text}"));
+    let mut out: Vec<(String, String)> = report["install"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                fixture::normalize(i["metadata"]["name"].as_str().unwrap()),
+                i["metadata"]["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Install with envtool, and check pip would have installed the same versions.
+fn install_as_pip_would(
+    fx: &Fixture,
+    env: &std::path::Path,
+    reqs: &[&str],
+    expected: &[(&str, &str)],
+) {
+    let pip = pip_would_install(fx, env, reqs);
+    let want: Vec<(String, String)> = expected
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(pip, want, "pip's choice for {reqs:?}");
+    install_expect(fx, env, reqs, expected);
+}
+
+#[test]
+fn a_forked_dependency_with_a_local_version_satisfies_the_pin_of_its_parent() {
+    // The seed's scenario: `physics` pins `mathlib==1.0`; the project's fork is 1.0+fork1.
+    let (fx, env) = world(vec![
+        dist("physics", "1.0", &["mathlib==1.0"]),
+        wheel("mathlib", "1.0+fork1"),
+    ]);
+    install_as_pip_would(
+        &fx,
+        &env,
+        &["physics"],
+        &[("mathlib", "1.0+fork1"), ("physics", "1.0")],
+    );
+}
+
+#[test]
+fn local_versions_follow_pep_440_like_pip() {
+    let (fx, _) = world(vec![
+        wheel("lib", "1.2.3"),
+        wheel("lib", "1.2.3+foo"),
+        wheel("lib", "1.2.2"),
+        wheel("only", "2.0.0+foo"),
+        dist("top", "1.0", &["only==2.0.0"]),
+    ]);
+    for (i, (req, version)) in [
+        ("lib==1.2.3", "1.2.3+foo"),
+        ("lib<=1.2.3", "1.2.3+foo"),
+        ("lib!=1.2.3", "1.2.2"),
+        ("lib==1.2.3+foo", "1.2.3+foo"),
+        ("lib<1.2.3", "1.2.2"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let env = fx.env(&format!("e{i}"));
+        install_as_pip_would(&fx, &env, &[req], &[("lib", version)]);
+    }
+    // A transitive pin on a version that exists only with a local label.
+    let env = fx.env("transitive");
+    install_as_pip_would(
+        &fx,
+        &env,
+        &["top"],
+        &[("only", "2.0.0+foo"), ("top", "1.0")],
+    );
+}
+
+#[test]
+fn backtracking_steps_back_the_package_that_keeps_conflicting() {
+    // Every b 2.0.x needs a==1.0.0; b 1.0.0 needs an extra package. pip (and uv) answer
+    // a==1.0.0 with the newest b, not the newest a with an old b.
+    let mut wheels = vec![
+        wheel("a", "1.0.0"),
+        wheel("a", "2.0.0"),
+        wheel("extra-pkg", "1.0"),
+    ];
+    for patch in 0..10 {
+        wheels.push(dist("b", &format!("2.0.{patch}"), &["a==1.0.0"]));
+    }
+    wheels.push(dist("b", "1.0.0", &["extra-pkg"]));
+    let (fx, env) = world(wheels);
+    install_as_pip_would(&fx, &env, &["a", "b"], &[("a", "1.0.0"), ("b", "2.0.9")]);
+}

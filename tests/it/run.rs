@@ -67,3 +67,46 @@ fn missing_command_is_an_error() {
     let out = t.run(["run", "e", "--", "no-such-command-here"]);
     assert_user_error(&out, "no-such-command-here");
 }
+
+#[test]
+fn without_dir_runs_in_virtual_env_else_dot_venv() {
+    let t = TestEnv::new();
+    let e = env_with_python(&t);
+    let prefix = "import sys; print(sys.prefix)";
+    // $VIRTUAL_ENV first.
+    let out = t
+        .cmd(["run", "--", "python", "-c", prefix])
+        .env("VIRTUAL_ENV", &e)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        e.to_string_lossy()
+    );
+    // Else ./.venv of the current directory.
+    t.ok([
+        "create".as_ref(),
+        ".venv".as_ref(),
+        "--python".as_ref(),
+        python().as_os_str(),
+    ]);
+    let out = t
+        .cmd(["run", "--", "python", "-c", prefix])
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        t.path(".venv").to_string_lossy()
+    );
+    // Neither: an error that says how to give one.
+    std::fs::remove_dir_all(t.path(".venv")).unwrap();
+    let out = t
+        .cmd(["run", "--", "python"])
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .unwrap();
+    assert_user_error(&out, "VIRTUAL_ENV");
+}

@@ -513,6 +513,45 @@ fn upgrade_picks_up_a_newer_version() {
 }
 
 #[test]
+fn constraints_and_overrides_given_at_install_are_kept_by_upgrades() {
+    let w = World::new();
+    w.publish(greetlib("1.1"));
+    w.publish(greetlib("2.0"));
+    let c = w.t.path("c.txt");
+    std::fs::write(&c, "greetlib<1.1\n").unwrap();
+    w.install_ok("greet", &["-c", c.to_str().unwrap()]);
+    assert_eq!(w.shim_json("greet", &[])["lib"], "1.0");
+    let receipt = std::fs::read_to_string(w.tools.join("greet/envtool-tool.toml")).unwrap();
+    assert!(receipt.contains("greetlib<1.1"), "{receipt}");
+
+    w.publish(greet("1.1", &["greet", "greet-admin"]));
+    assert_success(&w.run(["tool", "upgrade", "greet"]));
+    let v = w.shim_json("greet", &[]);
+    assert_eq!(
+        (v["version"].as_str(), v["lib"].as_str()),
+        (Some("1.1"), Some("1.0"))
+    );
+
+    // A reinstall keeps them too; a constraint given then replaces the one on that name.
+    let c2 = w.t.path("c2.txt");
+    std::fs::write(&c2, "greetlib>=1.1,<2\n").unwrap();
+    w.install_ok("greet", &["--force", "-c", c2.to_str().unwrap()]);
+    assert_eq!(w.shim_json("greet", &[])["lib"], "1.1");
+    // An override is kept the same way.
+    let o = w.t.path("o.txt");
+    std::fs::write(&o, "greetplugin==1.0\n").unwrap();
+    w.install_ok("greet", &["--force", "--override", o.to_str().unwrap()]);
+    assert_success(&w.run(["tool", "upgrade", "greet", "--reinstall"]));
+    assert_eq!(w.shim_json("greet", &[])["lib"], "1.1");
+    let receipt = std::fs::read_to_string(w.tools.join("greet/envtool-tool.toml")).unwrap();
+    assert!(!receipt.contains("greetlib<1.1"), "{receipt}");
+    assert!(
+        receipt.contains(">=1.1") && receipt.contains("greetplugin==1.0"),
+        "{receipt}"
+    );
+}
+
+#[test]
 fn upgrade_that_drops_a_command_removes_its_shim_and_adds_the_new_one() {
     let w = World::new();
     w.install_ok("greet", &[]);
@@ -673,7 +712,7 @@ fn shims_work_for_tools_under_long_paths_with_spaces_and_quotes() {
     let out = w.shim("greet").output().unwrap();
     assert_ne!(out.status.code(), Some(0));
     assert!(
-        stderr(&out).contains("envtool tool install --force greet"),
+        stderr(&out).contains("envtool tool upgrade greet"),
         "{}",
         stderr(&out)
     );
@@ -788,7 +827,10 @@ fn a_broken_interpreter_is_reported_and_repaired() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(err.contains("greet"), "{err}");
-    assert!(err.contains("envtool tool install --force greet"), "{err}");
+    assert!(
+        err.contains("hint: repair it with: envtool tool upgrade greet"),
+        "{err}"
+    );
     assert!(!err.contains("bad interpreter"), "{err}");
     assert!(!err.contains("No such file"), "{err}");
 
@@ -860,7 +902,7 @@ fn a_tool_whose_environment_is_gone_can_be_uninstalled_and_its_shim_says_so() {
     let out = w.shim("greet").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("envtool tool install --force greet"),
+        stderr(&out).contains("envtool tool upgrade greet"),
         "{}",
         stderr(&out)
     );
@@ -1134,6 +1176,96 @@ fn shim_exposes_an_environment_s_console_scripts() {
     assert!(!b3.exists() || entries(&b3).is_empty());
 }
 
+/// `filecmds`: commands shipped as files in `.data/scripts` (as ruff, awscli, cmake do): a
+/// native binary (a copy of the system's `echo`), a shell script and a `#!python` script.
+fn filecmds(version: &str) -> WheelBuilder {
+    let echo = std::fs::read("/bin/echo").expect("/bin/echo");
+    WheelBuilder::new("filecmds", version)
+        .file("filecmds/__init__.py", format!("VERSION = {version:?}\n"))
+        .data("scripts", "fc-native", echo)
+        .data("scripts", "fc-sh", "#!/bin/sh\necho \"sh:$*\"\n")
+        .data(
+            "scripts",
+            "fc-py",
+            "#!python\nimport sys\nprint('py:' + ' '.join(sys.argv[1:]))\n",
+        )
+}
+
+fn stdout_of(out: &Output) -> String {
+    assert_success(out);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn commands_shipped_as_files_are_tool_commands() {
+    let w = World::new();
+    w.publish(filecmds("1.0"));
+    w.install_ok("filecmds", &[]);
+    assert_eq!(w.bin_entries(), vec!["fc-native", "fc-py", "fc-sh"]);
+    assert_eq!(
+        stdout_of(&w.shim("fc-native").args(["a", "b c"]).output().unwrap()),
+        "a b c"
+    );
+    assert_eq!(
+        stdout_of(&w.shim("fc-sh").arg("x").output().unwrap()),
+        "sh:x"
+    );
+    assert_eq!(
+        stdout_of(&w.shim("fc-py").arg("y").output().unwrap()),
+        "py:y"
+    );
+    // The native binary's shim executes it, not `python <binary>`.
+    let text = std::fs::read_to_string(w.bin.join("fc-native")).unwrap();
+    assert!(text.contains(r#"exec "$script" "$@""#), "{text}");
+
+    // tool run finds them too.
+    let out = w
+        .cmd(["tool", "run", "--from", "filecmds", "fc-native", "--python"])
+        .arg(&w.python)
+        .args(["--", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out), "hello");
+
+    // A command file that vanished: the shim says so and how to repair, exit 1.
+    let env = w.tools.join("filecmds");
+    std::fs::remove_file(env.join("bin/fc-native")).unwrap();
+    let out = w.shim("fc-native").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot run fc-native") && err.contains("hint:"),
+        "{err}"
+    );
+    assert!(err.contains("envtool tool upgrade filecmds"), "{err}");
+}
+
+#[test]
+fn shim_exposes_commands_shipped_as_files() {
+    let w = World::new();
+    w.publish(filecmds("1.0"));
+    let env = w.t.path("e");
+    create_env(&w, &env, &["filecmds"]);
+    let out = w.cmd(["shim".as_ref(), env.as_os_str()]).output().unwrap();
+    assert_success(&out);
+    assert_eq!(w.bin_entries(), vec!["fc-native", "fc-py", "fc-sh"]);
+    assert_eq!(
+        stdout_of(&w.shim("fc-native").arg("z").output().unwrap()),
+        "z"
+    );
+    assert_eq!(
+        stdout_of(&w.shim("fc-py").arg("z").output().unwrap()),
+        "py:z"
+    );
+    // `python` is in bin/ but no distribution installed it: not a command to expose.
+    let out = w
+        .cmd(["shim".as_ref(), env.as_os_str(), "python".as_ref()])
+        .output()
+        .unwrap();
+    let err = assert_user_error(&out, "python");
+    assert!(err.contains("fc-native"), "{err}");
+}
+
 #[test]
 fn shim_protects_foreign_files_and_other_owners() {
     let w = World::new();
@@ -1219,7 +1351,7 @@ fn a_broken_environment_shim_prints_its_path_without_shell_expansion() {
 fn a_package_without_console_scripts_suggests_create() {
     let w = World::new();
     let out = w.install("plainlib", &[]);
-    let err = assert_user_error(&out, "no console scripts");
+    let err = assert_user_error(&out, "has no commands");
     assert!(err.contains("envtool create"), "{err}");
     assert_eq!(tree(&w.tools), Vec::<String>::new());
     assert_eq!(w.bin_entries(), Vec::<String>::new());
@@ -1299,4 +1431,274 @@ fn tool_names_cannot_escape_the_tool_dir() {
     assert_eq!(w.tool_entries(), before_tools);
     assert_eq!(w.bin_entries(), before_bin);
     assert_eq!(w.shim_json("greet", &[])["version"], "1.0");
+}
+
+// ---------------------------------------------------------------------------------------
+// Repairs keep what the user asked for; what pipx and uv users reach for
+// ---------------------------------------------------------------------------------------
+
+fn receipt_text(w: &World, id: &str) -> String {
+    std::fs::read_to_string(w.tools.join(id).join("envtool-tool.toml")).unwrap()
+}
+
+#[test]
+fn a_forced_reinstall_and_a_repair_keep_the_receipt_s_requirements() {
+    let w = World::new();
+    w.install_ok("greet<1.1", &["--with", "greetplugin"]);
+    w.publish(greet("1.1", &["greet", "greet-admin"]));
+    break_interpreter(&w.tools.join("greet"));
+    // The shim names the repair that keeps `greet<1.1` and the plugin.
+    let err = stderr(&w.shim("greet").output().unwrap());
+    assert!(err.contains("envtool tool upgrade greet"), "{err}");
+    assert!(!err.contains("--force"), "{err}");
+
+    // `install --force greet` (no new requirements) keeps them too.
+    w.install_ok("greet", &["--force"]);
+    let v = w.shim_json("greet", &[]);
+    assert_eq!(
+        (v["version"].as_str(), v["plugin"].as_str()),
+        (Some("1.0"), Some("1.0"))
+    );
+    assert!(receipt_text(&w, "greet").contains("greet<1.1"));
+    // New ones given replace them.
+    w.install_ok("greet>=1.1", &["--force"]);
+    let v = w.shim_json("greet", &[]);
+    assert_eq!(v["version"], "1.1");
+    assert_eq!(v["plugin"], "1.0", "--with is kept when not given again");
+}
+
+#[test]
+fn upgrade_all_after_a_repair_rebuilds_only_what_changed_with_one_line_each() {
+    use std::os::unix::fs::MetadataExt;
+    let w = World::new();
+    w.install_ok("greet", &[]);
+    w.install_ok("shout", &[]);
+    break_interpreter(&w.tools.join("shout"));
+    let out = w.run(["tool", "upgrade", "--all"]);
+    assert_success(&out);
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "one line per tool:\n{err}");
+    assert!(lines[0].contains("greet is up to date"), "{err}");
+    assert!(lines[1].contains("Repaired shout"), "{err}");
+
+    // Again: nothing rebuilt, no warning, one line each.
+    let inode = |id: &str| {
+        std::fs::metadata(w.tools.join(id).join("pyvenv.cfg"))
+            .unwrap()
+            .ino()
+    };
+    let before = (inode("greet"), inode("shout"));
+    let out = w.run(["tool", "upgrade", "--all"]);
+    let err = stderr(&out);
+    assert_success(&out);
+    assert!(!err.contains("warning"), "{err}");
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert_eq!(
+        (inode("greet"), inode("shout")),
+        before,
+        "rebuilt without a change"
+    );
+
+    // A new version: only that tool is rebuilt.
+    w.publish(shout("1.1"));
+    let out = w.run(["tool", "upgrade", "--all"]);
+    let err = stderr(&out);
+    assert!(err.contains("Upgraded shout: 1.0 -> 1.1"), "{err}");
+    assert_eq!(inode("greet"), before.0);
+    assert_ne!(inode("shout"), before.1);
+}
+
+#[test]
+fn uninstall_removes_the_shims_of_an_environment_that_is_gone() {
+    let w = World::new();
+    w.install_ok("greet", &[]);
+    std::fs::remove_dir_all(w.tools.join("greet")).unwrap();
+    assert_eq!(w.bin_entries(), vec!["greet", "greet-admin"]);
+    let out = w.run(["tool", "uninstall", "greet"]);
+    assert_success(&out);
+    assert_eq!(w.bin_entries(), Vec::<String>::new());
+    // Nothing left: now it is not installed.
+    assert_user_error(&w.run(["tool", "uninstall", "greet"]), "not installed");
+}
+
+#[test]
+fn a_project_directory_installs_as_a_tool_and_upgrades_from_anywhere() {
+    let w = World::new();
+    let proj = crate::build::project(&w.t.path("src"), "projtool", "1.0", "");
+    // `tool install .` from inside the project.
+    let out = w
+        .cmd(["tool", "install", ".", "--python"])
+        .arg(&w.python)
+        .current_dir(&proj)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(w.bin_entries(), vec!["projtool-hello"]);
+    let out = w.shim("projtool-hello").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello from projtool 1.0"
+    );
+    // The receipt holds the absolute location, so an upgrade works from any directory.
+    let receipt = receipt_text(&w, "projtool");
+    let url = url::Url::from_file_path(&proj).unwrap().to_string();
+    assert!(
+        receipt.contains(&format!("projtool @ {}", url.trim_end_matches('/'))),
+        "{receipt}"
+    );
+    let out = w
+        .cmd(["tool", "upgrade", "projtool", "--reinstall"])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert_success(&out);
+
+    // `name @ ./relative` is stored absolute too.
+    let other = crate::build::project(&w.t.path("src"), "othertool", "2.0", "");
+    let out = w
+        .cmd(["tool", "install", "othertool @ ./othertool-2.0", "--python"])
+        .arg(&w.python)
+        .current_dir(w.t.path("src"))
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let url = url::Url::from_file_path(&other).unwrap().to_string();
+    assert!(receipt_text(&w, "othertool").contains(url.trim_end_matches('/')));
+}
+
+#[test]
+fn suffix_installs_side_by_side_and_a_colliding_one_is_refused() {
+    let w = World::new();
+    w.install_ok("greet", &[]);
+    w.publish(greet("1.1", &["greet", "greet-admin"]));
+    w.install_ok("greet==1.0", &["--suffix", "@1.0"]);
+    w.run(["tool", "upgrade", "greet"]);
+    assert_eq!(
+        w.bin_entries(),
+        vec!["greet", "greet-admin", "greet-admin@1.0", "greet@1.0"]
+    );
+    assert_eq!(w.shim_json("greet", &[])["version"], "1.1");
+    assert_eq!(w.shim_json("greet@1.0", &[])["version"], "1.0");
+    assert_eq!(w.tool_entries(), vec!["greet", "greet@1.0"]);
+    // Each is upgraded and removed on its own.
+    assert_success(&w.run(["tool", "upgrade", "greet@1.0"]));
+    assert_eq!(w.shim_json("greet@1.0", &[])["version"], "1.0");
+    // A suffix that makes another tool's name: refused, nothing changed.
+    w.install_ok("greetlib", &[]);
+    let before = (
+        w.bin_entries(),
+        w.tool_entries(),
+        receipt_text(&w, "greetlib"),
+    );
+    let out = w.install("greet", &["--suffix", "lib"]);
+    let err = assert_user_error(&out, "greetlib");
+    assert!(err.contains("--suffix"), "{err}");
+    assert_eq!(
+        (
+            w.bin_entries(),
+            w.tool_entries(),
+            receipt_text(&w, "greetlib")
+        ),
+        before
+    );
+    // A suffix that is no file name: a usage error.
+    let out = w.install("greet", &["--suffix", "a/b"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_success(&w.run(["tool", "uninstall", "greet@1.0"]));
+    assert_eq!(
+        w.bin_entries(),
+        vec!["greet", "greet-admin", "greetlib-info"]
+    );
+}
+
+#[test]
+fn packages_are_added_to_an_installed_tool() {
+    let w = World::new();
+    w.install_ok("greet", &[]);
+    assert_eq!(w.shim_json("greet", &[])["plugin"], serde_json::Value::Null);
+    assert_success(&w.run(["tool", "inject", "greet", "greetplugin"]));
+    assert_eq!(w.shim_json("greet", &[])["plugin"], "1.0");
+    // --with on an installed tool does the same (and keeps what was there).
+    w.publish(plain("greetplugin", "2.0"));
+    w.install_ok("greet", &["--with", "plainlib"]);
+    let receipt = receipt_text(&w, "greet");
+    assert!(
+        receipt.contains("greetplugin") && receipt.contains("plainlib"),
+        "{receipt}"
+    );
+    // Injecting into a tool that is not there: an error, nothing made.
+    assert_user_error(
+        &w.run(["tool", "inject", "nope", "plainlib"]),
+        "not installed",
+    );
+    assert_eq!(w.tool_entries(), vec!["greet"]);
+}
+
+#[test]
+fn tool_list_json_reinstalls_the_same_set_elsewhere() {
+    let w = World::new();
+    let c = w.t.path("c.txt");
+    std::fs::write(&c, "greetlib<1.1\n").unwrap();
+    w.publish(greetlib("1.1"));
+    w.install_ok(
+        "greet",
+        &["--with", "greetplugin", "-c", c.to_str().unwrap()],
+    );
+    w.install_ok("shout", &["--suffix=-old"]);
+    let list = w.ok(["tool", "list", "--json"]);
+    let file = w.t.path("tools.json");
+    std::fs::write(&file, &list).unwrap();
+
+    // Another machine: other tool and bin directories, and newer versions on the index.
+    w.publish(greet("1.1", &["greet", "greet-admin"]));
+    w.publish(shout("1.1"));
+    let other = World {
+        tools: w.t.path("tools2"),
+        bin: w.t.path("bin2"),
+        ..w
+    };
+    let out = other.run(["tool".as_ref(), "install-all".as_ref(), file.as_os_str()]);
+    assert_success(&out);
+    assert_eq!(
+        other.bin_entries(),
+        vec!["greet", "greet-admin", "shout-old"]
+    );
+    let v = other.shim_json("greet", &[]);
+    assert_eq!(
+        (
+            v["version"].as_str(),
+            v["lib"].as_str(),
+            v["plugin"].as_str()
+        ),
+        (Some("1.0"), Some("1.0"), Some("1.0"))
+    );
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&other.ok(["tool", "list", "--json"])).unwrap();
+    let versions: Vec<&str> = rows
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.0", "1.0"]);
+    // The remembered constraint still applies to later upgrades, the pins do not.
+    assert_success(&other.run(["tool", "upgrade", "--all"]));
+    let v = other.shim_json("greet", &[]);
+    assert_eq!(
+        (v["version"].as_str(), v["lib"].as_str()),
+        (Some("1.1"), Some("1.0"))
+    );
+
+    // Again: everything is installed already.
+    let out = other.run(["tool".as_ref(), "install-all".as_ref(), file.as_os_str()]);
+    assert_success(&out);
+    assert!(stderr(&out).contains("installed already"));
+    // Not a tool list: an error, nothing installed.
+    let bad = other.t.path("bad.json");
+    std::fs::write(&bad, "{\"not\": \"a list\"}").unwrap();
+    let before = other.tool_entries();
+    assert_user_error(
+        &other.run(["tool".as_ref(), "install-all".as_ref(), bad.as_os_str()]),
+        "not a tool list",
+    );
+    assert_eq!(other.tool_entries(), before);
 }

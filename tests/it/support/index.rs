@@ -92,6 +92,8 @@ struct Config {
     /// filename -> (PEP 658 metadata served instead of the wheel's own, whether its hash is
     /// advertised): a hostile index.
     metadata_override: HashMap<String, (Vec<u8>, bool)>,
+    /// Pause this long after every 16 KiB of a `/files/` body (a slow link).
+    pace: Option<Duration>,
 }
 
 /// One request as the server received it (see [`IndexServer::request_details`]).
@@ -150,6 +152,7 @@ impl IndexServer {
                 wrong_hash: HashSet::new(),
                 garbage: false,
                 status: None,
+                pace: None,
             }),
             requests: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
@@ -239,6 +242,12 @@ impl IndexServer {
     /// `None`: normal operation.
     pub fn set_status(&self, status: Option<u16>) {
         self.config().status = status;
+    }
+
+    /// `Some(d)`: file bodies are sent 16 KiB at a time with a pause of `d` after each (a slow
+    /// link, so progress output has time to show); `None`: as fast as possible.
+    pub fn set_pace(&self, pace: Option<Duration>) {
+        self.config().pace = pace;
     }
 
     /// One `"METHOD target"` line (e.g. `"GET /simple/six/"`) per request received so far,
@@ -370,7 +379,40 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
     });
     let config = shared.config.lock().unwrap().clone();
     let response = route(&request, &config, &shared.files_dir);
-    let _ = write_response(&mut stream, &response, request.method == "HEAD");
+    let pace = config
+        .pace
+        .filter(|_| request.target.starts_with("/files/"));
+    let _ = write_paced(&mut stream, &response, request.method == "HEAD", pace);
+}
+
+fn write_paced(
+    stream: &mut TcpStream,
+    response: &Response,
+    head: bool,
+    pace: Option<Duration>,
+) -> std::io::Result<()> {
+    let Some(pace) = pace else {
+        return write_response(stream, response, head);
+    };
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        response.status,
+        reason_phrase(response.status),
+        response.content_type,
+        response.body.len()
+    )
+    .into_bytes();
+    stream.write_all(&out)?;
+    out.clear();
+    if !head {
+        for chunk in response.body.chunks(16 * 1024) {
+            stream.write_all(chunk)?;
+            stream.flush()?;
+            std::thread::sleep(pace);
+        }
+    }
+    stream.flush()?;
+    stream.shutdown(Shutdown::Write)
 }
 
 /// Reads the request line and headers; the body (if any) is ignored.
