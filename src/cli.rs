@@ -194,9 +194,12 @@ pub struct ReqArgs {
     /// Requirements (PEP 508, e.g. `six==1.16.0`, `flask>=2`), or paths/URLs of wheels.
     #[arg(value_name = "REQ")]
     pub reqs: Vec<String>,
-    /// Install from a requirements file (repeatable).
+    /// Install from a requirements file, a path or an http(s) URL (repeatable).
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     pub requirement: Vec<PathBuf>,
+    /// Install a local project in editable mode (PEP 660): its source edits are live (repeatable).
+    #[arg(short = 'e', long = "editable", value_name = "DIR")]
+    pub editable: Vec<String>,
     /// Limit versions with a constraints file (repeatable) [env: ENVTOOL_CONSTRAINT].
     #[arg(short = 'c', long = "constraint", value_name = "FILE")]
     pub constraint: Vec<PathBuf>,
@@ -506,6 +509,7 @@ impl ReqArgs {
     pub fn sources(&self, require_hashes: bool) -> crate::requirements::request::Sources {
         crate::requirements::request::Sources {
             reqs: self.reqs.clone(),
+            editables: self.editable.clone(),
             requirement_files: self.requirement.clone(),
             constraint_files: self.constraint.clone(),
             override_files: self.overrides.clone(),

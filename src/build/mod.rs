@@ -453,23 +453,23 @@ impl BuildContext {
         Ok(answer.result)
     }
 
-    /// Build requirements: `requires` plus what `get_requires_for_build_wheel` asks for.
+    /// Build requirements: `requires` plus what `get_requires_for_build_wheel` (or, for an
+    /// editable build, `get_requires_for_build_editable`) asks for.
     fn prepared_env(
         &self,
         project: &Path,
         system: &BuildSystem,
         label: &str,
+        editable: bool,
     ) -> anyhow::Result<PathBuf> {
         guard_depth(self.depth, label)?;
         let env = self.build_env(&system.requires, label)?;
-        let extra = self.call_hook(
-            &env,
-            project,
-            system,
-            "get_requires_for_build_wheel",
-            serde_json::json!({}),
-            label,
-        )?;
+        let hook = if editable {
+            "get_requires_for_build_editable"
+        } else {
+            "get_requires_for_build_wheel"
+        };
+        let extra = self.call_hook(&env, project, system, hook, serde_json::json!({}), label)?;
         let extra: Vec<String> = extra
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default();
@@ -492,25 +492,55 @@ impl BuildContext {
         out_dir: &Path,
         label: &str,
     ) -> anyhow::Result<PathBuf> {
+        self.build(project, out_dir, label, false)
+    }
+
+    /// Build a wheel, or with `editable` a PEP 660 editable wheel (it points back at the
+    /// project's files), of the project into `out_dir`; returns its path.
+    pub fn build(
+        &self,
+        project: &Path,
+        out_dir: &Path,
+        label: &str,
+        editable: bool,
+    ) -> anyhow::Result<PathBuf> {
         let system = read_build_system(project)?;
-        let env = self.prepared_env(project, &system, label)?;
+        let env = self.prepared_env(project, &system, label, editable)?;
         fs_err::create_dir_all(out_dir)?;
-        crate::output::info(&format!("Building {label}"));
+        let hook = if editable {
+            "build_editable"
+        } else {
+            "build_wheel"
+        };
+        crate::output::info(&format!(
+            "Building {label}{}",
+            if editable { " (editable)" } else { "" }
+        ));
         let result = self.call_hook(
             &env,
             project,
             &system,
-            "build_wheel",
+            hook,
             serde_json::json!({"wheel_directory": out_dir, "config_settings": null, "metadata_directory": null}),
             label,
         )?;
         let name = result
             .and_then(|v| v.as_str().map(String::from))
             .ok_or_else(|| {
-                user(
-                    format!("the backend of {label} has no build_wheel hook"),
-                    "the project cannot be built by PEP 517",
-                )
+                if editable {
+                    user(
+                        format!(
+                            "{label} uses a build backend ({}) that is missing the 'build_editable' hook, so it cannot be installed in editable mode",
+                            system.backend
+                        ),
+                        "use a build backend that supports PEP 660 (setuptools 64 or newer, hatchling, flit-core, pdm-backend), or install it without -e",
+                    )
+                } else {
+                    user(
+                        format!("the backend of {label} has no build_wheel hook"),
+                        "the project cannot be built by PEP 517",
+                    )
+                }
             })?;
         let wheel = out_dir.join(&name);
         if !wheel.is_file() {
@@ -526,7 +556,7 @@ impl BuildContext {
     /// has it; otherwise None.
     pub fn prepare_metadata(&self, project: &Path, label: &str) -> anyhow::Result<Option<String>> {
         let system = read_build_system(project)?;
-        let env = self.prepared_env(project, &system, label)?;
+        let env = self.prepared_env(project, &system, label, false)?;
         let out = self.cache.tempdir()?;
         let result = self.call_hook(
             &env,
@@ -579,18 +609,24 @@ impl BuildContext {
             return Ok(found);
         }
         let project = self.unpacked_sdist(archive, sha256)?;
+        self.build_into(&project, &dir, label)
+    }
+
+    /// Build `project` into the cache directory `dir`, published whole with one rename (a
+    /// concurrent build of the same key that wins is kept); the wheel's path.
+    fn build_into(&self, project: &Path, dir: &Path, label: &str) -> anyhow::Result<PathBuf> {
         let staging = self.cache.tempdir()?;
-        let wheel = self.build_wheel(&project, staging.path(), label)?;
-        fs_err::create_dir_all(dir.parent().unwrap_or(&dir))?;
+        let wheel = self.build_wheel(project, staging.path(), label)?;
+        fs_err::create_dir_all(dir.parent().unwrap_or(dir))?;
         if !dir.exists() {
             let out = staging.path().join(".done");
             fs_err::create_dir(&out)?;
             fs_err::rename(&wheel, out.join(wheel.file_name().unwrap_or_default()))?;
-            if fs_err::rename(&out, &dir).is_err() && find_wheel(&dir).is_none() {
+            if fs_err::rename(&out, dir).is_err() && find_wheel(dir).is_none() {
                 anyhow::bail!("cannot store the built wheel in {}", dir.display());
             }
         }
-        find_wheel(&dir)
+        find_wheel(dir)
             .ok_or_else(|| anyhow::anyhow!("the built wheel is missing from {}", dir.display()))
     }
 }
@@ -618,19 +654,47 @@ impl BuildContext {
         label: &str,
     ) -> anyhow::Result<BuiltWheel> {
         let path = self.wheel_from_sdist(archive, sha256, label)?;
-        let wheel = crate::fetch::local_wheel(&path, &self.cache)?;
-        Ok(BuiltWheel { path, wheel })
+        self.unpacked(path)
     }
 
-    /// A local project built into a wheel (every time: its files may have changed), unpacked
-    /// in the cache.
+    /// A local project built into a wheel (every time: its files may have changed), or an
+    /// editable wheel, unpacked in the cache.
     pub fn cached_wheel_of_project(
         &self,
         project: &Path,
         label: &str,
+        editable: bool,
     ) -> anyhow::Result<BuiltWheel> {
         let out = self.cache.tempdir()?;
-        let path = self.build_wheel(project, out.path(), label)?;
+        let path = self.build(project, out.path(), label, editable)?;
+        self.unpacked(path)
+    }
+
+    /// The wheel of a project checked out from version control, built once per `key` (the
+    /// repository, commit and subdirectory) and interpreter: a second install builds nothing.
+    /// `checkout` is called only when the wheel is not built yet.
+    pub fn cached_wheel_of_commit(
+        &self,
+        key: &str,
+        label: &str,
+        checkout: impl FnOnce() -> anyhow::Result<crate::fetch::vcs::Checkout>,
+    ) -> anyhow::Result<BuiltWheel> {
+        let dir = self
+            .cache
+            .bucket(Bucket::Built)?
+            .join(format!("vcs-{key}-{}", self.tags_key()));
+        let path = match find_wheel(&dir) {
+            Some(path) => path,
+            None => {
+                let tree = checkout()?;
+                self.build_into(&tree.project, &dir, label)?
+            }
+        };
+        self.unpacked(path)
+    }
+
+    /// A built wheel, unpacked in the cache.
+    fn unpacked(&self, path: PathBuf) -> anyhow::Result<BuiltWheel> {
         let wheel = crate::fetch::local_wheel(&path, &self.cache)?;
         Ok(BuiltWheel { path, wheel })
     }

@@ -34,7 +34,10 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
     if let Some(lock) = &args.lock {
         reqs.requirement.push(lock.clone());
     }
-    let wants_packages = !reqs.reqs.is_empty() || !reqs.requirement.is_empty() || !extra.is_empty();
+    let wants_packages = !reqs.reqs.is_empty()
+        || !reqs.requirement.is_empty()
+        || !reqs.editable.is_empty()
+        || !extra.is_empty();
     let _guard = if wants_packages {
         Some(cache.use_shared()?)
     } else {

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use crate::cli::{FreezeArgs, FreezeFormat};
 use crate::error::user;
 use crate::install::installed;
+use crate::install::installed::InstalledDist;
 use crate::lockfile::pylock::{self, OutLock};
-use crate::lockfile::requirements::{self, Pin};
+use crate::lockfile::requirements::{self, EditablePin, Pin};
 use crate::venv::Venv;
 
 /// The environment's site-packages and Python (major, minor), from its layout and pyvenv.cfg.
@@ -148,7 +149,7 @@ pub fn freeze(args: FreezeArgs, cache: &crate::cache::Cache) -> anyhow::Result<E
                     ));
                 }
             }
-            let pins: Vec<Pin> = dists.iter().map(Pin::from_installed).collect();
+            let pins: Vec<Pin> = dists.iter().map(pin_of).collect();
             requirements::render(&pins, args.hashes)
         }
         FreezeFormat::Pylock => {
@@ -169,6 +170,50 @@ pub fn freeze(args: FreezeArgs, cache: &crate::cache::Cache) -> anyhow::Result<E
     };
     write_output(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// pip's pin for an installed distribution, editables included: `-e` with the project's
+/// repository and commit when git knows it, else its path under pip's comment.
+fn pin_of(d: &InstalledDist) -> Pin {
+    let mut pin = Pin::from_installed(d);
+    let Some(direct) = d.direct_url.as_ref().filter(|u| u.is_editable()) else {
+        return pin;
+    };
+    let Some(dir) = url::Url::parse(&direct.url)
+        .ok()
+        .and_then(|u| u.to_file_path().ok())
+    else {
+        return pin;
+    };
+    let display = format!("{}=={}", d.metadata.name, pin.version);
+    let path = dir.display().to_string();
+    use crate::fetch::vcs::Worktree;
+    pin.editable = Some(match crate::fetch::vcs::describe_worktree(&dir) {
+        Worktree::Untracked => EditablePin {
+            comments: vec![format!("# Editable install with no version control ({display})")],
+            requirement: path,
+        },
+        Worktree::NoRemote => EditablePin {
+            comments: vec![format!("# Editable Git install with no remote ({display})")],
+            requirement: path,
+        },
+        Worktree::BadRemote(remote) => EditablePin {
+            comments: vec![
+                format!("# Editable Git install ({display}) with either a deleted local remote or invalid URI:"),
+                format!("# '{}'", crate::redact::url(&remote)),
+            ],
+            requirement: path,
+        },
+        Worktree::Tracked { url, commit, subdirectory } => {
+            let egg = d.metadata.name.replace('-', "_");
+            let mut requirement = format!("git+{url}@{commit}#egg={egg}");
+            if let Some(sub) = subdirectory {
+                requirement.push_str(&format!("&subdirectory={sub}"));
+            }
+            EditablePin { comments: Vec::new(), requirement }
+        }
+    });
+    pin
 }
 
 /// Write to a file atomically, or to standard output.

@@ -20,7 +20,10 @@ pub fn install(args: InstallArgs, settings: &Settings, cache: &Cache) -> anyhow:
         root: venv.root.clone(),
         facts: &facts,
     };
-    if args.reqs.reqs.is_empty() && args.reqs.requirement.is_empty() {
+    if args.reqs.reqs.is_empty()
+        && args.reqs.requirement.is_empty()
+        && args.reqs.editable.is_empty()
+    {
         return Err(user(
             "nothing to install",
             "name requirements (`envtool install --env DIR six`) or a file with -r",

@@ -44,7 +44,10 @@ pub fn lock(args: LockArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         no_binary: args.no_binary.clone(),
         ..Default::default()
     };
-    if args.reqs.reqs.is_empty() && args.reqs.requirement.is_empty() {
+    if args.reqs.reqs.is_empty()
+        && args.reqs.requirement.is_empty()
+        && args.reqs.editable.is_empty()
+    {
         return Err(crate::error::user(
             "nothing to lock",
             "name requirements (`envtool lock flask -o pylock.toml`) or a file with -r",

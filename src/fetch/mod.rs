@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use url::Url;
 
 pub mod unpack;
+pub mod vcs;
 
 use crate::cache::Cache;
 use crate::dist::WheelFilename;

@@ -51,7 +51,7 @@ pub struct LockPackage {
     pub marker: Option<String>,
     pub requires_python: Option<String>,
     pub index: Option<String>,
-    pub vcs: Option<toml::Value>,
+    pub vcs: Option<LockVcs>,
     pub directory: Option<LockDirectory>,
     pub archive: Option<LockFile>,
     pub sdist: Option<LockFile>,
@@ -69,14 +69,85 @@ pub struct LockDirectory {
     pub subdirectory: Option<String>,
 }
 
-/// A package of a lock that is a local project: it is built to be installed.
+/// `[packages.vcs]`: a repository at one commit, built when installed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockVcs {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: Option<String>,
+    pub path: Option<String>,
+    pub requested_revision: Option<String>,
+    pub commit_id: String,
+    pub subdirectory: Option<String>,
+}
+
+/// A package of a lock that is built to be installed: a local project or a commit.
 #[derive(Debug, Clone)]
 pub struct LockedProject {
     pub name: String,
-    /// Absolute, resolved against the lock's directory.
-    pub path: PathBuf,
-    pub editable: bool,
+    pub at: ProjectAt,
     pub requested: bool,
+}
+
+/// Where a locked project's source is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectAt {
+    /// A directory (absolute, resolved against the lock's directory).
+    Directory { path: PathBuf, editable: bool },
+    /// A git repository at a full commit id.
+    Git {
+        url: url::Url,
+        commit: String,
+        requested_revision: Option<String>,
+        subdirectory: Option<String>,
+    },
+}
+
+impl LockVcs {
+    /// Where this names, checked: git only, a URL or a path (relative to the lock), a full
+    /// commit id.
+    fn project_at(
+        &self,
+        lock_dir: &Path,
+        lock_path: &Path,
+        name: &str,
+    ) -> anyhow::Result<ProjectAt> {
+        let bad = |why: String| {
+            user(
+                format!("{}: the vcs of {name} {why}", lock_path.display()),
+                "write the lock again (`envtool lock`)",
+            )
+        };
+        if self.kind != "git" {
+            return Err(bad(format!(
+                "is of type {:?}; envtool installs git only",
+                self.kind
+            )));
+        }
+        if self.commit_id.len() != 40 || !self.commit_id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad(format!(
+                "has commit-id {:?}, which is not a full commit id",
+                self.commit_id
+            )));
+        }
+        let url = match (&self.url, &self.path) {
+            (Some(u), _) => url::Url::parse(u.strip_prefix("git+").unwrap_or(u))
+                .map_err(|e| bad(format!("has a URL that does not parse ({e})")))?,
+            (None, Some(p)) => {
+                let path = crate::fsx::normalize(&lock_dir.join(p));
+                url::Url::from_file_path(&path)
+                    .map_err(|_| bad(format!("has a path that is not absolute ({p})")))?
+            }
+            (None, None) => return Err(bad("names neither a url nor a path".into())),
+        };
+        Ok(ProjectAt::Git {
+            url,
+            commit: self.commit_id.to_ascii_lowercase(),
+            requested_revision: self.requested_revision.clone(),
+            subdirectory: self.subdirectory.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -222,15 +293,24 @@ impl PyLock {
                     ));
                 }
             }
-            if let Some(dir) = &package.directory {
-                let mut path = crate::fsx::normalize(&lock_dir.join(&dir.path));
-                if let Some(sub) = &dir.subdirectory {
-                    path = crate::fsx::normalize(&path.join(sub));
+            let at = match (&package.directory, &package.vcs) {
+                (Some(dir), _) => {
+                    let mut path = crate::fsx::normalize(&lock_dir.join(&dir.path));
+                    if let Some(sub) = &dir.subdirectory {
+                        path = crate::fsx::normalize(&path.join(sub));
+                    }
+                    Some(ProjectAt::Directory {
+                        path,
+                        editable: dir.editable,
+                    })
                 }
+                (None, Some(vcs)) => Some(vcs.project_at(&lock_dir, lock_path, &package.name)?),
+                (None, None) => None,
+            };
+            if let Some(at) = at {
                 let locked = LockedProject {
                     name: package.name.clone(),
-                    path,
-                    editable: dir.editable,
+                    at,
                     requested: requested_of(package),
                 };
                 let dist = project(&locked)?;
@@ -462,7 +542,39 @@ pub struct OutPackage {
     pub wheels: Vec<OutFile>,
     /// A local project: its path (relative to the lock where possible).
     pub directory: Option<OutDirectory>,
+    /// A repository at one commit.
+    pub vcs: Option<OutVcs>,
     pub requested: bool,
+}
+
+/// `[packages.vcs]` (git).
+#[derive(Debug, Clone)]
+pub struct OutVcs {
+    /// Without credentials: git's own helpers supply them.
+    pub url: String,
+    pub requested_revision: Option<String>,
+    pub commit_id: String,
+    pub subdirectory: Option<String>,
+}
+
+impl OutVcs {
+    fn of(source: &Source) -> Option<OutVcs> {
+        match source {
+            Source::Vcs {
+                url,
+                requested_revision,
+                commit_id,
+                subdirectory,
+                ..
+            } => Some(OutVcs {
+                url: crate::redact::strip(url).to_string(),
+                requested_revision: requested_revision.clone(),
+                commit_id: commit_id.clone(),
+                subdirectory: subdirectory.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// `[packages.directory]`.
@@ -552,6 +664,7 @@ impl OutPackage {
             sdist: None,
             wheels: Vec::new(),
             directory: None,
+            vcs: None,
             requested: d.requested,
         };
         match &d.source {
@@ -603,7 +716,10 @@ impl OutPackage {
                 };
                 package.archive = Some(archive);
             }
-            Source::Vcs { .. } => {}
+            Source::Vcs { .. } => {
+                package.version = None;
+                package.vcs = OutVcs::of(&d.source);
+            }
         }
         package
     }
@@ -623,7 +739,12 @@ impl OutPackage {
             hashes: vec![("sha256".into(), o.sha256.clone())],
         });
         let source = d.source();
-        if file.is_none() && !matches!(source, Some(Source::Directory { .. })) {
+        if file.is_none()
+            && !matches!(
+                source,
+                Some(Source::Directory { .. }) | Some(Source::Vcs { .. })
+            )
+        {
             crate::output::warn(&format!(
                 "{} {} was not installed by envtool: the lock cannot name its file",
                 d.metadata.name,
@@ -640,6 +761,7 @@ impl OutPackage {
             sdist: None,
             wheels: Vec::new(),
             directory: None,
+            vcs: None,
             requested: d.requested,
         };
         match source {
@@ -650,7 +772,11 @@ impl OutPackage {
                     editable,
                 });
             }
-            Some(Source::Archive { .. }) | Some(Source::Vcs { .. }) => package.archive = file,
+            Some(vcs @ Source::Vcs { .. }) => {
+                package.version = None;
+                package.vcs = OutVcs::of(&vcs);
+            }
+            Some(Source::Archive { .. }) => package.archive = file,
             Some(Source::Registry { .. }) | None => {
                 package.index = d.origin.as_ref().and_then(|o| o.index.clone());
                 match file {
@@ -774,6 +900,19 @@ pub fn render(lock: &OutLock) -> String {
                 "directory = {{ path = {}{editable} }}\n",
                 s(&dir.path)
             ));
+        } else if let Some(vcs) = &p.vcs {
+            let mut parts = vec![
+                "type = \"git\"".to_string(),
+                format!("url = {}", s(&vcs.url)),
+            ];
+            if let Some(r) = &vcs.requested_revision {
+                parts.push(format!("requested-revision = {}", s(r)));
+            }
+            parts.push(format!("commit-id = {}", s(&vcs.commit_id)));
+            if let Some(sub) = &vcs.subdirectory {
+                parts.push(format!("subdirectory = {}", s(sub)));
+            }
+            out.push_str(&format!("vcs = {{ {} }}\n", parts.join(", ")));
         } else if let Some(archive) = &p.archive {
             out.push_str(&format!("archive = {}\n", file_table(archive, false)));
         } else {
@@ -819,6 +958,7 @@ mod tests {
                     hashes: vec![("sha256".into(), "ab".into())],
                 }],
                 directory: None,
+                vcs: None,
                 requested: true,
             }],
         };
@@ -840,6 +980,73 @@ mod tests {
                 .requested,
             Some(true)
         );
+    }
+
+    #[test]
+    fn vcs_entries_read_back_checked() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let mut package = OutPackage {
+            name: "p".into(),
+            version: None,
+            index: None,
+            requires_python: None,
+            dependencies: Vec::new(),
+            archive: None,
+            sdist: None,
+            wheels: Vec::new(),
+            directory: None,
+            vcs: Some(OutVcs {
+                url: "https://h.example/r.git".into(),
+                requested_revision: Some("v1".into()),
+                commit_id: sha.into(),
+                subdirectory: Some("sub".into()),
+            }),
+            requested: true,
+        };
+        let text = render(&OutLock {
+            environments: Vec::new(),
+            requires_python: None,
+            packages: vec![package.clone()],
+        });
+        let back: PyLock = toml::from_str(&text).unwrap();
+        let vcs = back.packages[0].vcs.as_ref().unwrap();
+        let at = vcs
+            .project_at(Path::new("/l"), Path::new("/l/pylock.toml"), "p")
+            .unwrap();
+        assert_eq!(
+            at,
+            ProjectAt::Git {
+                url: "https://h.example/r.git".parse().unwrap(),
+                commit: sha.into(),
+                requested_revision: Some("v1".into()),
+                subdirectory: Some("sub".into()),
+            }
+        );
+        // A path is relative to the lock; a branch name is not a commit; svn is not git.
+        let by_path = LockVcs {
+            url: None,
+            path: Some("../repo".into()),
+            ..vcs.clone()
+        };
+        assert!(matches!(
+            by_path.project_at(Path::new("/l/x"), Path::new("/l/x/pylock.toml"), "p").unwrap(),
+            ProjectAt::Git { url, .. } if url.as_str() == "file:///l/repo"
+        ));
+        let branch = LockVcs {
+            commit_id: "main".into(),
+            ..vcs.clone()
+        };
+        assert!(branch
+            .project_at(Path::new("/l"), Path::new("/l/p.toml"), "p")
+            .is_err());
+        let svn = LockVcs {
+            kind: "svn".into(),
+            ..vcs.clone()
+        };
+        assert!(svn
+            .project_at(Path::new("/l"), Path::new("/l/p.toml"), "p")
+            .is_err());
+        package.vcs = None;
     }
 
     #[test]

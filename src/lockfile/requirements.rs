@@ -14,10 +14,26 @@ pub struct Pin {
     pub direct: Option<String>,
     /// (algorithm, hex) of the artifact it was installed from.
     pub hashes: Vec<(String, String)>,
+    /// For an editable install: the `-e` line and the comments pip writes above it.
+    pub editable: Option<EditablePin>,
+}
+
+/// `-e REQUIREMENT`, with pip's comments (`# Editable install with no version control ...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditablePin {
+    pub comments: Vec<String>,
+    /// A path, or `git+URL@COMMIT#egg=NAME[&subdirectory=DIR]`.
+    pub requirement: String,
 }
 
 impl Pin {
     pub fn line(&self, with_hashes: bool) -> String {
+        if let Some(e) = &self.editable {
+            // Hashes do not apply to a directory that is read in place.
+            let mut text: String = e.comments.iter().map(|c| format!("{c}\n")).collect();
+            text.push_str(&format!("-e {}", e.requirement));
+            return text;
+        }
         let mut line = match &self.direct {
             Some(reference) => format!("{} @ {reference}", self.name),
             None => format!("{}=={}", self.name, self.version),
@@ -52,6 +68,7 @@ impl Pin {
             version: normalized_version(d.version()),
             direct: d.direct_url.as_ref().map(DirectUrl::freeze_reference),
             hashes,
+            editable: None,
         }
     }
 
@@ -84,6 +101,7 @@ impl Pin {
             version: d.version.to_string(),
             direct: d.direct_url().as_ref().map(DirectUrl::freeze_reference),
             hashes,
+            editable: None,
         }
     }
 }
@@ -107,6 +125,7 @@ mod tests {
             version: "1.16.0".into(),
             direct: None,
             hashes: vec![("sha256".into(), "ab".into())],
+            editable: None,
         };
         assert_eq!(pin.line(false), "Six==1.16.0");
         assert_eq!(pin.line(true), "Six==1.16.0 \\\n    --hash=sha256:ab");
@@ -117,5 +136,16 @@ mod tests {
         );
         let dir = DirectUrl::directory("file:///src/proj", false);
         assert_eq!(dir.freeze_reference(), "file:///src/proj");
+        let editable = Pin {
+            editable: Some(EditablePin {
+                comments: vec!["# Editable install with no version control (p==1)".into()],
+                requirement: "/src/p".into(),
+            }),
+            ..pin
+        };
+        assert_eq!(
+            editable.line(true),
+            "# Editable install with no version control (p==1)\n-e /src/p"
+        );
     }
 }

@@ -14,7 +14,7 @@ use crate::dist::tags::Tags;
 use crate::dist::{metadata, normalize_name, WheelFilename};
 use crate::error::user;
 use crate::fetch::unpack::CachedWheel;
-use crate::fetch::{self, Artifact};
+use crate::fetch::{self, vcs, Artifact};
 use crate::index::Index;
 use crate::requirements::{Location, ReqSpec};
 use crate::resolve::DirectDist;
@@ -30,11 +30,29 @@ pub struct DirectFetcher<'a> {
 }
 
 impl DirectFetcher<'_> {
+    /// The PEP 508 requirement for a request entry; for direct references also the fetched
+    /// wheel (an editable one for `-e`).
+    pub fn requirement_of_entry(
+        &self,
+        entry: &crate::requirements::txt::Entry,
+    ) -> anyhow::Result<(Requirement, Option<DirectDist>)> {
+        self.requirement_of_spec(&entry.spec, &entry.hashes, entry.editable)
+    }
+
     /// The PEP 508 requirement for a request entry; for direct references also the fetched wheel.
     pub fn requirement_of(
         &self,
         spec: &ReqSpec,
         hashes: &[(String, String)],
+    ) -> anyhow::Result<(Requirement, Option<DirectDist>)> {
+        self.requirement_of_spec(spec, hashes, false)
+    }
+
+    fn requirement_of_spec(
+        &self,
+        spec: &ReqSpec,
+        hashes: &[(String, String)],
+        editable: bool,
     ) -> anyhow::Result<(Requirement, Option<DirectDist>)> {
         match spec {
             ReqSpec::Named(req) => match &req.version_or_url {
@@ -43,7 +61,7 @@ impl DirectFetcher<'_> {
                         Ok(path) if url.to_url().scheme() == "file" => Location::Path(path),
                         _ => Location::Url(url.to_url()),
                     };
-                    let direct = self.fetch_direct(&location, hashes)?;
+                    let direct = self.fetch_direct(&location, hashes, editable)?;
                     if direct.key != normalize_name(req.name.as_ref()) {
                         return Err(user(
                             format!(
@@ -62,7 +80,7 @@ impl DirectFetcher<'_> {
                 extras,
                 marker,
             } => {
-                let direct = self.fetch_direct(location, hashes)?;
+                let direct = self.fetch_direct(location, hashes, editable)?;
                 let mut text = direct.metadata.name.clone();
                 if !extras.is_empty() {
                     let names: Vec<String> = extras.iter().map(|e| e.to_string()).collect();
@@ -84,6 +102,7 @@ impl DirectFetcher<'_> {
         &self,
         location: &Location,
         hashes: &[(String, String)],
+        editable: bool,
     ) -> anyhow::Result<DirectDist> {
         let no_build = || {
             user(
@@ -91,11 +110,33 @@ impl DirectFetcher<'_> {
                 "point at a wheel, or drop --only-binary",
             )
         };
+        let is_dir = matches!(location, Location::Path(p) if p.is_dir());
+        if editable && !is_dir {
+            return Err(user(
+                format!("{location} cannot be installed in editable mode: it is not a local project directory"),
+                "give -e the directory of a project (with a pyproject.toml or setup.py), or install it without -e",
+            ));
+        }
+        if let Location::Url(url) = location {
+            if url.scheme().starts_with("git+") {
+                if !hashes.is_empty() {
+                    return Err(user(
+                        format!(
+                            "{}: a git requirement cannot be checked against a --hash",
+                            crate::redact::url(url.as_str())
+                        ),
+                        "pin the commit in the URL (@COMMIT) instead of a --hash",
+                    ));
+                }
+                let build = self.build.ok_or_else(no_build)?;
+                return self.vcs(url, build);
+            }
+        }
         let (url, file_name) = match location {
             Location::Path(path) => {
                 if path.is_dir() {
                     let build = self.build.ok_or_else(no_build)?;
-                    return self.project(path, build);
+                    return self.project(path, build, editable);
                 }
                 if !path.exists() {
                     return Err(user(
@@ -206,12 +247,6 @@ impl DirectFetcher<'_> {
 
     /// A local project directory a lock names.
     pub fn project_at(&self, dir: &Path, editable: bool) -> anyhow::Result<DirectDist> {
-        if editable {
-            return Err(user(
-                format!("{} is locked as an editable install", dir.display()),
-                "editable installs from a lock are not supported yet; install it with -e",
-            ));
-        }
         if !dir.is_dir() {
             return Err(user(
                 format!(
@@ -230,15 +265,120 @@ impl DirectFetcher<'_> {
                 "drop --only-binary",
             )
         })?;
-        self.project(dir, build)
+        self.project(dir, build, editable)
     }
 
-    /// A local project directory, built into a wheel (every time: its contents may have changed).
-    fn project(&self, dir: &Path, build: &BuildContext) -> anyhow::Result<DirectDist> {
-        let built = build.cached_wheel_of_project(dir, &dir.display().to_string())?;
+    /// A git repository at one commit a lock names (`commit`, whatever the revision says now).
+    pub fn commit_at(
+        &self,
+        url: &url::Url,
+        commit: &str,
+        requested_revision: Option<&str>,
+        subdirectory: Option<&str>,
+    ) -> anyhow::Result<DirectDist> {
+        let build = self.build.ok_or_else(|| {
+            user(
+                format!(
+                    "{} must be built, and --only-binary forbids it",
+                    crate::redact::url(url.as_str())
+                ),
+                "drop --only-binary",
+            )
+        })?;
+        let request = vcs::GitRequest {
+            url: url.clone(),
+            rev: Some(commit.to_string()),
+            subdirectory: subdirectory.map(String::from),
+            egg: None,
+        };
+        let mut dist = self.vcs_commit(&request, Some(commit.to_string()), build)?;
+        if let Source::Vcs {
+            requested_revision: r,
+            ..
+        } = &mut dist.source
+        {
+            *r = requested_revision.map(String::from);
+        }
+        Ok(dist)
+    }
+
+    /// A local project directory, built into a wheel (every time: its contents may have
+    /// changed), or into an editable wheel.
+    fn project(
+        &self,
+        dir: &Path,
+        build: &BuildContext,
+        editable: bool,
+    ) -> anyhow::Result<DirectDist> {
+        if !dir.join("pyproject.toml").is_file() && !dir.join("setup.py").is_file() {
+            return Err(user(
+                format!(
+                    "{} is not a Python project: it has neither pyproject.toml nor setup.py",
+                    dir.display()
+                ),
+                "point at the directory that holds the project's pyproject.toml",
+            ));
+        }
+        let built = build.cached_wheel_of_project(dir, &dir.display().to_string(), editable)?;
         let source = Source::Directory {
             path: dir.to_path_buf(),
-            editable: false,
+            editable,
+        };
+        direct_dist(&built.wheel, built.url()?, source)
+    }
+
+    /// `git+URL[@REV][#subdirectory=DIR]`: the revision resolved to a commit, the wheel built
+    /// from a checkout of it (once per commit).
+    fn vcs(&self, url: &url::Url, build: &BuildContext) -> anyhow::Result<DirectDist> {
+        let request = vcs::GitRequest::parse(url)?;
+        let commit = vcs::remote_commit(&request)?;
+        if let Some(path) = vcs::local_changes(&request) {
+            crate::output::warn(&format!(
+                "{} has changes that are not committed; the installed version is the commit, without them",
+                path.display()
+            ));
+        }
+        self.vcs_commit(&request, commit, build)
+    }
+
+    fn vcs_commit(
+        &self,
+        request: &vcs::GitRequest,
+        commit: Option<String>,
+        build: &BuildContext,
+    ) -> anyhow::Result<DirectDist> {
+        let public = request.public_url();
+        let label = crate::redact::url(request.url.as_str());
+        // An abbreviated commit is known only after a checkout.
+        let checked_out = match &commit {
+            Some(_) => None,
+            None => Some(vcs::checkout(request, None, self.cache)?),
+        };
+        let commit = commit.unwrap_or_else(|| {
+            checked_out
+                .as_ref()
+                .map(|c| c.commit.clone())
+                .unwrap_or_default()
+        });
+        let key = crate::cache::key(
+            &[
+                public.as_str().as_bytes(),
+                commit.as_bytes(),
+                request.subdirectory.as_deref().unwrap_or("").as_bytes(),
+            ],
+            24,
+        );
+        let cache = self.cache;
+        let built = build.cached_wheel_of_commit(&key, &label, || match checked_out {
+            Some(c) => Ok(c),
+            None => vcs::checkout(request, Some(&commit), cache),
+        })?;
+        let source = Source::Vcs {
+            vcs: "git".into(),
+            url: public,
+            requested_revision: request.rev.clone(),
+            commit_id: commit,
+            subdirectory: request.subdirectory.clone(),
         };
         direct_dist(&built.wheel, built.url()?, source)
     }

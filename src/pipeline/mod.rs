@@ -129,6 +129,18 @@ impl Session {
         Ok(Index::new(http, index_settings))
     }
 
+    /// An HTTP client with the index's TLS, credential and offline rules (for files by URL).
+    fn http_client(&self, facts: &Facts) -> anyhow::Result<HttpClient> {
+        let index_settings = self
+            .settings
+            .index_settings(&FileIndexOptions::default(), facts.pip_index_url.as_deref())?;
+        HttpClient::new(
+            self.cache.clone(),
+            self.settings.offline,
+            index_settings.cert.as_deref(),
+        )
+    }
+
     /// How to build source distributions for `facts`' interpreter (build requirements are
     /// installed by this same pipeline, one level deeper).
     pub fn build_context(&self, facts: &Facts) -> BuildContext {
@@ -204,7 +216,26 @@ impl Session {
             }
             return self.resolve_lock(lock_path, facts);
         }
-        let request = Request::gather(sources, &cwd)?;
+        let client: std::cell::RefCell<Option<HttpClient>> = Default::default();
+        let remote = |url: &url::Url| -> Result<String, String> {
+            let mut client = client.borrow_mut();
+            if client.is_none() {
+                *client = Some(self.http_client(facts).map_err(|e| format!("{e:#}"))?);
+            }
+            let http = client.as_ref().expect("set above");
+            let page = http
+                .get_page(url, "text/plain, */*;q=0.5")
+                .map_err(|e| format!("{e:#}"))?;
+            if page
+                .content_type
+                .to_ascii_lowercase()
+                .starts_with("text/html")
+            {
+                return Err("it is an HTML page, not a requirements file (for a file in a repository, give the URL of its raw text)".into());
+            }
+            String::from_utf8(page.body).map_err(|_| "it is not UTF-8 text".to_string())
+        };
+        let request = Request::gather(sources, &cwd, Some(&remote))?;
         let index = self.open_index(&request.options, facts)?;
         let tags = crate::python::tags::from_facts(facts);
         let markers = facts.marker_env()?;
@@ -227,7 +258,7 @@ impl Session {
         let mut required_hashes: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for entry in &request.entries {
             let (req, direct_dist) = fetcher
-                .requirement_of(&entry.spec, &entry.hashes)
+                .requirement_of_entry(entry)
                 .map_err(|e| in_origin(e, &entry.origin))?;
             let key = normalize_name(req.name.as_ref());
             if !entry.hashes.is_empty() {
@@ -244,7 +275,7 @@ impl Session {
         let mut overrides = Vec::new();
         for entry in &request.overrides {
             let (req, direct_dist) = fetcher
-                .requirement_of(&entry.spec, &entry.hashes)
+                .requirement_of_entry(entry)
                 .map_err(|e| in_origin(e, &entry.origin))?;
             if let Some(d) = direct_dist {
                 direct.insert(normalize_name(req.name.as_ref()), d);
@@ -268,7 +299,7 @@ impl Session {
                 continue;
             }
             let (req, dist) = fetcher
-                .requirement_of(&entry.spec, &entry.hashes)
+                .requirement_of_entry(entry)
                 .map_err(|e| in_origin(e, &entry.origin))?;
             let Some(dist) = dist else { continue };
             let key = normalize_name(req.name.as_ref());
@@ -359,7 +390,22 @@ impl Session {
             tags: &tags,
         };
         let mut project = |p: &pylock::LockedProject| {
-            let dist = fetcher.project_at(&p.path, p.editable)?;
+            let dist = match &p.at {
+                pylock::ProjectAt::Directory { path, editable } => {
+                    fetcher.project_at(path, *editable)?
+                }
+                pylock::ProjectAt::Git {
+                    url,
+                    commit,
+                    requested_revision,
+                    subdirectory,
+                } => fetcher.commit_at(
+                    url,
+                    commit,
+                    requested_revision.as_deref(),
+                    subdirectory.as_deref(),
+                )?,
+            };
             Ok(resolve::ResolvedDist::from_direct(
                 &dist,
                 p.requested,

@@ -12,6 +12,8 @@ use crate::error::WithHint;
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     pub reqs: Vec<String>,
+    /// `-e DIR` on the command line.
+    pub editables: Vec<String>,
     pub requirement_files: Vec<PathBuf>,
     pub constraint_files: Vec<PathBuf>,
     pub override_files: Vec<PathBuf>,
@@ -62,6 +64,9 @@ fn merge_options(into: &mut TxtOptions, from: TxtOptions) {
 }
 
 fn file_hint(path: &Path) -> String {
+    if super::txt::is_remote(&path.to_string_lossy()) {
+        return "check that the URL serves the requirements file itself, and that it is reachable (or cached, with --offline)".into();
+    }
     format!(
         "fix {} at the line shown, then run the command again",
         path.display()
@@ -69,7 +74,12 @@ fn file_hint(path: &Path) -> String {
 }
 
 impl Request {
-    pub fn gather(sources: &Sources, cwd: &Path) -> anyhow::Result<Request> {
+    /// `remote` fetches requirement and constraint files given by URL.
+    pub fn gather(
+        sources: &Sources,
+        cwd: &Path,
+        remote: Option<super::txt::Remote<'_>>,
+    ) -> anyhow::Result<Request> {
         let mut request = Request::default();
         for (i, text) in sources.reqs.iter().enumerate() {
             let spec = parse_requirement(text, cwd).hint(
@@ -86,9 +96,26 @@ impl Request {
                 },
             });
         }
-        request.complete = sources.reqs.is_empty() && !sources.requirement_files.is_empty();
+        for (i, text) in sources.editables.iter().enumerate() {
+            let spec = super::parse_editable(text, cwd).hint(
+                "give -e the directory of a local project (with a pyproject.toml or setup.py)",
+            )?;
+            request.entries.push(Entry {
+                spec,
+                hashes: Vec::new(),
+                editable: true,
+                config_settings: Vec::new(),
+                origin: Origin {
+                    file: PathBuf::from("<command line -e>"),
+                    line: i + 1,
+                },
+            });
+        }
+        request.complete = sources.reqs.is_empty()
+            && sources.editables.is_empty()
+            && !sources.requirement_files.is_empty();
         for file in &sources.requirement_files {
-            let txt = RequirementsTxt::parse_file(file).hint(file_hint(file))?;
+            let txt = RequirementsTxt::parse_location(file, false, remote).hint(file_hint(file))?;
             request.complete &= txt.complete;
             if txt.hash_mode() {
                 request.hash_mode = true;
@@ -114,7 +141,8 @@ impl Request {
                     .map(|f| (f, false)),
             );
         for (file, given) in constraint_files {
-            let txt = RequirementsTxt::parse_constraints_file(&file).hint(file_hint(&file))?;
+            let txt =
+                RequirementsTxt::parse_location(&file, true, remote).hint(file_hint(&file))?;
             let entries: Vec<Entry> = txt
                 .constraints
                 .into_iter()
@@ -136,7 +164,8 @@ impl Request {
                     .map(|f| (f, false)),
             );
         for (file, given) in override_files {
-            let txt = RequirementsTxt::parse_file(&file).hint(file_hint(&file))?;
+            let txt =
+                RequirementsTxt::parse_location(&file, false, remote).hint(file_hint(&file))?;
             for entry in txt.requirements {
                 if matches!(entry.spec, ReqSpec::Unnamed { .. }) {
                     return Err(crate::error::user(

@@ -5,7 +5,8 @@
 //! `${NAME}` is replaced by the environment variable (left as written when unset or
 //! empty). Every remaining line is a requirement with optional `--hash` /
 //! `--config-settings`, an `-e` line, or a line of global options (`-r`, `-c`, `-i`, ...).
-//! Paths are resolved against the directory of the file they appear in.
+//! Paths are resolved against the directory of the file they appear in; in a file read by
+//! URL, against the current directory (as pip does), and its includes against its URL.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -115,6 +116,16 @@ pub enum TxtError {
         #[source]
         source: RequirementError,
     },
+    /// A file by URL that could not be fetched, or is not a requirements file.
+    #[error("{}could not read requirements file `{url}`: {message}", prefix(.included_from))]
+    Remote {
+        /// The URL, without credentials.
+        url: String,
+        /// The `-r`/`-c` line that included it.
+        included_from: Option<Origin>,
+        /// What went wrong.
+        message: String,
+    },
     /// Files that include each other.
     #[error("{origin}: requirements files include each other in a cycle: {chain}")]
     Cycle {
@@ -149,20 +160,54 @@ impl fmt::Display for Origin {
     }
 }
 
+/// Fetches a requirements file by URL (`http`/`https`): its text, or why not. Given by the
+/// caller, who owns the HTTP client with its TLS, credential and offline rules.
+pub type Remote<'a> = &'a dyn Fn(&url::Url) -> Result<String, String>;
+
+/// Whether a `-r`/`-c` value names a file by URL.
+pub fn is_remote(location: &str) -> bool {
+    let scheme = location
+        .split_once(':')
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    scheme == "http" || scheme == "https"
+}
+
 impl RequirementsTxt {
     /// Read a requirements file (`-r` on the command line) and everything it includes.
     pub fn parse_file(path: &Path) -> Result<Self, TxtError> {
-        let mut parser = Parser::default();
-        parser.read_file(path, path, false, None)?;
+        Self::parse_location(path, false, None)
+    }
+
+    /// Read a requirements (or, with `constraint`, constraints) file named by a path or an
+    /// `http(s)` URL, fetched with `remote`.
+    pub fn parse_location(
+        location: &Path,
+        constraint: bool,
+        remote: Option<Remote<'_>>,
+    ) -> Result<Self, TxtError> {
+        let mut parser = Parser {
+            remote,
+            ..Parser::default()
+        };
+        let text = location.to_string_lossy();
+        if is_remote(&text) {
+            let url = url::Url::parse(&text).map_err(|e| TxtError::Remote {
+                url: crate::redact::url(&text),
+                included_from: None,
+                message: format!("not a valid URL ({e})"),
+            })?;
+            parser.read_url(&url, constraint, None)?;
+        } else {
+            parser.read_file(location, location, constraint, None)?;
+        }
         Ok(parser.out)
     }
 
     /// Read a constraints file (`-c` on the command line): every requirement in it, and in
     /// the files it includes, becomes a constraint.
     pub fn parse_constraints_file(path: &Path) -> Result<Self, TxtError> {
-        let mut parser = Parser::default();
-        parser.read_file(path, path, true, None)?;
-        Ok(parser.out)
+        Self::parse_location(path, true, None)
     }
 
     /// Parse requirements text; `path_for_messages` names it in errors, `base_dir` resolves
@@ -177,6 +222,7 @@ impl RequirementsTxt {
             file: path_for_messages,
             base_dir: &absolute(base_dir),
             constraint: false,
+            url: None,
         };
         parser.parse_text(text, &source, None)?;
         Ok(parser.out)
@@ -282,17 +328,60 @@ struct Source<'a> {
     base_dir: &'a Path,
     /// Whether requirements here are constraints.
     constraint: bool,
+    /// Where the text was fetched from, for a file read by URL (its includes are relative
+    /// to it).
+    url: Option<&'a url::Url>,
 }
 
 /// Walks a file and its includes, collecting the result.
 #[derive(Default)]
-struct Parser {
+struct Parser<'r> {
     out: RequirementsTxt,
     /// Files being read, outermost first: (identity, name for messages).
     stack: Vec<(PathBuf, PathBuf)>,
+    /// How to fetch files by URL (none: they are refused).
+    remote: Option<Remote<'r>>,
 }
 
-impl Parser {
+impl Parser<'_> {
+    /// Fetch `url` and parse it: relative paths in it against the current directory.
+    fn read_url(
+        &mut self,
+        url: &url::Url,
+        constraint: bool,
+        from: Option<&Origin>,
+    ) -> Result<(), TxtError> {
+        let shown = crate::redact::url(url.as_str());
+        let failed = |message: String| TxtError::Remote {
+            url: shown.clone(),
+            included_from: from.cloned(),
+            message,
+        };
+        let Some(remote) = self.remote else {
+            return Err(failed("files by URL cannot be read here".into()));
+        };
+        let text = remote(url).map_err(failed)?;
+        let head = text
+            .trim_start()
+            .get(..15)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if head.starts_with("<!doctype") || head.starts_with("<html") {
+            return Err(failed(
+                "it is an HTML page, not a requirements file (for a file in a repository, give the URL of its raw text)".into(),
+            ));
+        }
+        let display = PathBuf::from(&shown);
+        let cwd = absolute(Path::new("."));
+        let source = Source {
+            file: &display,
+            base_dir: &cwd,
+            constraint,
+            url: Some(url),
+        };
+        self.parse_text(&text, &source, from)
+    }
+
     /// Read `path` (named `display` in messages) and parse it.
     fn read_file(
         &mut self,
@@ -312,6 +401,7 @@ impl Parser {
             file: display,
             base_dir,
             constraint,
+            url: None,
         };
         self.parse_text(&text, &source, from)
     }
@@ -323,12 +413,15 @@ impl Parser {
         source: &Source,
         from: Option<&Origin>,
     ) -> Result<(), TxtError> {
-        let identity = identity(
-            &source
-                .base_dir
-                .join(source.file.file_name().unwrap_or_default()),
-            source.file,
-        );
+        let identity = match source.url {
+            Some(url) => PathBuf::from(url.as_str()),
+            None => identity(
+                &source
+                    .base_dir
+                    .join(source.file.file_name().unwrap_or_default()),
+                source.file,
+            ),
+        };
         if let Some(start) = self.stack.iter().position(|(id, _)| *id == identity) {
             let mut names: Vec<String> = self.stack[start..]
                 .iter()
@@ -513,12 +606,24 @@ impl Parser {
             .split_once(':')
             .map(|(s, _)| s.to_ascii_lowercase())
             .unwrap_or_default();
-        if scheme == "http" || scheme == "https" {
-            let message = format!("requirements files by URL are not supported yet: {value}");
+        let bad_url = |e: url::ParseError| TxtError::Line {
+            origin: origin.clone(),
+            message: format!("not a valid URL: {} ({e})", crate::redact::url(value)),
+        };
+        if is_remote(value) {
+            let url = url::Url::parse(value).map_err(bad_url)?;
+            return self.read_url(&url, constraint, Some(origin));
+        }
+        if source.url.is_some() && scheme == "file" {
             return Err(TxtError::Line {
                 origin: origin.clone(),
-                message,
+                message: format!("a file read by URL cannot include a local file: {value}"),
             });
+        }
+        if let Some(base) = source.url.filter(|_| scheme.is_empty()) {
+            // An include in a file read by URL is relative to that URL.
+            let url = base.join(value).map_err(bad_url)?;
+            return self.read_url(&url, constraint, Some(origin));
         }
         let (path, display) = if scheme == "file" {
             let path =
@@ -1350,9 +1455,49 @@ mod tests {
     }
 
     #[test]
-    fn include_by_url_is_not_supported() {
-        let err = parse_err("-r https://h/requirements.txt\n");
-        assert_eq!(err, "requirements.txt:1: requirements files by URL are not supported yet: https://h/requirements.txt");
+    fn includes_by_url_are_fetched_relative_to_their_url() {
+        let pages = |url: &url::Url| -> Result<String, String> {
+            match url.as_str() {
+                "https://h/reqs/top.txt" => Ok("-r more.txt\n-c /pins.txt\nlocal/pkg.whl\n".into()),
+                "https://h/reqs/more.txt" => Ok("six\n".into()),
+                "https://h/pins.txt" => Ok("six<2\n".into()),
+                "https://h/loop.txt" => Ok("-r loop.txt\n".into()),
+                "https://h/local.txt" => Ok("-r file:///etc/passwd\n".into()),
+                other => Err(format!("{other} was not found (HTTP 404)")),
+            }
+        };
+        let txt = RequirementsTxt::parse_location(
+            Path::new("https://h/reqs/top.txt"),
+            false,
+            Some(&pages),
+        )
+        .unwrap();
+        let names: Vec<String> = txt
+            .requirements
+            .iter()
+            .map(|e| e.spec.to_string())
+            .collect();
+        assert_eq!(names[0], "six");
+        // Paths in a file read by URL are relative to the current directory.
+        let cwd = std::env::current_dir().unwrap();
+        assert!(
+            names[1].contains(&cwd.join("local/pkg.whl").display().to_string()),
+            "{names:?}"
+        );
+        assert_eq!(txt.constraints[0].spec.to_string(), "six<2");
+        let err = |url: &str| {
+            RequirementsTxt::parse_location(Path::new(url), false, Some(&pages))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("https://h/loop.txt").contains("cycle"));
+        assert!(err("https://h/local.txt").contains("cannot include a local file"));
+        assert!(err("https://h/gone.txt").contains("404"));
+        // Without a way to fetch, a URL is refused, not read as a path.
+        let e = RequirementsTxt::parse_location(Path::new("https://h/x.txt"), false, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("https://h/x.txt"), "{e}");
     }
 
     #[test]

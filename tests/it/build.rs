@@ -55,6 +55,9 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     files[dist_info + "/METADATA"] = _metadata(name, version, deps).encode()
     files[dist_info + "/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tiny\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     files[dist_info + "/entry_points.txt"] = ("[console_scripts]\n%s-hello = %s:main\n" % (norm, norm)).encode()
+    return _write_wheel(wheel_directory, norm, version, dist_info, files)
+
+def _write_wheel(wheel_directory, norm, version, dist_info, files):
     record = []
     filename = "%s-%s-py3-none-any.whl" % (norm, version)
     with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as z:

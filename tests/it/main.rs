@@ -10,6 +10,7 @@ mod build;
 mod cache;
 mod create;
 mod durability;
+pub(crate) mod editable_vcs;
 mod example_twisted;
 mod freeze;
 mod fuzz;

@@ -103,9 +103,17 @@ fn uv() -> Option<PathBuf> {
         if peer.is_file() {
             return Some(peer);
         }
+        // A pyenv shim named uv may be on PATH and not work: take one that answers.
+        let works = |p: &PathBuf| {
+            p.is_file()
+                && Command::new(p)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+        };
         let on_path = std::env::split_paths(&std::env::var_os("PATH")?)
             .map(|d| d.join("uv"))
-            .find(|p| p.is_file());
+            .find(works);
         if on_path.is_some() {
             return on_path;
         }
@@ -509,4 +517,124 @@ fn builds_an_sdist_only_package() {
         !String::from_utf8_lossy(&out.stderr).contains("Building"),
         "built again"
     );
+}
+
+/// An editable project and a git commit, both ways between uv and envtool: uv installs
+/// envtool's pylock.toml, envtool installs uv's, and the environments record the same sources.
+#[test]
+fn editable_and_git_locks_round_trip_with_uv() {
+    require_index!();
+    let Some(uv) = uv() else {
+        return support::skip_offline("uv cannot be installed from the default index");
+    };
+    if !crate::editable_vcs::have_git() {
+        return;
+    }
+    let t = TestEnv::new();
+    let python = common::python();
+    let proj = crate::editable_vcs::editable_project(t.tmp.path(), "edit-me", "0.2");
+    let repo = t.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let inner = crate::editable_vcs::editable_project(&repo, "from-git", "1.0");
+    crate::editable_vcs::commit_all(&repo, "one");
+    crate::editable_vcs::git(&repo, &["tag", "v1"]);
+    let sub = inner.file_name().unwrap().to_str().unwrap().to_string();
+    let git_req = format!(
+        "from-git @ git+file://{}@v1#subdirectory={sub}",
+        repo.display()
+    );
+
+    let record = |env: &Path| -> BTreeMap<String, serde_json::Value> {
+        let site = std::fs::read_dir(env.join("lib"))
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path()
+            .join("site-packages");
+        ["edit_me-0.2.dist-info", "from_git-1.0.dist-info"]
+            .iter()
+            .map(|d| {
+                let text = std::fs::read_to_string(site.join(d).join("direct_url.json")).unwrap();
+                (d.to_string(), serde_json::from_str(&text).unwrap())
+            })
+            .collect()
+    };
+
+    // envtool's lock, installed by uv.
+    let our_lock = t.path("ours/pylock.toml");
+    std::fs::create_dir_all(t.path("ours")).unwrap();
+    let out = t
+        .cmd([
+            OsStr::new("lock"),
+            "-e".as_ref(),
+            proj.as_os_str(),
+            git_req.as_ref(),
+            "-o".as_ref(),
+            our_lock.as_os_str(),
+            "--python".as_ref(),
+            python.as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let by_uv = t.path("by-uv");
+    create_ok(&t, &by_uv, &python, &[]);
+    run_ok(
+        uv_cmd(&uv, &t)
+            .args(["pip", "install", "--python"])
+            .arg(by_uv.join("bin/python"))
+            .arg("-r")
+            .arg(&our_lock),
+        "uv pip install -r (envtool's) pylock.toml",
+    );
+
+    // uv's lock, installed by envtool.
+    std::fs::create_dir_all(t.path("theirs")).unwrap();
+    std::fs::write(
+        t.path("theirs/requirements.in"),
+        format!("-e {}\n{git_req}\n", proj.display()),
+    )
+    .unwrap();
+    let their_lock = t.path("theirs/pylock.toml");
+    run_ok(
+        uv_cmd(&uv, &t)
+            .args(["pip", "compile", "--format", "pylock.toml", "--python"])
+            .arg(&python)
+            .arg(t.path("theirs/requirements.in"))
+            .arg("-o")
+            .arg(&their_lock),
+        "uv pip compile --format pylock.toml",
+    );
+    let by_envtool = t.path("by-envtool");
+    let out = t
+        .cmd([
+            OsStr::new("create"),
+            by_envtool.as_os_str(),
+            "--python".as_ref(),
+            python.as_os_str(),
+            "-r".as_ref(),
+            their_lock.as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert_success(&out);
+
+    let (ours, theirs) = (record(&by_envtool), record(&by_uv));
+    assert_eq!(
+        ours["from_git-1.0.dist-info"]["vcs_info"]["commit_id"],
+        theirs["from_git-1.0.dist-info"]["vcs_info"]["commit_id"],
+        "{ours:?}\n{theirs:?}"
+    );
+    for r in [&ours, &theirs] {
+        assert_eq!(
+            r["edit_me-0.2.dist-info"]["dir_info"]["editable"],
+            serde_json::json!(true),
+            "{r:?}"
+        );
+        assert_eq!(
+            r["edit_me-0.2.dist-info"]["url"],
+            ours["edit_me-0.2.dist-info"]["url"]
+        );
+    }
 }
