@@ -84,6 +84,9 @@ pub struct Cache {
     root: PathBuf,
     /// Whether the root may be trusted, decided once per run.
     trusted: std::sync::Arc<std::sync::OnceLock<Result<(), String>>>,
+    /// Entries already checked in this run, with how closely (a higher level includes the
+    /// lower): resolving and installing use the same wheels, checked once.
+    checked: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u8>>>,
 }
 
 impl Cache {
@@ -91,7 +94,29 @@ impl Cache {
         Cache {
             root,
             trusted: Default::default(),
+            checked: Default::default(),
         }
+    }
+
+    /// Whether `entry` passed a check of at least `level` earlier in this run.
+    pub fn checked_this_run(&self, entry: &str, level: u8) -> bool {
+        self.checked
+            .lock()
+            .unwrap()
+            .get(entry)
+            .is_some_and(|l| *l >= level)
+    }
+
+    /// `entry` passed a check of `level` (forgotten again with `forget_checked`).
+    pub fn mark_checked(&self, entry: &str, level: u8) {
+        let mut checked = self.checked.lock().unwrap();
+        let l = checked.entry(entry.to_string()).or_insert(level);
+        *l = (*l).max(level);
+    }
+
+    /// `entry` is being replaced: check it again when next used.
+    pub fn forget_checked(&self, entry: &str) {
+        self.checked.lock().unwrap().remove(entry);
     }
 
     pub fn root(&self) -> &Path {

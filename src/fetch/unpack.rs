@@ -149,12 +149,16 @@ pub fn cached(cache: &Cache, sha256: &str, how: Check) -> Option<CachedWheel> {
     let info_path = dir.join(INFO_FILE);
     let info: WheelInfo = serde_json::from_slice(&std::fs::read(&info_path).ok()?).ok()?;
     let entry = CachedWheel { dir, info };
-    if let Err(why) = entry.check(how) {
-        crate::output::warn(&format!(
-            "the cached copy of {} is damaged ({why}); fetching it again",
-            entry.info.filename
-        ));
-        return None;
+    let level = how as u8;
+    if !cache.checked_this_run(sha256, level) {
+        if let Err(why) = entry.check(how) {
+            crate::output::warn(&format!(
+                "the cached copy of {} is damaged ({why}); fetching it again",
+                entry.info.filename
+            ));
+            return None;
+        }
+        cache.mark_checked(sha256, level);
     }
     cache::touch(&info_path);
     Some(entry)
@@ -183,6 +187,7 @@ pub fn unpack_into_cache(
             "replacing the damaged cache entry {}",
             dest.display()
         ));
+        cache.forget_checked(sha256);
         fs_err::remove_dir_all(&dest)?;
     }
     let staging = cache.tempdir()?;

@@ -153,7 +153,14 @@ impl Index {
                     continue;
                 };
                 let mut cached = ProjectFiles::default();
-                if self.add_page(&mut cached, &page, base, &normalized).is_ok()
+                // Only the pinned version's files are read: the page may list thousands.
+                let keep = |filename: &str| {
+                    DistFilename::parse(filename, Some(&normalized))
+                        .is_some_and(|d| d.version() == version)
+                };
+                if self
+                    .add_page(&mut cached, &page, base, &normalized, Some(&keep))
+                    .is_ok()
                     && cached
                         .candidates
                         .iter()
@@ -179,7 +186,7 @@ impl Index {
                     Err(e) if http::is_not_found(&e) => continue,
                     Err(e) => return Err(e),
                 };
-                self.add_page(&mut files, &page, base, &normalized)?;
+                self.add_page(&mut files, &page, base, &normalized, None)?;
                 break;
             }
         }
@@ -208,11 +215,13 @@ impl Index {
         page: &http::Page,
         base: &Url,
         normalized: &str,
+        keep: Option<simple::Keep<'_>>,
     ) -> anyhow::Result<()> {
-        let parsed = simple::parse_page(&page.content_type, &page.body, &page.final_url)
-            .with_context(|| {
-                format!("the index at {base} returned an unusable page for {normalized}")
-            })?;
+        let parsed =
+            simple::parse_page_keeping(&page.content_type, &page.body, &page.final_url, keep)
+                .with_context(|| {
+                    format!("the index at {base} returned an unusable page for {normalized}")
+                })?;
         files.found = true;
         files.warnings.extend(parsed.warnings);
         for file in parsed.files {

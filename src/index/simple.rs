@@ -192,8 +192,39 @@ pub fn format_for_content_type(content_type: &str) -> Option<PageFormat> {
     }
 }
 
+/// Which files of a page to read, by file name: the others are skipped without parsing
+/// their URLs and hashes (a pinned version needs only its own files, and a page can list
+/// thousands).
+pub type Keep<'a> = &'a dyn Fn(&str) -> bool;
+
 /// Parses a page according to its content type.
 pub fn parse_page(
+    content_type: &str,
+    body: &[u8],
+    page_url: &Url,
+) -> Result<ProjectPage, SimpleError> {
+    parse_page_keeping(content_type, body, page_url, None)
+}
+
+/// As `parse_page`, reading only the files `keep` names (JSON pages; an HTML page is read
+/// whole and filtered).
+pub fn parse_page_keeping(
+    content_type: &str,
+    body: &[u8],
+    page_url: &Url,
+    keep: Option<Keep<'_>>,
+) -> Result<ProjectPage, SimpleError> {
+    let mut page = match format_for_content_type(content_type) {
+        Some(PageFormat::Json) => return parse_json_keeping(body, page_url, keep),
+        _ => parse_page_whole(content_type, body, page_url)?,
+    };
+    if let Some(keep) = keep {
+        page.files.retain(|f| keep(&f.filename));
+    }
+    Ok(page)
+}
+
+fn parse_page_whole(
     content_type: &str,
     body: &[u8],
     page_url: &Url,
@@ -392,8 +423,66 @@ impl JsonStatus {
     }
 }
 
+/// A JSON page whose files are kept as raw text, each read only when wanted.
+#[derive(Deserialize)]
+struct LazyJsonPage<'a> {
+    name: String,
+    #[serde(borrow)]
+    files: Vec<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    meta: Option<JsonMeta>,
+    #[serde(rename = "project-status", default)]
+    project_status: Option<JsonStatus>,
+}
+
+/// Only a file's name, the rest skipped.
+#[derive(Deserialize)]
+struct JsonFileName<'a> {
+    #[serde(borrow)]
+    filename: std::borrow::Cow<'a, str>,
+}
+
 /// Parses a PEP 691 JSON project page. `page_url` is the final URL (after redirects).
 pub fn parse_json(body: &[u8], page_url: &Url) -> Result<ProjectPage, SimpleError> {
+    parse_json_keeping(body, page_url, None)
+}
+
+fn parse_json_keeping(
+    body: &[u8],
+    page_url: &Url,
+    keep: Option<Keep<'_>>,
+) -> Result<ProjectPage, SimpleError> {
+    let Some(keep) = keep else {
+        return parse_json_whole(body, page_url);
+    };
+    let stripped = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let lazy: LazyJsonPage = match serde_json::from_slice(stripped) {
+        Ok(page) => page,
+        // Whatever is wrong, the whole reading says it best.
+        Err(_) => return parse_json_whole(body, page_url),
+    };
+    let mut files = Vec::new();
+    for raw in lazy.files {
+        let name: JsonFileName =
+            serde_json::from_str(raw.get()).map_err(|e| invalid(page_url, e.to_string()))?;
+        if keep(&name.filename) {
+            let file: JsonFile =
+                serde_json::from_str(raw.get()).map_err(|e| invalid(page_url, e.to_string()))?;
+            files.push(file);
+        }
+    }
+    finish_json(
+        JsonPage {
+            name: lazy.name,
+            files,
+            meta: lazy.meta,
+            project_status: lazy.project_status,
+        },
+        page_url,
+    )
+}
+
+fn parse_json_whole(body: &[u8], page_url: &Url) -> Result<ProjectPage, SimpleError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut warnings = Vec::new();
     // Straight into the typed page (pages can be megabytes); on failure, look at the raw
@@ -411,6 +500,12 @@ pub fn parse_json(body: &[u8], page_url: &Url) -> Result<ProjectPage, SimpleErro
             return Err(invalid(page_url, e.to_string()));
         }
     };
+    finish_json(page, page_url)
+}
+
+/// The typed page checked: its API version and status, its files resolved against its URL.
+fn finish_json(page: JsonPage, page_url: &Url) -> Result<ProjectPage, SimpleError> {
+    let mut warnings = Vec::new();
     let declared = match page.meta.as_ref().and_then(|m| m.api_version.as_ref()) {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s.clone()),
@@ -1012,6 +1107,56 @@ mod tests {
             sdist = SHA_SDIST,
             sdist_upper = SHA_SDIST.to_ascii_uppercase(),
         )
+    }
+
+    #[test]
+    fn a_page_read_for_some_files_reads_them_as_the_whole_page_does() {
+        let body = json_page();
+        let whole = parse_json(body.as_bytes(), &six_url()).unwrap();
+        let keep = |name: &str| name.contains("1.16.0");
+        let kept = parse_page_keeping(
+            "application/vnd.pypi.simple.v1+json",
+            body.as_bytes(),
+            &six_url(),
+            Some(&keep),
+        )
+        .unwrap();
+        let expected: Vec<DistFile> = whole
+            .files
+            .iter()
+            .filter(|f| keep(&f.filename))
+            .cloned()
+            .collect();
+        assert_eq!(kept.files, expected);
+        assert_eq!(kept.files.len(), 2);
+        assert_eq!(kept.api_version, whole.api_version);
+        assert_eq!(kept.name, whole.name);
+        // A kept file that is malformed fails the page; garbage fails as it does whole.
+        let bad = body.replace("\"size\": 11053", "\"size\": \"big\"");
+        assert!(parse_page_keeping(
+            "application/vnd.pypi.simple.v1+json",
+            bad.as_bytes(),
+            &six_url(),
+            Some(&keep)
+        )
+        .is_err());
+        let garbage = parse_page_keeping(
+            "application/vnd.pypi.simple.v1+json",
+            b"{nope",
+            &six_url(),
+            Some(&keep),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            garbage,
+            parse_json(b"{nope", &six_url()).unwrap_err().to_string()
+        );
+        // HTML pages are filtered after reading.
+        let html = "<a href=\"six-1.16.0.tar.gz\">six-1.16.0.tar.gz</a><a href=\"six-1.15.0.tar.gz\">x</a>";
+        let page =
+            parse_page_keeping("text/html", html.as_bytes(), &six_url(), Some(&keep)).unwrap();
+        assert_eq!(page.files.len(), 1);
     }
 
     #[test]
