@@ -206,7 +206,11 @@ fn prune_bucket(dir: &Path, name: &str, cutoff: Option<SystemTime>) -> anyhow::R
         let gone = name == Bucket::Interpreters.dir_name() && interpreter_gone(&path);
         let orphan_lock =
             file_name.ends_with(".lock") && !dir.join(file_name.trim_end_matches(".lock")).exists();
-        if stale_temp || unused || gone || orphan_lock {
+        // A cached page's file index without its page.
+        let orphan_index = name == Bucket::Http.dir_name()
+            && file_name.ends_with(".files")
+            && !path.with_extension("json").exists();
+        if stale_temp || unused || gone || orphan_lock || orphan_index {
             freed += size_of(&path);
             remove_any(&path)?;
         }

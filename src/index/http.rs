@@ -23,6 +23,35 @@ pub struct Page {
     pub body: Vec<u8>,
 }
 
+/// A cached page, open: its body is read from this very file (a concurrent refresh replaces
+/// the path, not what is open).
+#[derive(Debug)]
+pub struct CachedEntry {
+    pub path: std::path::PathBuf,
+    /// Where the body starts in the file.
+    pub body_start: u64,
+    pub final_url: Url,
+    pub content_type: String,
+    /// Size, modification time and inode of the file: a derived index is valid for these.
+    pub stamp: [u64; 3],
+    file: std::fs::File,
+}
+
+impl CachedEntry {
+    /// The whole body.
+    pub fn body(&self) -> Option<Vec<u8>> {
+        let len = self.stamp[0].checked_sub(self.body_start)?;
+        self.span(self.body_start, len)
+    }
+
+    /// `len` bytes at `offset` of the file.
+    pub fn span(&self, offset: u64, len: u64) -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; usize::try_from(len).ok()?];
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut buf, offset).ok()?;
+        Some(buf)
+    }
+}
+
 /// What the cache keeps next to a page body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PageMeta {
@@ -83,7 +112,10 @@ impl crate::error::Hint for HttpError {
 
 #[derive(Clone)]
 pub struct HttpClient {
-    agent: ureq::Agent,
+    /// Made on first use: a run that never touches the network (offline, or every answer
+    /// cached) never reads the certificate store.
+    agent: std::sync::Arc<std::sync::OnceLock<Result<ureq::Agent, String>>>,
+    cert: Option<std::path::PathBuf>,
     offline: bool,
     cache: Cache,
     /// Credentials by origin (`scheme://host:port`), from the URLs the user gave and netrc;
@@ -242,26 +274,41 @@ impl ureq::unversioned::resolver::Resolver for CachingResolver {
 
 impl HttpClient {
     pub fn new(cache: Cache, offline: bool, cert: Option<&Path>) -> anyhow::Result<HttpClient> {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .user_agent(concat!("envtool/", env!("CARGO_PKG_VERSION")))
-            .timeout_connect(Some(Duration::from_secs(15)))
-            .timeout_recv_response(Some(Duration::from_secs(60)))
-            .timeout_per_read(Some(read_timeout()))
-            .max_idle_connections_per_host(16)
-            .tls_config(tls_config(cert)?)
-            .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::default(),
-            CachingResolver::default(),
-        );
         Ok(HttpClient {
-            agent,
+            agent: Default::default(),
+            cert: cert.map(Path::to_path_buf),
             offline,
             cache,
             credentials: Default::default(),
             read_timeout: read_timeout(),
+        })
+    }
+
+    /// The HTTP agent, made the first time it is needed (an unreadable certificate file is
+    /// reported then, with its hint).
+    fn agent(&self) -> anyhow::Result<&ureq::Agent> {
+        let made = self.agent.get_or_init(|| {
+            let tls = tls_config(self.cert.as_deref()).map_err(|e| format!("{e:#}"))?;
+            let config = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .user_agent(concat!("envtool/", env!("CARGO_PKG_VERSION")))
+                .timeout_connect(Some(Duration::from_secs(15)))
+                .timeout_recv_response(Some(Duration::from_secs(60)))
+                .timeout_per_read(Some(read_timeout()))
+                .max_idle_connections_per_host(16)
+                .tls_config(tls)
+                .build();
+            Ok(ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::default(),
+                CachingResolver::default(),
+            ))
+        });
+        made.as_ref().map_err(|message| {
+            user(
+                message.clone(),
+                "fix or unset SSL_CERT_FILE / PIP_CERT (or pip's `cert` setting), or point it at a PEM bundle",
+            )
         })
     }
 
@@ -310,13 +357,13 @@ impl HttpClient {
     }
 
     /// A GET of `url` (never with credentials in it) carrying its authorization.
-    fn get(&self, url: &Url) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+    fn get(&self, url: &Url) -> anyhow::Result<ureq::RequestBuilder<ureq::typestate::WithoutBody>> {
         let clean = crate::redact::strip(url);
-        let request = self.agent.get(clean.as_str());
-        match self.authorization(url) {
+        let request = self.agent()?.get(clean.as_str());
+        Ok(match self.authorization(url) {
             Some(auth) => request.header("Authorization", auth),
             None => request,
-        }
+        })
     }
 
     /// An error of a request, named without credentials, timeouts and limits told apart.
@@ -384,6 +431,7 @@ impl HttpClient {
             return Vec::new();
         };
         rd.flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
             .filter_map(|e| {
                 let bytes = std::fs::read(e.path()).ok()?;
                 let line = bytes.split(|b| *b == b'\n').next()?;
@@ -394,6 +442,49 @@ impl HttpClient {
                     .map(String::from)
             })
             .collect()
+    }
+
+    /// A cached page opened without reading its body: where the body starts in the entry's
+    /// file, what the page's meta says, and what identifies this version of the file.
+    pub fn cached_entry(&self, url: &Url) -> Option<CachedEntry> {
+        use std::os::unix::fs::MetadataExt;
+        let url = &self.remember_credentials(url);
+        let path = self.entry_path(url).ok()?;
+        let file = std::fs::File::open(&path).ok()?;
+        let mut head = vec![0u8; 16 * 1024];
+        let mut filled = 0;
+        let newline = loop {
+            let n = std::os::unix::fs::FileExt::read_at(&file, &mut head[filled..], filled as u64)
+                .ok()?;
+            if n == 0 {
+                return None;
+            }
+            filled += n;
+            if let Some(i) = head[..filled].iter().position(|b| *b == b'\n') {
+                break i;
+            }
+            if filled == head.len() {
+                return None;
+            }
+        };
+        let meta: PageMeta = serde_json::from_slice(&head[..newline]).ok()?;
+        if meta.url != url.as_str() {
+            return None;
+        }
+        let stat = file.metadata().ok()?;
+        let page = page_from(&meta, Vec::new());
+        Some(CachedEntry {
+            stamp: [
+                stat.len(),
+                stat.mtime_nsec() as u64 ^ (stat.mtime() as u64) << 30,
+                stat.ino(),
+            ],
+            path,
+            body_start: newline as u64 + 1,
+            final_url: page.final_url,
+            content_type: page.content_type,
+            file,
+        })
     }
 
     /// The cached copy of a page, however old (for exact pins, whose answer cannot change).
@@ -423,7 +514,7 @@ impl HttpClient {
             .into());
         }
         crate::interrupt::check()?;
-        let mut request = self.get(url).header("Accept", accept);
+        let mut request = self.get(url)?.header("Accept", accept);
         if let Some((meta, _)) = &cached {
             if let Some(etag) = &meta.etag {
                 request = request.header("If-None-Match", etag);
@@ -491,7 +582,7 @@ impl HttpClient {
         }
         crate::interrupt::check()?;
         crate::output::debug(&format!("GET {url}"));
-        let response = self.get(url).call().map_err(|e| self.failure(url, e))?;
+        let response = self.get(url)?.call().map_err(|e| self.failure(url, e))?;
         let status = response.status().as_u16();
         check_status(url, status)?;
         let len = response

@@ -50,6 +50,33 @@ pub struct ProjectFiles {
     pub warnings: Vec<String>,
 }
 
+/// Where each version's files are in a cached JSON page (`<page>.files` next to it), valid for
+/// one version of the page's file (its `stamp`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct FileIndex {
+    v: u32,
+    stamp: [u64; 3],
+    /// The page without its files (`simple::PageSpans::head`).
+    head: String,
+    /// Version (trailing zeros of the release dropped, so `1.0` and `1.0.0` meet) to the
+    /// (offset, length) of each file object in the cache file.
+    versions: HashMap<String, Vec<(u64, u64)>>,
+}
+
+impl FileIndex {
+    const VERSION: u32 = 1;
+}
+
+/// The key of a version in a `FileIndex`: equal versions, equal keys.
+fn version_key(version: &pep440_rs::Version) -> String {
+    let release = version.release();
+    let keep = release.len() - release.iter().rev().take_while(|n| **n == 0).count();
+    version
+        .clone()
+        .with_release(release[..keep.max(1)].to_vec())
+        .to_string()
+}
+
 /// Whether a cached page offers what a pinned version needs.
 type Usable<'a> = &'a dyn Fn(&ProjectFiles) -> bool;
 
@@ -149,22 +176,27 @@ impl Index {
                 let url = base
                     .join(&format!("{normalized}/"))
                     .with_context(|| format!("cannot build a project URL from {base}"))?;
-                let Some(page) = self.http.cached_page(&url) else {
+                let cached = self
+                    .pinned_from_index(&url, base, &normalized, version)
+                    .or_else(|| {
+                        let page = self.http.cached_page(&url)?;
+                        let mut cached = ProjectFiles::default();
+                        // Only the pinned version's files are read: the page may list thousands.
+                        let keep = |filename: &str| {
+                            DistFilename::parse(filename, Some(&normalized))
+                                .is_some_and(|d| d.version() == version)
+                        };
+                        self.add_page(&mut cached, &page, base, &normalized, Some(&keep))
+                            .ok()?;
+                        Some(cached)
+                    });
+                let Some(cached) = cached else {
                     continue;
                 };
-                let mut cached = ProjectFiles::default();
-                // Only the pinned version's files are read: the page may list thousands.
-                let keep = |filename: &str| {
-                    DistFilename::parse(filename, Some(&normalized))
-                        .is_some_and(|d| d.version() == version)
-                };
-                if self
-                    .add_page(&mut cached, &page, base, &normalized, Some(&keep))
-                    .is_ok()
-                    && cached
-                        .candidates
-                        .iter()
-                        .any(|c| c.dist.version() == version)
+                if cached
+                    .candidates
+                    .iter()
+                    .any(|c| c.dist.version() == version)
                     && usable(&cached)
                 {
                     crate::output::debug(&format!(
@@ -208,6 +240,65 @@ impl Index {
         Ok(files)
     }
 
+    /// The files of one version from a cached JSON page, through the page's file index (a
+    /// small file next to it: for each version, where its files' objects are in the page),
+    /// made the first time and again whenever the page changes. None: read the page instead.
+    fn pinned_from_index(
+        &self,
+        url: &Url,
+        base: &Url,
+        normalized: &str,
+        version: &pep440_rs::Version,
+    ) -> Option<ProjectFiles> {
+        let entry = self.http.cached_entry(url)?;
+        if simple::format_for_content_type(&entry.content_type) != Some(simple::PageFormat::Json) {
+            return None;
+        }
+        let index_path = entry.path.with_extension("files");
+        let index = std::fs::read(&index_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<FileIndex>(&b).ok())
+            .filter(|i| i.v == FileIndex::VERSION && i.stamp == entry.stamp);
+        let index = match index {
+            Some(index) => index,
+            None => {
+                let body = entry.body()?;
+                let spans = simple::json_spans(&body)?;
+                let mut versions: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
+                for (name, start, len) in spans.files {
+                    if let Some(d) = DistFilename::parse(&name, Some(normalized)) {
+                        versions
+                            .entry(version_key(d.version()))
+                            .or_default()
+                            .push((entry.body_start + start as u64, len as u64));
+                    }
+                }
+                let index = FileIndex {
+                    v: FileIndex::VERSION,
+                    stamp: entry.stamp,
+                    head: spans.head,
+                    versions,
+                };
+                if let Ok(bytes) = serde_json::to_vec(&index) {
+                    let _ = crate::cache::write_atomic(&index_path, &bytes);
+                }
+                index
+            }
+        };
+        let spans = index.versions.get(&version_key(version))?;
+        let raws: Vec<Vec<u8>> = spans
+            .iter()
+            .map(|(offset, len)| entry.span(*offset, *len))
+            .collect::<Option<_>>()?;
+        let refs: Vec<&[u8]> = raws.iter().map(Vec::as_slice).collect();
+        let parsed = simple::parse_json_parts(&index.head, &refs, &entry.final_url).ok()?;
+        let mut files = ProjectFiles::default();
+        self.add_parsed(&mut files, parsed, base, normalized);
+        // What the index pointed at must be what it said.
+        files.candidates.retain(|c| c.dist.version() == version);
+        Some(files)
+    }
+
     /// Add a project page's files to `files`.
     fn add_page(
         &self,
@@ -222,6 +313,17 @@ impl Index {
                 .with_context(|| {
                     format!("the index at {base} returned an unusable page for {normalized}")
                 })?;
+        self.add_parsed(files, parsed, base, normalized);
+        Ok(())
+    }
+
+    fn add_parsed(
+        &self,
+        files: &mut ProjectFiles,
+        parsed: simple::ProjectPage,
+        base: &Url,
+        normalized: &str,
+    ) {
         files.found = true;
         files.warnings.extend(parsed.warnings);
         for file in parsed.files {
@@ -235,7 +337,6 @@ impl Index {
                 }
             }
         }
-        Ok(())
     }
 
     /// Project names known without asking an index: find-links files and cached index pages.

@@ -435,6 +435,73 @@ struct LazyJsonPage<'a> {
     project_status: Option<JsonStatus>,
 }
 
+/// A JSON page split for an index of its files: everything but `files` as a JSON object of
+/// its own (`head`), and each file's name with where its object is in the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSpans {
+    pub head: String,
+    /// (filename, byte offset into the body, length).
+    pub files: Vec<(String, usize, usize)>,
+}
+
+#[derive(Deserialize)]
+struct SpanPage<'a> {
+    #[serde(borrow)]
+    name: &'a serde_json::value::RawValue,
+    #[serde(borrow)]
+    files: Vec<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    meta: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "project-status", borrow, default)]
+    project_status: Option<&'a serde_json::value::RawValue>,
+}
+
+/// The spans of a JSON page's files (None when it does not read as one: the caller then
+/// reads it whole, which says what is wrong).
+pub fn json_spans(body: &[u8]) -> Option<PageSpans> {
+    let page: SpanPage = serde_json::from_slice(body).ok()?;
+    let mut head = format!("{{\"name\":{}", page.name.get());
+    if let Some(meta) = page.meta {
+        head.push_str(&format!(",\"meta\":{}", meta.get()));
+    }
+    if let Some(status) = page.project_status {
+        head.push_str(&format!(",\"project-status\":{}", status.get()));
+    }
+    head.push('}');
+    let base = body.as_ptr() as usize;
+    let mut files = Vec::with_capacity(page.files.len());
+    for raw in page.files {
+        let name: JsonFileName = serde_json::from_str(raw.get()).ok()?;
+        let start = raw.get().as_ptr() as usize - base;
+        files.push((name.filename.into_owned(), start, raw.get().len()));
+    }
+    Some(PageSpans { head, files })
+}
+
+/// The page made of `head` (from `json_spans`) and some of its files' objects, read as the
+/// whole page would be.
+pub fn parse_json_parts(
+    head: &str,
+    files: &[&[u8]],
+    page_url: &Url,
+) -> Result<ProjectPage, SimpleError> {
+    let Some(open) = head.strip_suffix('}') else {
+        return Err(invalid(page_url, "a damaged page index"));
+    };
+    let mut doc =
+        Vec::with_capacity(head.len() + files.iter().map(|f| f.len() + 1).sum::<usize>() + 16);
+    doc.extend_from_slice(open.as_bytes());
+    doc.extend_from_slice(b",\"files\":[");
+    for (i, file) in files.iter().enumerate() {
+        if i > 0 {
+            doc.push(b',');
+        }
+        doc.extend_from_slice(file);
+    }
+    doc.extend_from_slice(b"]}");
+    parse_json_whole(&doc, page_url)
+}
+
 /// Only a file's name, the rest skipped.
 #[derive(Deserialize)]
 struct JsonFileName<'a> {
@@ -1107,6 +1174,32 @@ mod tests {
             sdist = SHA_SDIST,
             sdist_upper = SHA_SDIST.to_ascii_uppercase(),
         )
+    }
+
+    #[test]
+    fn a_page_put_together_from_its_spans_reads_as_the_whole_page() {
+        let body = json_page();
+        let spans = json_spans(body.as_bytes()).unwrap();
+        assert_eq!(spans.files.len(), 4);
+        let whole = parse_json(body.as_bytes(), &six_url()).unwrap();
+        let wanted: Vec<&[u8]> = spans
+            .files
+            .iter()
+            .filter(|(name, _, _)| name.contains("1.16.0"))
+            .map(|(_, start, len)| &body.as_bytes()[*start..start + len])
+            .collect();
+        let part = parse_json_parts(&spans.head, &wanted, &six_url()).unwrap();
+        let expected: Vec<DistFile> = whole
+            .files
+            .iter()
+            .filter(|f| f.filename.contains("1.16.0"))
+            .cloned()
+            .collect();
+        assert_eq!(part.files, expected);
+        assert_eq!(part.api_version, whole.api_version);
+        assert_eq!(part.status, whole.status);
+        assert!(json_spans(b"{nope").is_none());
+        assert!(parse_json_parts("not json", &[], &six_url()).is_err());
     }
 
     #[test]

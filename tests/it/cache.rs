@@ -210,3 +210,94 @@ fn prune_keeps_source_build_buckets() {
         );
     }
 }
+
+/// The http bucket's page file indexes (`<page>.files`), made when a pin is read from a
+/// cached JSON page.
+fn page_indexes(fx: &Fixture) -> Vec<std::path::PathBuf> {
+    let dir = fx.cache().join("http-v1");
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    found.retain(|p: &std::path::PathBuf| p.extension().is_some_and(|x| x == "files"));
+    found
+}
+
+#[test]
+fn a_pin_read_through_a_page_index_follows_the_page_when_it_changes() {
+    let fx = Fixture::new();
+    fx.publish(wheel("pinme", "1.0"));
+    fx.install_ok(&fx.env("a"), &["pinme==1.0"]);
+    // Offline, the pin comes from the cached page, through its index (made now).
+    fx.install_ok(&fx.env("b"), &["--offline", "pinme==1.0"]);
+    let indexes = page_indexes(&fx);
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    fx.install_ok(&fx.env("c"), &["--offline", "pinme==1.0.0"]);
+
+    // A new version: the page is fetched again, and the index made for the old page must
+    // not hide it.
+    fx.publish(wheel("pinme", "2.0"));
+    fx.install_ok(&fx.env("d"), &["pinme==2.0"]);
+    let e = fx.env("e");
+    fx.install_ok(&e, &["--offline", "pinme==2.0"]);
+    fx.assert_installed(&e, &[("pinme", "2.0")]);
+    let index = std::fs::read_to_string(&page_indexes(&fx)[0]).unwrap();
+    assert!(
+        index.contains("\"2\":"),
+        "the index was made again for the new page: {index}"
+    );
+
+    // A damaged index is not trusted: the page is read instead.
+    for index in page_indexes(&fx) {
+        std::fs::write(
+            &index,
+            b"{\"v\":1,\"stamp\":[0,0,0],\"head\":\"x\",\"versions\":{}}",
+        )
+        .unwrap();
+    }
+    let f = fx.env("f");
+    fx.install_ok(&f, &["--offline", "pinme==1.0"]);
+    fx.assert_installed(&f, &[("pinme", "1.0")]);
+    for index in page_indexes(&fx) {
+        std::fs::write(&index, b"garbage").unwrap();
+    }
+    let g = fx.env("g");
+    fx.install_ok(&g, &["--offline", "pinme==2.0"]);
+    fx.assert_installed(&g, &[("pinme", "2.0")]);
+
+    // Without its page, prune takes the index away.
+    for page in std::fs::read_dir(fx.cache().join("http-v1"))
+        .unwrap()
+        .flatten()
+    {
+        if page.path().extension().is_some_and(|x| x == "json") {
+            std::fs::remove_file(page.path()).unwrap();
+        }
+    }
+    let out = cache_cmd(&fx, &["prune"]);
+    common::assert_success(&out);
+    assert!(page_indexes(&fx).is_empty());
+}
+
+#[test]
+fn an_unreadable_certificate_file_stops_network_use_only() {
+    let fx = Fixture::new();
+    fx.publish(wheel("certy", "1.0"));
+    fx.install_ok(&fx.env("a"), &["certy==1.0"]);
+    let bad = fx.write("bad.pem", "not a certificate\n");
+    // Online, the request cannot be made: said so, with the variable to fix.
+    let env = fx.env("b");
+    let out = fx
+        .install_cmd(&env, &["certy"])
+        .env("SSL_CERT_FILE", &bad)
+        .output()
+        .unwrap();
+    let err = common::assert_user_error(&out, "no certificates found");
+    assert!(err.contains("SSL_CERT_FILE"), "{err}");
+    // Offline, from the cache, the certificates are never read.
+    let out = fx
+        .install_cmd(&env, &["--offline", "certy==1.0"])
+        .env("SSL_CERT_FILE", &bad)
+        .output()
+        .unwrap();
+    common::assert_success(&out);
+}
