@@ -18,8 +18,24 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
     venv::inspect_target(&dir, args.clear)?;
     let interpreter = python::find(args.python.as_deref(), cache)?;
     let command = creation_command(&args, &dir, &interpreter.executable);
+    // A dry run makes the environment in a scratch directory, plans the install there and
+    // throws it away: DIR is not created.
+    let dry_run = args.install.dry_run;
+    let scratch = if dry_run {
+        Some(
+            tempfile::Builder::new()
+                .prefix("envtool-dry-run-")
+                .tempdir()?,
+        )
+    } else {
+        None
+    };
+    let made_at = match &scratch {
+        Some(s) => s.path().join("venv"),
+        None => dir.clone(),
+    };
     let spec = CreateSpec {
-        dir: dir.clone(),
+        dir: made_at.clone(),
         interpreter: &interpreter,
         prompt: args.prompt.clone(),
         system_site_packages: args.system_site_packages,
@@ -49,7 +65,7 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
         }
         let target = crate::pipeline::Target {
             root: staging.to_path_buf(),
-            python: dir.join("bin").join("python"),
+            python: made_at.join("bin").join("python"),
             facts: &interpreter.facts,
         };
         let mut sources = reqs.sources(args.install.require_hashes);
@@ -61,6 +77,16 @@ pub fn create(args: CreateArgs, settings: &Settings, cache: &Cache) -> anyhow::R
         )?;
         Ok(())
     })?;
+    if dry_run {
+        drop(scratch);
+        output::info(&format!(
+            "Would create {} with Python {} ({}); nothing was created",
+            args.dir.display(),
+            interpreter.facts.version_string(),
+            interpreter.executable.display(),
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
     output::info(&format!(
         "Created {} with Python {} ({}) in {}ms",
         args.dir.display(),

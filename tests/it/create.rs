@@ -496,3 +496,29 @@ fn a_broken_interpreter_is_named_with_a_hint() {
     assert!(stderr.contains("init_fs_encoding"), "{stderr}");
     assert!(!t.path("e").exists());
 }
+
+#[test]
+fn create_dry_run_prints_the_plan_and_creates_nothing() {
+    let f = crate::fixture::Fixture::new();
+    f.publish(crate::fixture::wheel("planned", "1.0"));
+    let dir = f.t.path("never");
+    let out =
+        f.t.cmd(["--index-url", f.url(), "create"])
+            .arg(&dir)
+            .arg("--python")
+            .arg(&f.python)
+            .args(["--dry-run", "planned"])
+            .output()
+            .unwrap();
+    assert_success(&out);
+    let err = crate::fixture::stderr(&out);
+    assert!(err.contains("+ planned==1.0"), "{err}");
+    assert!(!dir.exists(), "a dry run created {}", dir.display());
+    let parent: Vec<String> = std::fs::read_dir(f.t.tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("envtool-create") || n.contains("dry-run"))
+        .collect();
+    assert!(parent.is_empty(), "left behind: {parent:?}");
+}
