@@ -982,6 +982,125 @@ mod tests {
         );
     }
 
+    /// The writer's exact bytes for every kind of package (a change here changes every lock
+    /// users have committed: it must be deliberate).
+    #[test]
+    fn written_locks_are_byte_for_byte_stable() {
+        let file = |name: &str, time: Option<&str>| OutFile {
+            name: name.into(),
+            url: format!("https://files.example/{name}"),
+            size: Some(7),
+            upload_time: time.map(String::from),
+            hashes: vec![("sha256".into(), "ab".into())],
+        };
+        let package = |name: &str| OutPackage {
+            name: name.into(),
+            version: None,
+            index: None,
+            requires_python: None,
+            dependencies: Vec::new(),
+            archive: None,
+            sdist: None,
+            wheels: Vec::new(),
+            directory: None,
+            vcs: None,
+            requested: false,
+        };
+        let lock = OutLock {
+            environments: vec!["sys_platform == 'linux'".into()],
+            requires_python: Some(">=3.9".into()),
+            packages: vec![
+                OutPackage {
+                    version: Some("1.0".into()),
+                    index: Some("https://index.example/simple/".into()),
+                    requires_python: Some(">=3.8".into()),
+                    dependencies: vec!["b".into(), "c".into()],
+                    sdist: Some(file("A-1.0.tar.gz", None)),
+                    wheels: vec![
+                        file(
+                            "a-1.0-py3-none-any.whl",
+                            Some("2024-05-06T07:08:09.100000Z"),
+                        ),
+                        file("a-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", None),
+                    ],
+                    requested: true,
+                    ..package("A")
+                },
+                OutPackage {
+                    version: Some("2.0".into()),
+                    archive: Some(file("b-2.0-py3-none-any.whl", None)),
+                    ..package("b")
+                },
+                OutPackage {
+                    directory: Some(OutDirectory {
+                        path: "../proj".into(),
+                        editable: true,
+                    }),
+                    ..package("c")
+                },
+                OutPackage {
+                    vcs: Some(OutVcs {
+                        url: "https://git.example/d.git".into(),
+                        requested_revision: Some("v1".into()),
+                        commit_id: "0123456789abcdef0123456789abcdef01234567".into(),
+                        subdirectory: Some("py".into()),
+                    }),
+                    ..package("d")
+                },
+            ],
+        };
+        let expected = r#"lock-version = "1.0"
+environments = ["sys_platform == 'linux'"]
+requires-python = ">=3.9"
+extras = []
+dependency-groups = []
+default-groups = []
+created-by = "envtool"
+
+[[packages]]
+name = "a"
+version = "1.0"
+requires-python = ">=3.8"
+index = "https://index.example/simple/"
+dependencies = [{ name = "b" }, { name = "c" }]
+sdist = { name = "A-1.0.tar.gz", url = "https://files.example/A-1.0.tar.gz", size = 7, hashes = { sha256 = "ab" } }
+wheels = [
+    { name = "a-1.0-py3-none-any.whl", url = "https://files.example/a-1.0-py3-none-any.whl", size = 7, upload-time = 2024-05-06T07:08:09.100000Z, hashes = { sha256 = "ab" } },
+    { name = "a-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", url = "https://files.example/a-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", size = 7, hashes = { sha256 = "ab" } },
+]
+
+[packages.tool.envtool]
+requested = true
+
+[[packages]]
+name = "b"
+version = "2.0"
+archive = { url = "https://files.example/b-2.0-py3-none-any.whl", size = 7, hashes = { sha256 = "ab" } }
+
+[packages.tool.envtool]
+requested = false
+
+[[packages]]
+name = "c"
+directory = { path = "../proj", editable = true }
+
+[packages.tool.envtool]
+requested = false
+
+[[packages]]
+name = "d"
+vcs = { type = "git", url = "https://git.example/d.git", requested-revision = "v1", commit-id = "0123456789abcdef0123456789abcdef01234567", subdirectory = "py" }
+
+[packages.tool.envtool]
+requested = false
+"#;
+        let text = render(&lock);
+        assert_eq!(text, expected);
+        // And it is TOML that reads back.
+        let back: PyLock = toml::from_str(&text).unwrap();
+        assert_eq!(back.packages.len(), 4);
+    }
+
     #[test]
     fn vcs_entries_read_back_checked() {
         let sha = "0123456789abcdef0123456789abcdef01234567";
