@@ -37,8 +37,8 @@ pub struct Candidate {
     /// Shared: the same file is a candidate of its project and of each version map.
     pub file: Arc<DistFile>,
     pub dist: DistFilename,
-    /// The Simple API base it came from; None for find-links.
-    pub index: Option<Url>,
+    /// The Simple API base it came from; None for find-links (shared by every file of a page).
+    pub index: Option<Arc<Url>>,
 }
 
 /// Everything known about one project's files.
@@ -326,13 +326,15 @@ impl Index {
     ) {
         files.found = true;
         files.warnings.extend(parsed.warnings);
+        files.candidates.reserve_exact(parsed.files.len());
+        let index = Arc::new(base.clone());
         for file in parsed.files {
             if let Some(dist) = DistFilename::parse(&file.filename, Some(normalized)) {
                 if normalize_name(dist.name()) == normalized {
                     files.candidates.push(Candidate {
                         file: Arc::new(file),
                         dist,
-                        index: Some(base.clone()),
+                        index: Some(index.clone()),
                     });
                 }
             }

@@ -79,7 +79,11 @@ impl Hashes {
     pub fn insert(&mut self, algo: String, digest: String) {
         match self.0.binary_search_by(|(a, _)| a.as_str().cmp(&algo)) {
             Ok(i) => self.0[i].1 = digest,
-            Err(i) => self.0.insert(i, (algo, digest)),
+            Err(i) => {
+                // Nearly every file has one hash: no room kept for more.
+                self.0.reserve_exact(1);
+                self.0.insert(i, (algo, digest))
+            }
         }
     }
 
@@ -519,34 +523,28 @@ fn parse_json_keeping(
     page_url: &Url,
     keep: Option<Keep<'_>>,
 ) -> Result<ProjectPage, SimpleError> {
-    let Some(keep) = keep else {
-        return parse_json_whole(body, page_url);
-    };
     let stripped = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let lazy: LazyJsonPage = match serde_json::from_slice(stripped) {
         Ok(page) => page,
         // Whatever is wrong, the whole reading says it best.
         Err(_) => return parse_json_whole(body, page_url),
     };
-    let mut files = Vec::new();
-    for raw in lazy.files {
-        let name: JsonFileName =
-            serde_json::from_str(raw.get()).map_err(|e| invalid(page_url, e.to_string()))?;
-        if keep(&name.filename) {
-            let file: JsonFile =
-                serde_json::from_str(raw.get()).map_err(|e| invalid(page_url, e.to_string()))?;
-            files.push(file);
+    let files = lazy.files.into_iter().filter_map(|raw| {
+        if let Some(keep) = keep {
+            let name: JsonFileName = match serde_json::from_str(raw.get()) {
+                Ok(name) => name,
+                Err(e) => return Some(Err(invalid(page_url, e.to_string()))),
+            };
+            if !keep(&name.filename) {
+                return None;
+            }
         }
-    }
-    finish_json(
-        JsonPage {
-            name: lazy.name,
-            files,
-            meta: lazy.meta,
-            project_status: lazy.project_status,
-        },
-        page_url,
-    )
+        Some(
+            serde_json::from_str::<JsonFile>(raw.get())
+                .map_err(|e| invalid(page_url, e.to_string())),
+        )
+    });
+    finish_json_with(lazy.name, lazy.meta, lazy.project_status, files, page_url)
 }
 
 fn parse_json_whole(body: &[u8], page_url: &Url) -> Result<ProjectPage, SimpleError> {
@@ -572,8 +570,26 @@ fn parse_json_whole(body: &[u8], page_url: &Url) -> Result<ProjectPage, SimpleEr
 
 /// The typed page checked: its API version and status, its files resolved against its URL.
 fn finish_json(page: JsonPage, page_url: &Url) -> Result<ProjectPage, SimpleError> {
+    finish_json_with(
+        page.name,
+        page.meta,
+        page.project_status,
+        page.files.into_iter().map(Ok),
+        page_url,
+    )
+}
+
+/// The page's head checked (API version, status), then its files read one at a time from
+/// `files` (which may parse each as it goes: a page never exists twice in memory).
+fn finish_json_with(
+    name: String,
+    meta: Option<JsonMeta>,
+    project_status: Option<JsonStatus>,
+    files: impl Iterator<Item = Result<JsonFile, SimpleError>>,
+    page_url: &Url,
+) -> Result<ProjectPage, SimpleError> {
     let mut warnings = Vec::new();
-    let declared = match page.meta.as_ref().and_then(|m| m.api_version.as_ref()) {
+    let declared = match meta.as_ref().and_then(|m| m.api_version.as_ref()) {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s.clone()),
         Some(other) => {
@@ -584,25 +600,21 @@ fn finish_json(page: JsonPage, page_url: &Url) -> Result<ProjectPage, SimpleErro
         }
     };
     let api_version = check_api_version(declared.as_deref(), page_url, &mut warnings)?;
-    let status = page
-        .project_status
+    let status = project_status
         .and_then(JsonStatus::into_status)
         .or_else(|| {
-            page.meta
-                .and_then(|m| m.project_status)
+            meta.and_then(|m| m.project_status)
                 .and_then(JsonStatus::into_status)
         });
-    let files = if is_quarantined(status.as_deref()) {
-        Vec::new()
-    } else {
-        page.files
-            .into_iter()
-            .filter_map(|file| json_file(file, page_url, &mut warnings))
-            .collect()
-    };
+    let mut kept = Vec::new();
+    if !is_quarantined(status.as_deref()) {
+        for file in files {
+            kept.extend(json_file(file?, page_url, &mut warnings));
+        }
+    }
     Ok(ProjectPage {
-        name: Some(page.name),
-        files,
+        name: Some(name),
+        files: kept,
         api_version,
         status,
         warnings,

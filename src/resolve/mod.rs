@@ -329,7 +329,7 @@ pub fn resolve(
                 version: version.clone(),
                 artifact,
                 source: Source::Registry {
-                    index: candidate.index.clone(),
+                    index: candidate.index.as_deref().cloned(),
                 },
                 size: candidate.file.size,
                 upload_time: candidate

@@ -348,8 +348,7 @@ impl State {
 /// The solver's view, plus the prefetch queue.
 pub struct Provider {
     pub state: Arc<State>,
-    prefetch: Mutex<Option<mpsc::Sender<(String, Range)>>>,
-    queued: Mutex<HashSet<String>>,
+    prefetch: Arc<PrefetchQueue>,
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
     conflicts: Mutex<Conflicts>,
 }
@@ -382,28 +381,52 @@ struct Conflicts {
 #[error("resolution restarts with new priorities")]
 pub struct Restart;
 
+/// Packages to look up ahead of the solver: each page once, then the metadata of the version
+/// the solver would most likely pick, whose dependencies are queued in turn, so the whole
+/// graph is discovered at the network's pace rather than one solver step at a time.
+struct PrefetchQueue {
+    tx: Mutex<Option<mpsc::Sender<(String, Range)>>>,
+    queued: Mutex<HashSet<String>>,
+}
+
+impl PrefetchQueue {
+    fn push(&self, state: &State, key: &str, range: &Range) {
+        // A direct reference has no index page to fetch.
+        if state.direct.contains_key(key) || !self.queued.lock().unwrap().insert(key.to_string()) {
+            return;
+        }
+        if let Some(tx) = self.tx.lock().unwrap().as_ref() {
+            let _ = tx.send((key.to_string(), range.clone()));
+        }
+    }
+}
+
 impl Provider {
     pub fn new(state: State, jobs: usize) -> Provider {
         let state = Arc::new(state);
         let (tx, rx) = mpsc::channel::<(String, Range)>();
         let rx = Arc::new(Mutex::new(rx));
+        let prefetch = Arc::new(PrefetchQueue {
+            tx: Mutex::new(Some(tx)),
+            queued: Mutex::new(HashSet::new()),
+        });
         let mut workers = Vec::new();
         for _ in 0..jobs.max(1) {
             let rx = rx.clone();
             let state = state.clone();
+            let queue = prefetch.clone();
             workers.push(std::thread::spawn(move || loop {
                 let msg = rx.lock().unwrap().recv();
                 let Ok((key, range)) = msg else { break };
                 if crate::interrupt::check().is_err() {
                     break;
                 }
-                prefetch_one(&state, &key, &range);
+                prefetch_one(&state, &key, &range, &queue);
             }));
         }
         Provider {
             state,
-            prefetch: Mutex::new(Some(tx)),
-            queued: Mutex::new(HashSet::new()),
+            prefetch,
             workers: Mutex::new(workers),
             conflicts: Mutex::new(Conflicts::default()),
         }
@@ -439,20 +462,12 @@ impl Provider {
     }
 
     fn queue(&self, key: &str, range: &Range) {
-        // A direct reference has no index page to fetch.
-        if self.state.direct.contains_key(key)
-            || !self.queued.lock().unwrap().insert(key.to_string())
-        {
-            return;
-        }
-        if let Some(tx) = self.prefetch.lock().unwrap().as_ref() {
-            let _ = tx.send((key.to_string(), range.clone()));
-        }
+        self.prefetch.push(&self.state, key, range);
     }
 
     /// Stop the prefetch threads (pending work is dropped).
     pub fn finish(&self) {
-        self.prefetch.lock().unwrap().take();
+        self.prefetch.tx.lock().unwrap().take();
         for w in self.workers.lock().unwrap().drain(..) {
             let _ = w.join();
         }
@@ -494,7 +509,7 @@ impl Provider {
     }
 }
 
-fn prefetch_one(state: &State, key: &str, range: &Range) {
+fn prefetch_one(state: &State, key: &str, range: &Range, queue: &PrefetchQueue) {
     let Ok(map) = state.versions(key) else { return };
     let version = map.entries.iter().rev().find_map(|(v, e)| {
         (range.contains(v)
@@ -503,8 +518,26 @@ fn prefetch_one(state: &State, key: &str, range: &Range) {
             && e.best(state.allow(key)).is_some())
         .then(|| v.clone())
     });
-    if let Some(v) = version {
-        let _ = state.metadata(key, &v);
+    let Some(v) = version else { return };
+    let Ok(meta) = state.metadata(key, &v) else {
+        return;
+    };
+    if state.options.no_deps {
+        return;
+    }
+    // Its dependencies (without extras), as the solver will most likely ask for them.
+    let parsed: Vec<Requirement> = meta
+        .requires_dist
+        .iter()
+        .filter_map(|text| crate::dist::pep508::requirement(text).ok())
+        .collect();
+    for req in state.effective(parsed.iter()) {
+        if !req.evaluate_markers(&state.markers, &[]) {
+            continue;
+        }
+        if let Ok(range) = state.range_of(req) {
+            queue.push(state, &normalize_name(req.name.as_ref()), &range);
+        }
     }
 }
 
