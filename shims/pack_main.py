@@ -16,9 +16,13 @@ An extraction's directory name is its id: a hash of the manifest (entry, compile
 interpreters, payload hashes), the runner, this bootstrap and the wheel set's key, so packs
 that differ in anything that decides what runs never share one.
 
-An extraction is staged in a `.extract-*` directory holding a lock (`.lock`, shared flock)
-until it is in place, so `envtool cache prune` never removes it under a starting pack, and it
-is synced to disk before `.complete` is written and before it is renamed into place.
+Nothing another local user could have planted is ever run: the pack root and each extraction
+are created private (0700), and a root, extraction or `.complete` that is not this user's, or
+that others can write, is not used (an extraction is set aside and made again; with such a
+root the pack extracts into a private temporary directory for the run). An extraction is
+staged in a `.extract-*` directory holding a lock (`.lock`, shared flock) until it is in place,
+so `envtool cache prune` never removes it under a starting pack, and it is synced to disk
+before `.complete` is written and before it is renamed into place.
 """
 import os
 import sys
@@ -33,6 +37,7 @@ import errno
 import hashlib
 import json
 import shutil
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -52,28 +57,97 @@ def pack_path():
     return os.path.dirname(os.path.abspath(__file__))
 
 
+TRUST_HINT = "set ENVTOOL_PACK_ROOT to a directory only you can write"
+
+
 def pack_root():
-    # As the sh header computes it: ${ENVTOOL_PACK_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/...}
+    # As the sh header computes it: ${ENVTOOL_PACK_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/...},
+    # a relative one taken from the working directory.
     root = os.environ.get("ENVTOOL_PACK_ROOT")
-    if root:
-        return root
-    cache = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("HOME") or "") + "/.cache"
-    return os.path.join(cache, "envtool", "pack-v1")
+    if not root:
+        cache = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("HOME") or "") + "/.cache"
+        root = os.path.join(cache, "envtool", "pack-v1")
+    return os.path.abspath(root)
+
+
+def untrusted(st, kind, what):
+    """Why the file or directory `st` describes cannot be trusted (it is not a `what`, is not
+    this user's, or others can write it), or None."""
+    if not kind(st.st_mode):
+        return "it is not a %s" % what
+    if st.st_uid != os.geteuid():
+        return "it belongs to another user (uid %d)" % st.st_uid
+    if st.st_mode & 0o022:
+        return "others can write it"
+    return None
+
+
+def private_root(root):
+    """Create the pack root private (0700) when it is missing; why it cannot be used, or None."""
+    try:
+        os.makedirs(root, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        return "it cannot be created (%s)" % (e.strerror or e)
+    try:
+        st = os.stat(root)  # a link to the root is judged by what it points to
+    except OSError as e:
+        return "it cannot be read (%s)" % (e.strerror or e)
+    return untrusted(st, stat.S_ISDIR, "directory")
 
 
 def check_extraction(final):
-    """"ok" for a finished extraction, else None."""
-    return "ok" if os.path.exists(os.path.join(final, ".complete")) else None
+    """"ok" for a finished extraction of this user that nobody else can write, None when there
+    is nothing at `final`, else why what is there must not be used."""
+    try:
+        st = os.lstat(final)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return "it cannot be read (%s)" % (e.strerror or e)
+    why = untrusted(st, stat.S_ISDIR, "directory")
+    if why:
+        return why
+    try:
+        st = os.lstat(os.path.join(final, ".complete"))
+    except OSError:
+        return "it is not finished (it has no .complete)"
+    why = untrusted(st, stat.S_ISREG, "file")
+    return "its .complete: " + why if why else "ok"
+
+
+def set_aside(root, final, why):
+    """Move what is at `final` out of the way and remove it (what cannot be removed stays under
+    a dot-name `envtool cache prune` removes later)."""
+    sys.stderr.write("warning: not using %s: %s; extracting the pack again\n" % (final, why))
+    aside = os.path.join(root, ".untrusted-" + os.urandom(8).hex())
+    os.rename(final, aside)
+    if check_extraction(aside) == "ok":
+        # Another copy's extraction landed there in the meantime: put it back.
+        try:
+            os.rename(aside, final)
+            return
+        except OSError:
+            pass
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+class Untrusted(Exception):
+    pass
 
 
 def private_tmp(root, why):
-    """A private temporary directory to extract into for this run, when extracting into the pack
-    root failed (`why`); fails with an error when there is none either."""
+    """A private temporary directory to extract into for this run, when the pack root cannot be
+    used (`why`); fails with an error when there is none either."""
     try:
         tmp = tempfile.mkdtemp(prefix="envtool-pack-")
     except OSError as e:
-        fail("cannot extract %s into %s (%s), nor into a temporary directory (%s)" % (pack_path(), root, why, e), "check that there is room, or set ENVTOOL_PACK_ROOT")
-    sys.stderr.write("warning: cannot extract into %s (%s); using %s for this run\n" % (root, why, tmp))
+        fail("cannot extract %s: the pack root %s cannot be used (%s), and no private temporary directory can be made (%s)" % (pack_path(), root, why, e), TRUST_HINT)
+    if isinstance(why, Untrusted):
+        sys.stderr.write("warning: not using the pack root %s: %s; extracting into %s for this run (%s)\n" % (root, why, tmp, TRUST_HINT))
+    else:
+        sys.stderr.write("warning: cannot extract into %s (%s); using %s for this run (%s)\n" % (root, why, tmp, TRUST_HINT))
     return tmp
 
 
@@ -183,8 +257,11 @@ def finish(staging, root, final, ident):
         os.unlink(os.path.join(staging, ".lock"))  # still held through the open file
     except OSError:
         pass
-    if check_extraction(final) == "ok":
+    there = check_extraction(final)
+    if there == "ok":
         return final  # another copy finished first: use its extraction
+    if there is not None:
+        set_aside(root, final, there)
     try:
         os.rename(staging, final)
     except OSError:
@@ -390,11 +467,11 @@ def standalone(archive, manifest, runner, path, size):
     staged = os.environ.pop("ENVTOOL_PACK_RUNTIME", None)
     handed = os.environ.pop("ENVTOOL_PACK_LOCK_FD", None)
     root = pack_root()
-    os.makedirs(root, exist_ok=True)
+    why = private_root(root)
     ident = extraction_id(archive, target["key"])
     final = os.path.join(root, ident)
     mine = staged and os.path.realpath(sys.executable) == os.path.realpath(os.path.join(staged, runtime["python"]))
-    if check_extraction(final) == "ok":
+    if why is None and check_extraction(final) == "ok":
         archive.close()
         if mine:
             let_go(handed, staged)
@@ -406,9 +483,9 @@ def standalone(archive, manifest, runner, path, size):
         if not archives_intact(archive, manifest):
             fail("%s is damaged: what it carries does not match its hash" % path, "get a fresh copy of the file")
         try:
-            staged, lock = unpack_archives(archive, root)
+            staged, lock = unpack_archives(archive, root if why is None else None)
         except (OSError, EOFError, zlib.error) as e:
-            fail("cannot unpack the interpreter %s carries (%s)" % (path, e), "check that %s is writable, or set ENVTOOL_PACK_ROOT" % root)
+            fail("cannot unpack the interpreter %s carries (%s)" % (path, e), "check that there is room in %s, or %s" % (root, TRUST_HINT))
         archive.close()
         os.environ["ENVTOOL_PACK_RUNTIME"] = staged
         if lock is not None:
@@ -424,8 +501,10 @@ def standalone(archive, manifest, runner, path, size):
     fallback = None
     try:
         try:
+            if why is not None:
+                raise Untrusted(why)
             final = extract_staged(archive, manifest, target, root, ident, staged)
-        except OSError as e:
+        except (OSError, Untrusted) as e:
             fallback = private_tmp(root, e)
             try:
                 if not os.path.isdir(os.path.join(staged, "python")):
@@ -469,14 +548,16 @@ def main():
     if target is None:
         runner["wrong_interpreter"](manifest, path)
     root = pack_root()
+    why = private_root(root)
     ident = extraction_id(archive, target["key"])
     final = os.path.join(root, ident)
-    if check_extraction(final) != "ok":
+    if why is not None or check_extraction(final) != "ok":
         try:
             try:
-                os.makedirs(root, exist_ok=True)
+                if why is not None:
+                    raise Untrusted(why)
                 final = extract(archive, manifest, target, root, ident)
-            except OSError as e:
+            except (OSError, Untrusted) as e:
                 fallback = private_tmp(root, e)
                 # Removed when the program ends (after its threads and exit handlers).
                 import atexit

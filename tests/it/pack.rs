@@ -1503,6 +1503,34 @@ fn assert_refused(w: &World, pack: &Path, needle: &str) {
             "{how:?}: staging dirs left: {staging:?}"
         );
     }
+    // With a pack root others can write, the pack extracts into a private temporary
+    // directory instead, which a refused start removes too.
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = w.path("tmp-refused");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let _ = std::fs::remove_dir_all(w.root());
+    std::fs::create_dir_all(w.root()).unwrap();
+    std::fs::set_permissions(w.root(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    for how in BOTH {
+        let out = w
+            .run_cmd(pack, how, &[])
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{how:?}: stderr:\n{stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{how:?}: expected {needle:?} in:\n{stderr}"
+        );
+        assert!(!stdout_of(&out).contains("RAN"), "{how:?}: the entry ran");
+        assert!(
+            tree(&tmp).is_empty(),
+            "{how:?}: left behind: {:?}",
+            tree(&tmp)
+        );
+    }
+    let _ = std::fs::remove_dir_all(w.root());
 }
 
 /// One flipped byte: the zip CRC of that member no longer matches.
