@@ -2,6 +2,7 @@
 # envtool pack: a Python zip application (PEP 441) behind this short sh header.
 # Warm starts run the already-extracted copy directly; `python3 THIS-FILE` also works.
 r="${ENVTOOL_PACK_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/envtool/pack-v1}"
+case $r in /*) ;; *) r=${PWD:-$(pwd)}/$r ;; esac
 n=__SIZE__
 p= h= c=
 # look NAME: NAME as envtool's discovery finds it, without running anything: on PATH (a pyenv
@@ -35,8 +36,20 @@ look() {
 # at PATH ID: the interpreter the pack was built with; on NAME ID: one found by name.
 at() { [ -z "$p" ] && [ -x "$1" ] && p=$1 h=$2; return 0; }
 on() { [ -z "$p" ] && look "$1" && p=$c h=$2; return 0; }
+# mine PATH...: each is this user's and nobody else can write it (a linked pack root is judged
+# by what it points to). What another user could have planted is never run.
+mine() {
+    m=
+    for f; do
+        [ -O "$f" ] || return 1
+        m=$m${m:+
+}$f
+    done
+    [ "$(find -H "$@" -prune ! -perm -020 ! -perm -002 -print 2>/dev/null)" = "$m" ]
+}
 __FIND__
-if [ -n "$h" ] && [ -f "$r/$h/.complete" ]; then
+if [ -n "$h" ] && [ -f "$r/$h/.complete" ] && [ ! -h "$r/$h" ] && [ ! -h "$r/$h/.complete" ] &&
+    mine "$r" "$r/$h" "$r/$h/.complete"; then
     run -I -S "$r/$h/.envtool/run.py" "$0" "$n" "$@"
 fi
 if [ "$(wc -c < "$0")" -ne "$n" ]; then

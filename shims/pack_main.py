@@ -15,6 +15,14 @@ hands over to the carried interpreter.
 An extraction's directory name is its id: a hash of the manifest (entry, compile flag,
 interpreters, payload hashes), the runner, this bootstrap and the wheel set's key, so packs
 that differ in anything that decides what runs never share one.
+
+Nothing another local user could have planted is ever run: the pack root and each extraction
+are created private (0700), and a root, extraction or `.complete` that is not this user's, or
+that others can write, is not used (an extraction is set aside and made again; with such a
+root the pack extracts into a private temporary directory for the run). An extraction is
+staged in a `.extract-*` directory holding a lock (`.lock`, shared flock) until it is in place,
+so `envtool cache prune` never removes it under a starting pack, and it is synced to disk
+before `.complete` is written and before it is renamed into place.
 """
 import os
 import sys
@@ -25,9 +33,11 @@ if not (sys.flags.isolated and sys.flags.no_site):
     # packages can replace the modules this bootstrap imports or the pack's.
     os.execv(sys.executable, [sys.executable, "-I", "-S"] + sys.argv)
 
+import errno
 import hashlib
 import json
 import shutil
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -47,13 +57,219 @@ def pack_path():
     return os.path.dirname(os.path.abspath(__file__))
 
 
+TRUST_HINT = "set ENVTOOL_PACK_ROOT to a directory only you can write"
+
+
 def pack_root():
-    # As the sh header computes it: ${ENVTOOL_PACK_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/...}
+    # As the sh header computes it: ${ENVTOOL_PACK_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/...},
+    # a relative one taken from the working directory.
     root = os.environ.get("ENVTOOL_PACK_ROOT")
-    if root:
-        return root
-    cache = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("HOME") or "") + "/.cache"
-    return os.path.join(cache, "envtool", "pack-v1")
+    if not root:
+        cache = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("HOME") or "") + "/.cache"
+        root = os.path.join(cache, "envtool", "pack-v1")
+    return os.path.abspath(root)
+
+
+def untrusted(st, kind, what):
+    """Why the file or directory `st` describes cannot be trusted (it is not a `what`, is not
+    this user's, or others can write it), or None."""
+    if not kind(st.st_mode):
+        return "it is not a %s" % what
+    if st.st_uid != os.geteuid():
+        return "it belongs to another user (uid %d)" % st.st_uid
+    if st.st_mode & 0o022:
+        return "others can write it"
+    return None
+
+
+def private_root(root):
+    """Create the pack root private (0700) when it is missing; why it cannot be used, or None."""
+    try:
+        os.makedirs(root, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        return "it cannot be created (%s)" % (e.strerror or e)
+    try:
+        st = os.stat(root)  # a link to the root is judged by what it points to
+    except OSError as e:
+        return "it cannot be read (%s)" % (e.strerror or e)
+    return untrusted(st, stat.S_ISDIR, "directory")
+
+
+def check_extraction(final):
+    """"ok" for a finished extraction of this user that nobody else can write, None when there
+    is nothing at `final`, else why what is there must not be used."""
+    try:
+        st = os.lstat(final)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return "it cannot be read (%s)" % (e.strerror or e)
+    why = untrusted(st, stat.S_ISDIR, "directory")
+    if why:
+        return why
+    try:
+        st = os.lstat(os.path.join(final, ".complete"))
+    except OSError:
+        return "it is not finished (it has no .complete)"
+    why = untrusted(st, stat.S_ISREG, "file")
+    return "its .complete: " + why if why else "ok"
+
+
+def set_aside(root, final, why):
+    """Move what is at `final` out of the way and remove it (what cannot be removed stays under
+    a dot-name `envtool cache prune` removes later)."""
+    sys.stderr.write("warning: not using %s: %s; extracting the pack again\n" % (final, why))
+    aside = os.path.join(root, ".untrusted-" + os.urandom(8).hex())
+    os.rename(final, aside)
+    if check_extraction(aside) == "ok":
+        # Another copy's extraction landed there in the meantime: put it back.
+        try:
+            os.rename(aside, final)
+            return
+        except OSError:
+            pass
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+class Untrusted(Exception):
+    pass
+
+
+def private_tmp(root, why):
+    """A private temporary directory to extract into for this run, when the pack root cannot be
+    used (`why`); fails with an error when there is none either."""
+    try:
+        tmp = tempfile.mkdtemp(prefix="envtool-pack-")
+    except OSError as e:
+        fail("cannot extract %s: the pack root %s cannot be used (%s), and no private temporary directory can be made (%s)" % (pack_path(), root, why, e), TRUST_HINT)
+    if isinstance(why, Untrusted):
+        sys.stderr.write("warning: not using the pack root %s: %s; extracting into %s for this run (%s)\n" % (root, why, tmp, TRUST_HINT))
+    else:
+        sys.stderr.write("warning: cannot extract into %s (%s); using %s for this run (%s)\n" % (root, why, tmp, TRUST_HINT))
+    return tmp
+
+
+def hold(directory):
+    """A shared lock on directory/.lock, held while the returned file is open: `envtool cache
+    prune` and `clean` never remove a staging directory whose lock is held. None where there
+    are no locks."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    lock = open(os.path.join(directory, ".lock"), "a")
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_SH)
+    except OSError:
+        lock.close()
+        return None
+    return lock
+
+
+def release(lock):
+    if lock is not None:
+        lock.close()
+
+
+def let_go(handed, staged):
+    """Close the lock on `staged` handed over through exec (fd `handed`), once this process
+    holds its own or needs none; an fd that is not that lock is left alone."""
+    if not (handed and handed.isdigit() and staged):
+        return
+    try:
+        have = os.fstat(int(handed))
+        want = os.stat(os.path.join(staged, ".lock"))
+    except OSError:
+        return
+    if (have.st_dev, have.st_ino) == (want.st_dev, want.st_ino):
+        os.close(int(handed))
+
+
+def new_staging(root, prefix=".extract-"):
+    """A private staging directory in root, and its lock (held)."""
+    staging = tempfile.mkdtemp(prefix=prefix, dir=root)
+    try:
+        return staging, hold(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def sync_path(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return  # a link: its directory entry is synced with the directory
+        raise
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def syncfs(path):
+    """The whole file system of `path` written to disk at once (Linux's syncfs: one call for the
+    thousands of files of a carried interpreter); False where there is no such call."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        call = ctypes.CDLL(None, use_errno=True).syncfs
+    except (ImportError, OSError, AttributeError):
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return call(fd) == 0
+    finally:
+        os.close(fd)
+
+
+def sync_tree(top):
+    """Every file and directory below top on disk (what a crash must not lose once .complete
+    says the extraction is whole)."""
+    if syncfs(top):
+        return
+    for directory, _, files in os.walk(top):
+        for name in files:
+            sync_path(os.path.join(directory, name))
+        sync_path(directory)
+
+
+def finish(staging, root, final, ident):
+    """Put a staged extraction in place, durably: its files and directories synced, then
+    .complete written and synced, then the rename (the root synced after). Returns the
+    extraction to use (another copy's when it finished first)."""
+    sync_tree(staging)
+    complete = os.path.join(staging, ".complete")
+    fd = os.open(complete, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, (ident + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(complete, 0o644)
+    sync_path(staging)
+    try:
+        os.unlink(os.path.join(staging, ".lock"))  # still held through the open file
+    except OSError:
+        pass
+    there = check_extraction(final)
+    if there == "ok":
+        return final  # another copy finished first: use its extraction
+    if there is not None:
+        set_aside(root, final, there)
+    try:
+        os.rename(staging, final)
+    except OSError:
+        if check_extraction(final) != "ok":
+            raise
+        return final
+    sync_path(root)
+    return final
 
 
 def header_size(path):
@@ -116,10 +332,9 @@ def extract(archive, manifest, target, root, ident):
     """Extract the target's wheel set into root/<ident>, atomically, checking the content
     hash on the way (one pass over the payload); returns the directory."""
     final = os.path.join(root, ident)
-    if os.path.exists(os.path.join(final, ".complete")):
+    if check_extraction(final) == "ok":
         return final
-    os.makedirs(root, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".extract-", dir=root)
+    staging, lock = new_staging(root)
     try:
         digest = hashlib.sha256()
         made = set()
@@ -139,41 +354,37 @@ def extract(archive, manifest, target, root, ident):
             import compileall
 
             compileall.compile_dir(os.path.join(staging, "site-packages"), quiet=2)
-        with open(os.path.join(staging, ".complete"), "w") as f:
-            f.write(ident + "\n")
-        try:
-            os.rename(staging, final)
-        except OSError:
-            # Another copy finished first: use its extraction.
-            if not os.path.exists(os.path.join(final, ".complete")):
-                raise
+        return finish(staging, root, final, ident)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return final
-
-
-def staging_dir(root, prefix):
-    try:
-        os.makedirs(root, exist_ok=True)
-        return tempfile.mkdtemp(prefix=prefix, dir=root)
-    except OSError:
-        return tempfile.mkdtemp(prefix="envtool-pack-rt-")
+        shutil.rmtree(staging, ignore_errors=True)  # gone already once in place
+        release(lock)
 
 
 def unpack_archives(archive, root):
     """Started by another Python: unpack the carried interpreter and the wheel set (as the sh
-    header would)."""
+    header would) into a staging directory of root (None: of the temporary directory), and
+    return it with its lock (held)."""
     import tarfile
 
-    staging = staging_dir(root, ".extract-rt-")
-    for member in (RUNTIME, PAYLOAD):
-        with archive.open(member) as stream:
-            with tarfile.open(fileobj=stream, mode="r|gz") as tar:
-                if hasattr(tarfile, "fully_trusted_filter"):
-                    tar.extractall(staging, filter="fully_trusted")
-                else:
-                    tar.extractall(staging)
-    return staging
+    try:
+        staging, lock = new_staging(root, ".extract-rt-")
+    except OSError:
+        if root is None:
+            raise
+        staging, lock = new_staging(None, "envtool-pack-rt-")
+    try:
+        for member in (RUNTIME, PAYLOAD):
+            with archive.open(member) as stream:
+                with tarfile.open(fileobj=stream, mode="r|gz") as tar:
+                    if hasattr(tarfile, "fully_trusted_filter"):
+                        tar.extractall(staging, filter="fully_trusted")
+                    else:
+                        tar.extractall(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        release(lock)
+        raise
+    return staging, lock
 
 
 def archive_hash(archive, member):
@@ -193,16 +404,15 @@ def archives_intact(archive, manifest):
 def extract_staged(archive, manifest, target, root, ident, staged):
     """A standalone pack: the header (or unpack_archives) unpacked the interpreter and the
     wheel set into `staged`; check both archives against their hashes (the wheel set's is made
-    from the files whose content hash the id covers) and move both into root/<ident>."""
+    from the files whose content hash the id covers) and move both into root/<ident>. The
+    caller removes `staged`."""
     final = os.path.join(root, ident)
-    if os.path.exists(os.path.join(final, ".complete")):
-        shutil.rmtree(staged, ignore_errors=True)
+    if check_extraction(final) == "ok":
         return final
     if not archives_intact(archive, manifest):
         shutil.rmtree(staged, ignore_errors=True)
         fail("%s is damaged: what it carries does not match its hash" % pack_path(), "get a fresh copy of the file")
-    os.makedirs(root, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".extract-", dir=root)
+    staging, lock = new_staging(root)
     try:
         made = set()
         for info in archive.infolist():
@@ -213,17 +423,10 @@ def extract_staged(archive, manifest, target, root, ident, staged):
         for name in ("python", "site-packages", "bin"):
             if os.path.exists(os.path.join(staged, name)):
                 shutil.move(os.path.join(staged, name), os.path.join(staging, name))
-        with open(os.path.join(staging, ".complete"), "w") as f:
-            f.write(ident + "\n")
-        try:
-            os.rename(staging, final)
-        except OSError:
-            if not os.path.exists(os.path.join(final, ".complete")):
-                raise
+        return finish(staging, root, final, ident)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(staged, ignore_errors=True)
-    return final
+        release(lock)
 
 
 def exec_runner(python, final, size):
@@ -232,44 +435,96 @@ def exec_runner(python, final, size):
     os.execv(python, argv + sys.argv[1:])
 
 
+def run_then_remove(python, final, size, directory):
+    """Run the runner of an extraction made for this run only (in `directory`) as a child,
+    then remove the directory, and exit as the child did."""
+    import signal
+
+    argv = [python, "-I", "-S", os.path.join(final, ".envtool", "run.py"), sys.argv[0], size]
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execv(python, argv + sys.argv[1:])
+        finally:
+            os._exit(127)
+    # Ctrl-C and Ctrl-\ reach the child too (one process group): outlive it to clean up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda sig, frame: os.kill(pid, sig))
+    _, status = os.waitpid(pid, 0)
+    shutil.rmtree(directory, ignore_errors=True)
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
 def standalone(archive, manifest, runner, path, size):
     """A pack carrying its interpreter: run with that one, whatever started this bootstrap."""
     runtime = manifest["runtime"]
     target = manifest["targets"][0]
     staged = os.environ.pop("ENVTOOL_PACK_RUNTIME", None)
+    handed = os.environ.pop("ENVTOOL_PACK_LOCK_FD", None)
     root = pack_root()
+    why = private_root(root)
     ident = extraction_id(archive, target["key"])
     final = os.path.join(root, ident)
-    if os.path.exists(os.path.join(final, ".complete")):
+    mine = staged and os.path.realpath(sys.executable) == os.path.realpath(os.path.join(staged, runtime["python"]))
+    if why is None and check_extraction(final) == "ok":
         archive.close()
-        if staged:
+        if mine:
+            let_go(handed, staged)
             shutil.rmtree(staged, ignore_errors=True)
         exec_runner(os.path.join(final, runtime["python"]), final, size)
-    mine = staged and os.path.realpath(sys.executable) == os.path.realpath(os.path.join(staged, runtime["python"]))
     if not mine:
         # Not the carried interpreter (another Python started the pack): unpack it and let
         # it do the rest (checked first: it is about to run).
         if not archives_intact(archive, manifest):
             fail("%s is damaged: what it carries does not match its hash" % path, "get a fresh copy of the file")
         try:
-            staged = unpack_archives(archive, root)
+            staged, lock = unpack_archives(archive, root if why is None else None)
         except (OSError, EOFError, zlib.error) as e:
-            fail("cannot unpack the interpreter %s carries (%s)" % (path, e), "check that %s is writable, or set ENVTOOL_PACK_ROOT" % root)
+            fail("cannot unpack the interpreter %s carries (%s)" % (path, e), "check that there is room in %s, or %s" % (root, TRUST_HINT))
         archive.close()
         os.environ["ENVTOOL_PACK_RUNTIME"] = staged
+        if lock is not None:
+            # The lock stays held through the exec until the carried interpreter holds its own.
+            os.set_inheritable(lock.fileno(), True)
+            os.environ["ENVTOOL_PACK_LOCK_FD"] = str(lock.fileno())
         python = os.path.join(staged, runtime["python"])
         os.execv(python, [python, "-I", "-S"] + sys.argv)
     # The interpreter runs (the header checked the file's size, tar the gzip streams' CRCs);
     # both archives are checked against their hashes before anything moves into place.
+    lock = hold(staged)
+    let_go(handed, staged)
+    fallback = None
     try:
-        final = extract_staged(archive, manifest, target, root, ident, staged)
-    except OSError as e:
-        fallback = tempfile.mkdtemp(prefix="envtool-pack-")
-        sys.stderr.write("warning: cannot extract into %s (%s); using %s for this run\n" % (root, e, fallback))
-        final = extract_staged(archive, manifest, target, fallback, ident, staged)
+        try:
+            if why is not None:
+                raise Untrusted(why)
+            final = extract_staged(archive, manifest, target, root, ident, staged)
+        except (OSError, Untrusted) as e:
+            fallback = private_tmp(root, e)
+            try:
+                if not os.path.isdir(os.path.join(staged, "python")):
+                    # The failed attempt took it: unpack it again.
+                    shutil.rmtree(staged, ignore_errors=True)
+                    release(lock)
+                    staged, lock = unpack_archives(archive, None)
+                final = extract_staged(archive, manifest, target, fallback, ident, staged)
+            except BaseException:
+                shutil.rmtree(fallback, ignore_errors=True)
+                raise
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+        release(lock)
     archive.close()
+    python = os.path.join(final, runtime["python"])
+    if fallback:
+        run_then_remove(python, final, size, fallback)
     # The interpreter running this moved into the extraction: start again from there.
-    exec_runner(os.path.join(final, runtime["python"]), final, size)
+    exec_runner(python, final, size)
 
 
 def main():
@@ -293,15 +548,21 @@ def main():
     if target is None:
         runner["wrong_interpreter"](manifest, path)
     root = pack_root()
+    why = private_root(root)
     ident = extraction_id(archive, target["key"])
     final = os.path.join(root, ident)
-    if not os.path.exists(os.path.join(final, ".complete")):
+    if why is not None or check_extraction(final) != "ok":
         try:
             try:
+                if why is not None:
+                    raise Untrusted(why)
                 final = extract(archive, manifest, target, root, ident)
-            except OSError as e:
-                fallback = tempfile.mkdtemp(prefix="envtool-pack-")
-                sys.stderr.write("warning: cannot extract into %s (%s); using %s for this run\n" % (root, e, fallback))
+            except (OSError, Untrusted) as e:
+                fallback = private_tmp(root, e)
+                # Removed when the program ends (after its threads and exit handlers).
+                import atexit
+
+                atexit.register(shutil.rmtree, fallback, True)
                 final = extract(archive, manifest, target, fallback, ident)
         except damaged as e:
             fail("%s is damaged (%s)" % (path, e), "get a fresh copy of the file")

@@ -25,14 +25,16 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 /// Where packed executables extract themselves (as their bootstrap computes it):
-/// `ENVTOOL_PACK_ROOT`, else `$XDG_CACHE_HOME/envtool/pack-v1`, else `~/.cache/envtool/pack-v1`.
+/// `ENVTOOL_PACK_ROOT`, else `$XDG_CACHE_HOME/envtool/pack-v1`, else `~/.cache/envtool/pack-v1`;
+/// a relative one from the working directory.
 pub fn pack_root() -> Option<PathBuf> {
     if let Some(dir) = non_empty_var(env_vars::ENVTOOL_PACK_ROOT) {
-        return Some(PathBuf::from(dir));
+        return Some(absolute(dir));
     }
     let xdg = non_empty_var(env_vars::XDG_CACHE_HOME).map(PathBuf::from);
     let base = xdg.or_else(|| home().map(|h| h.join(".cache")))?;
-    Some(base.join("envtool").join("pack-v1"))
+    let root = base.join("envtool").join("pack-v1");
+    Some(std::path::absolute(&root).unwrap_or(root))
 }
 
 /// Where tools live: `ENVTOOL_TOOL_DIR`, else the platform data dir's `envtool/tools`.

@@ -99,6 +99,7 @@ pub fn clean(cache: &Cache) -> anyhow::Result<u64> {
     }
     check_marked(cache)?;
     let _guard = exclusive(cache)?;
+    let pack_root = pack_root(cache);
     let mut freed = 0;
     for entry in fs_err::read_dir(cache.root())? {
         let entry = entry?;
@@ -107,6 +108,12 @@ pub fn clean(cache: &Cache) -> anyhow::Result<u64> {
             continue;
         }
         let path = entry.path();
+        if path == pack_root {
+            // The default pack root lives in the cache directory: every extraction goes but
+            // those running packs hold and those being made.
+            freed += prune_pack_root(&pack_root, Some(SystemTime::now()))?;
+            continue;
+        }
         freed += if path.is_dir() {
             disk_usage(&path)
         } else {
@@ -159,8 +166,15 @@ pub fn pack_root(cache: &Cache) -> PathBuf {
     crate::dirs::pack_root().unwrap_or_else(|| cache.root().join("pack-v1"))
 }
 
-/// Extractions of packed executables: unfinished ones always, and with a cutoff those whose
-/// last use (the mtime of `.complete`) is older, unless a running pack holds their lock.
+/// How long a staging directory of a pack root whose lock is free is left alone: the time
+/// between its creation and its lock being taken, or a hand-over of the lock through exec.
+const STAGING_GRACE: Duration = Duration::from_secs(60);
+
+/// Extractions of packed executables: leftovers of starts that ended before their extraction
+/// was in place (`.extract-*`, and `.untrusted-*` set aside), and with a cutoff those whose
+/// last use (the mtime of `.complete`) is older, unless a running pack holds their lock. A
+/// leftover is removed only when its lock (`.lock`, held by the start making it) is free and
+/// it is older than a minute. What cannot be removed is reported and left.
 fn prune_pack_root(root: &Path, cutoff: Option<SystemTime>) -> anyhow::Result<u64> {
     let Ok(rd) = std::fs::read_dir(root) else {
         return Ok(0);
@@ -169,17 +183,23 @@ fn prune_pack_root(root: &Path, cutoff: Option<SystemTime>) -> anyhow::Result<u6
     for entry in rd.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        let marker = path.join(".complete");
-        let unfinished = name.starts_with(".extract-");
-        let stale = cutoff.is_some_and(|c| {
-            std::fs::metadata(&marker)
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t < c)
-        });
-        if !(unfinished || stale) {
-            continue;
-        }
-        if !unfinished {
+        let leftover = name.starts_with(".extract-") || name.starts_with(".untrusted-");
+        // The lock held while removing it (None: there is no lock to take).
+        let _lock = if leftover {
+            match staging_lock(&path) {
+                Some(lock) => lock,
+                None => continue, // in progress
+            }
+        } else {
+            let marker = path.join(".complete");
+            let stale = cutoff.is_some_and(|c| {
+                std::fs::metadata(&marker)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < c)
+            });
+            if !stale {
+                continue;
+            }
             // A running pack holds a shared lock on .complete: never remove it under its feet.
             let Ok(file) = std::fs::File::open(&marker) else {
                 continue;
@@ -187,11 +207,40 @@ fn prune_pack_root(root: &Path, cutoff: Option<SystemTime>) -> anyhow::Result<u6
             if file.try_lock().is_err() {
                 continue;
             }
+            Some(file)
+        };
+        let size = size_of(&path);
+        match remove_any(&path) {
+            Ok(()) => freed += size,
+            // Gone meanwhile: an extraction renamed into place.
+            Err(_) if std::fs::symlink_metadata(&path).is_err() => {}
+            Err(e) => crate::output::warn(&format!("cannot remove {}: {e}", path.display())),
         }
-        freed += size_of(&path);
-        remove_any(&path)?;
     }
     Ok(freed)
+}
+
+/// Whether the staging directory `dir` of a pack root may be removed: its lock is free (and
+/// is returned taken, so no start can take it meanwhile) and it is older than
+/// [`STAGING_GRACE`]. None while a start is making it.
+fn staging_lock(dir: &Path) -> Option<Option<std::fs::File>> {
+    let lock_path = dir.join(".lock");
+    let lock = match std::fs::File::open(&lock_path) {
+        Ok(file) => match file.try_lock() {
+            Ok(()) => Some(file),
+            Err(_) => return None,
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(_) => return None,
+    };
+    let newest = [dir, lock_path.as_path()]
+        .iter()
+        .filter_map(|p| std::fs::symlink_metadata(p).and_then(|m| m.modified()).ok())
+        .max()?;
+    let old = SystemTime::now()
+        .duration_since(newest)
+        .is_ok_and(|age| age >= STAGING_GRACE);
+    old.then_some(lock)
 }
 
 fn prune_bucket(dir: &Path, name: &str, cutoff: Option<SystemTime>) -> anyhow::Result<u64> {

@@ -3,11 +3,11 @@
 //! `python -m` takes it (the environment's or the standard library's), or
 //! `module:object.attr` as a console script calls it.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::dist::record::parse_record;
 use crate::error::user;
+use crate::install::commands::{self, Kind};
 use crate::install::entry_points::{parse_entry_points, scripts, EntryPoint};
 use crate::install::installed::InstalledDist;
 
@@ -61,14 +61,13 @@ pub fn resolve(text: &str, env: &Env) -> anyhow::Result<(Entry, Option<PathBuf>)
         return Ok((entry, None));
     }
     let commands = bin_commands(env, &console);
-    if let Some((name, path)) = commands.iter().find(|(n, _)| n == text) {
-        let python = is_python_script(path);
+    if let Some(command) = commands.iter().find(|c| c.name == text) {
         return Ok((
             Entry::Command {
-                name: name.clone(),
-                python,
+                name: command.name.clone(),
+                python: command.kind.runs_with_python(),
             },
-            Some(path.clone()),
+            Some(command.path.clone()),
         ));
     }
     let (module, attr) = match text.split_once(':') {
@@ -138,61 +137,14 @@ fn console_scripts(dists: &[InstalledDist]) -> Vec<EntryPoint> {
     out
 }
 
-/// `path` with `.` and `..` resolved lexically.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// The files distributions install into `bin/` that are not console-script launchers
-/// (`.data/scripts`: native binaries, scripts), by name, from their RECORDs.
-fn bin_commands(env: &Env, console: &[EntryPoint]) -> Vec<(String, PathBuf)> {
-    let scripts_dir = normalize(&std::path::absolute(env.scripts).unwrap_or_default());
-    let site = std::path::absolute(env.site).unwrap_or_default();
-    let mut out = Vec::new();
-    for d in env.dists {
-        let Ok(text) = std::fs::read_to_string(d.dist_info.join("RECORD")) else {
-            continue;
-        };
-        let Ok(rows) = parse_record(&text) else {
-            continue;
-        };
-        for row in rows {
-            let path = normalize(&site.join(&row.path));
-            if path.parent() != Some(scripts_dir.as_path()) || !path.is_file() {
-                continue;
-            }
-            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
-            if console.iter().any(|e| e.name == name) {
-                continue;
-            }
-            out.push((name.to_string(), path.clone()));
-        }
-    }
-    out.sort();
-    out.dedup_by(|a, b| a.0 == b.0);
-    out
-}
-
-/// A script whose `#!` line names a Python (written `#!python` in the wheel).
-pub fn is_python_script(path: &Path) -> bool {
-    let mut head = [0u8; 256];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .unwrap_or(0);
-    let line = head[..n].split(|&b| b == b'\n').next().unwrap_or_default();
-    line.starts_with(b"#!") && line.windows(6).any(|w| w == b"python")
+/// (`.data/scripts`: native binaries, scripts), as the environment's commands are found
+/// everywhere else (`install::commands`, from the RECORDs).
+fn bin_commands(env: &Env, console: &[EntryPoint]) -> Vec<commands::Command> {
+    commands::of_env(env.dists, env.site, env.scripts)
+        .into_iter()
+        .filter(|c| c.kind != Kind::EntryPoint && !console.iter().any(|e| e.name == c.name))
+        .collect()
 }
 
 enum Found {
@@ -335,11 +287,11 @@ fn ask_interpreter(interpreter: &Path, module: &str) -> anyhow::Result<Found> {
 fn available(
     env: &Env,
     console: &[EntryPoint],
-    commands: &[(String, PathBuf)],
+    commands: &[commands::Command],
     near: &str,
 ) -> String {
     let mut names: Vec<String> = console.iter().map(|e| e.name.clone()).collect();
-    names.extend(commands.iter().map(|(n, _)| n.clone()));
+    names.extend(commands.iter().map(|c| c.name.clone()));
     names.sort();
     names.dedup();
     let mut modules = Vec::new();

@@ -589,8 +589,18 @@ fn cold_block(spec: &PackSpec, payload_len: usize) -> String {
         ));
     }
     out.push_str(&format!(
-        "mkdir -p \"$r\" 2>/dev/null\n\
-         t=$(mktemp -d \"$r/.extract-rt-XXXXXX\" 2>/dev/null) || t=$(mktemp -d \"${{TMPDIR:-/tmp}}/envtool-pack-rt-XXXXXX\") || exit 1\n\
+        "# Staged in the pack root when it is private (else in the temporary directory), under a\n\
+         # shared lock held through the exec into Python until the extraction is in place, so\n\
+         # that `envtool cache prune` never removes it.\n\
+         mkdir -p -m 700 \"$r\" 2>/dev/null\n\
+         t=\n\
+         mine \"$r\" && t=$(mktemp -d \"$r/.extract-rt-XXXXXX\" 2>/dev/null)\n\
+         [ -n \"$t\" ] || t=$(mktemp -d \"${{TMPDIR:-/tmp}}/envtool-pack-rt-XXXXXX\") || {{\n\
+         \x20   echo \"error: cannot unpack the Python $0 carries: no private directory can be made in $r or ${{TMPDIR:-/tmp}}\" >&2\n\
+         \x20   echo \"hint: set ENVTOOL_PACK_ROOT to a directory only you can write\" >&2\n\
+         \x20   exit 1\n\
+         }}\n\
+         command exec 9>\"$t/.lock\" && {{ ! command -v flock >/dev/null 2>&1 || flock -s 9; }} && export ENVTOOL_PACK_LOCK_FD=9\n\
          # The interpreter and the wheel set, two gzip streams unpacked side by side (no\n\
          # owners or times restored: nothing reads them).\n\
          x() {{ tail -c +\"$1\" \"$0\" | head -c \"$2\" | tar -x -z -m -o -f - -C \"$t\"; }}\n\

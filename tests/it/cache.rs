@@ -115,7 +115,14 @@ fn prune_collects_unused_pack_extractions_but_not_one_in_use() {
         std::fs::create_dir_all(root.join(name).join("site-packages")).unwrap();
         std::fs::write(root.join(name).join(".complete"), name).unwrap();
     }
+    // A first start that crashed long ago: its staging directory's lock is free.
     std::fs::create_dir_all(root.join(".extract-crashed")).unwrap();
+    std::fs::write(root.join(".extract-crashed/.lock"), "").unwrap();
+    backdate(&root.join(".extract-crashed/.lock"), 1);
+    File::open(root.join(".extract-crashed"))
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(86_400))
+        .unwrap();
     backdate(&root.join("old-unused/.complete"), 10);
     backdate(&root.join("old-running/.complete"), 10);
     // A running pack holds a shared lock on its .complete file.

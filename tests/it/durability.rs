@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{assert_success, assert_user_error, tree};
 use crate::fixture::{stderr, wheel, Fixture};
+use crate::pack::{report, How, World, BOTH};
 use crate::support::{sha256_hex, WheelBuilder};
 use crate::{common, support};
 
@@ -387,4 +388,239 @@ fn a_no_cache_run_leaves_nothing_behind() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let _ = child.wait();
     assert!(tree(&tmp).is_empty(), "left behind: {:?}", tree(&tmp));
+}
+
+// ---------------------------------------------------------------------------------------
+// Packed executables: a first start and `cache prune` / `cache clean` at the same time
+// ---------------------------------------------------------------------------------------
+
+fn backdate_path(path: &Path, secs: u64) {
+    let when = std::time::SystemTime::now() - Duration::from_secs(secs);
+    std::fs::File::open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+/// Whether a process holds a lock on `lock`.
+fn lock_held(lock: &Path) -> bool {
+    std::fs::File::open(lock)
+        .is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
+}
+
+/// The staging directories (`.extract-*`) of a pack root whose lock a process holds.
+fn locked_staging(root: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = rd
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".extract-"))
+        .map(|e| e.path())
+        .filter(|p| lock_held(&p.join(".lock")))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A stopped process group, continued when dropped.
+struct Paused(i32);
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        // SAFETY: signalling the process group of our own child.
+        unsafe { libc::kill(-self.0, libc::SIGCONT) };
+    }
+}
+
+/// Starts `cmd` in a process group of its own and stops the group while it is extracting
+/// (a staging directory of `root` is locked); returns the child, the pause and those staging
+/// directories, made to look older than any grace period so only their locks keep them.
+fn start_and_pause_extracting(
+    mut cmd: Command,
+    root: &Path,
+    ctx: &str,
+) -> (std::process::Child, Paused, Vec<PathBuf>) {
+    use std::os::unix::process::CommandExt;
+    let mut child = cmd
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pgid = child.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{ctx}: the first start ended before it was caught extracting"
+        );
+        assert!(Instant::now() < deadline, "{ctx}: never caught extracting");
+        if locked_staging(root).is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        }
+        // SAFETY: signalling the process group of our own child.
+        unsafe { libc::kill(-pgid, libc::SIGSTOP) };
+        let paused = Paused(pgid);
+        std::thread::sleep(Duration::from_millis(50));
+        let staging = locked_staging(root);
+        if staging.is_empty() {
+            continue; // it moved on just before it stopped: catch it again
+        }
+        for dir in &staging {
+            backdate_path(dir, 600);
+            backdate_path(&dir.join(".lock"), 600);
+        }
+        return (child, paused, staging);
+    }
+}
+
+/// `NAME` with thousands of small files: a first start takes long enough to be caught
+/// extracting them.
+fn bulky() -> WheelBuilder {
+    many_files("bulk", "1.0", 3000)
+}
+
+/// After a first start completed: one extraction, nothing staged left but `keep`.
+fn assert_extracted_and_clean(root: &Path, keep: &[&str], ctx: &str) {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let (dot, ids): (Vec<String>, Vec<String>) =
+        names.into_iter().partition(|n| n.starts_with('.'));
+    assert_eq!(dot, keep, "{ctx}: left in the pack root");
+    assert_eq!(ids.len(), 1, "{ctx}: {ids:?}");
+    assert!(root.join(&ids[0]).join(".complete").is_file(), "{ctx}");
+    assert!(
+        root.join(&ids[0])
+            .join("site-packages/bulk/m2999.py")
+            .is_file(),
+        "{ctx}"
+    );
+}
+
+/// `envtool cache prune` while a pack starts for the first time, plain and standalone, as
+/// `./PACK` and `python PACK`: the staging directories the start holds locked are kept even
+/// when they look old, and the start completes and runs its program; a leftover whose lock
+/// is free is removed once it is older than a minute (a younger one may be a start that has
+/// not taken its lock yet).
+#[test]
+fn prune_never_removes_an_extraction_in_progress() {
+    let w = World::with(&[bulky()]);
+    w.create("e", &["demo", "bulk"]);
+    let plain = w.pack_env("e", "demo-cli", "demo-cli");
+    let standalone = w.pack_env_with("e", "demo-cli", "s", &["--standalone"]);
+    let root = w.root();
+    for (pack, kind) in [(&plain, "plain"), (&standalone, "standalone")] {
+        for how in BOTH {
+            let ctx = format!("{kind}, {how:?}");
+            let _ = std::fs::remove_dir_all(&root);
+            std::fs::create_dir_all(&root).unwrap();
+            std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .unwrap();
+            let stale = root.join(".extract-stale");
+            std::fs::create_dir_all(stale.join("site-packages")).unwrap();
+            std::fs::write(stale.join(".lock"), "").unwrap();
+            for p in [
+                stale.join(".lock"),
+                stale.join("site-packages"),
+                stale.clone(),
+            ] {
+                backdate_path(&p, 600);
+            }
+            let fresh = root.join(".extract-fresh");
+            std::fs::create_dir_all(&fresh).unwrap();
+
+            let (child, paused, staging) =
+                start_and_pause_extracting(w.run_cmd(pack, how, &["x"]), &root, &ctx);
+            let out =
+                w.t.cmd(["cache", "prune"])
+                    .env("ENVTOOL_PACK_ROOT", &root)
+                    .env("ENVTOOL_CACHE_DIR", w.path("no-cache"))
+                    .output()
+                    .unwrap();
+            assert_success(&out);
+            for dir in &staging {
+                assert!(
+                    dir.join(".lock").is_file(),
+                    "{ctx}: prune removed {} while it was being extracted",
+                    dir.display()
+                );
+            }
+            assert!(!stale.exists(), "{ctx}: an old unlocked leftover was kept");
+            assert!(fresh.exists(), "{ctx}: a young leftover was removed");
+            drop(paused);
+
+            let out = child.wait_with_output().unwrap();
+            assert_success(&out);
+            let r = report(&out);
+            assert_eq!(r["kind"], "script", "{ctx}");
+            assert_eq!(r["args"], serde_json::json!(["x"]), "{ctx}");
+            assert_extracted_and_clean(&root, &[".extract-fresh"], &ctx);
+        }
+    }
+}
+
+/// `envtool cache clean` with the pack root inside the cache, where it is by default: the
+/// rest of the cache goes, and so do extractions nobody runs, but not one a running pack
+/// holds nor a first start's staging directory.
+#[test]
+fn clean_never_removes_an_extraction_in_progress_or_in_use() {
+    let w = World::with(&[bulky()]);
+    w.create("e", &["demo", "bulk"]);
+    let pack = w.pack_env("e", "demo-cli", "demo-cli");
+    let cache = w.path("private-cache");
+    std::fs::create_dir_all(cache.join("http-v1")).unwrap();
+    std::fs::write(cache.join("http-v1/page.json"), "{}").unwrap();
+    std::fs::write(
+        cache.join("CACHEDIR.TAG"),
+        "Signature: 8a477f597d28d172789f06886806bc55\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&cache, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let root = cache.join("pack-v1");
+    for name in ["in-use", "unused"] {
+        std::fs::create_dir_all(root.join(name).join("site-packages")).unwrap();
+        std::fs::write(root.join(name).join(".complete"), name).unwrap();
+    }
+    let running = std::fs::File::open(root.join("in-use/.complete")).unwrap();
+    running.lock_shared().unwrap();
+
+    let mut cmd = w.run_cmd(&pack, How::Direct, &["x"]);
+    cmd.env("ENVTOOL_PACK_ROOT", &root);
+    let (child, paused, staging) = start_and_pause_extracting(cmd, &root, "clean");
+    let out =
+        w.t.cmd(["cache", "clean"])
+            .env("ENVTOOL_PACK_ROOT", &root)
+            .env("ENVTOOL_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+    assert_success(&out);
+    assert!(!cache.join("http-v1").exists(), "clean left the cache");
+    for dir in &staging {
+        assert!(
+            dir.join(".lock").is_file(),
+            "clean removed {}",
+            dir.display()
+        );
+    }
+    assert!(
+        root.join("in-use/.complete").is_file(),
+        "removed while in use"
+    );
+    assert!(
+        !root.join("unused").exists(),
+        "an unused extraction was kept"
+    );
+    drop(paused);
+    let out = child.wait_with_output().unwrap();
+    assert_success(&out);
+    assert_eq!(report(&out)["args"], serde_json::json!(["x"]));
+    drop(running);
+    std::fs::remove_dir_all(root.join("in-use")).unwrap();
+    assert_extracted_and_clean(&root, &[], "clean");
 }

@@ -553,6 +553,33 @@ fn commands_the_distribution_installs_into_bin_are_entries() {
     assert!(!script.contains(&env_path), "{script}");
 }
 
+/// A Python script a distribution installs into `bin/` behind the `/bin/sh` trampoline
+/// launchers use for long interpreter paths is a Python command to a pack as it is to
+/// `envtool shim` and tools (one detector, `install::commands`): it runs in the pack's
+/// interpreter, not through the path its trampoline names.
+#[test]
+fn a_trampolined_python_script_is_a_python_command() {
+    let tramp = WheelBuilder::new("tramp", "1.0")
+        .file("tramp/__init__.py", "")
+        .data(
+            "scripts",
+            "tramp-tool",
+            "#!/bin/sh\n'''exec' '/nonexistent/bin/python' \"$0\" \"$@\"\n' '''\nimport json, sys, demolib\nprint(json.dumps({'kind': 'tramp-tool', 'args': sys.argv[1:], 'lib': demolib.VERSION}))\n",
+        )
+        .requires_dist("demolib>=1");
+    let w = World::with(&[tramp]);
+    w.create("t", &["tramp"]);
+    let pack = w.pack_env("t", "tramp-tool", "tramp-tool");
+    for how in BOTH {
+        let out = w.run(&pack, how, &["z"]);
+        assert_success(&out);
+        let r = report(&out);
+        assert_eq!(r["kind"], "tramp-tool", "{how:?}");
+        assert_eq!(r["args"], serde_json::json!(["z"]), "{how:?}");
+        assert_eq!(r["lib"], "1.0", "{how:?}");
+    }
+}
+
 /// Packs of one environment that differ in the entry, the compile flag or the interpreter
 /// command each have their own extraction: each runs its own program, whichever ran first.
 #[test]
@@ -1503,6 +1530,34 @@ fn assert_refused(w: &World, pack: &Path, needle: &str) {
             "{how:?}: staging dirs left: {staging:?}"
         );
     }
+    // With a pack root others can write, the pack extracts into a private temporary
+    // directory instead, which a refused start removes too.
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = w.path("tmp-refused");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let _ = std::fs::remove_dir_all(w.root());
+    std::fs::create_dir_all(w.root()).unwrap();
+    std::fs::set_permissions(w.root(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    for how in BOTH {
+        let out = w
+            .run_cmd(pack, how, &[])
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{how:?}: stderr:\n{stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{how:?}: expected {needle:?} in:\n{stderr}"
+        );
+        assert!(!stdout_of(&out).contains("RAN"), "{how:?}: the entry ran");
+        assert!(
+            tree(&tmp).is_empty(),
+            "{how:?}: left behind: {:?}",
+            tree(&tmp)
+        );
+    }
+    let _ = std::fs::remove_dir_all(w.root());
 }
 
 /// One flipped byte: the zip CRC of that member no longer matches.

@@ -10,6 +10,7 @@ use std::process::Command;
 
 use crate::common::{assert_success, assert_user_error, tree};
 use crate::fixture::{stderr, wheel, Fixture};
+use crate::pack::{report, stderr_of, How, World, BOTH};
 use crate::support::IndexServer;
 use crate::{common, support};
 
@@ -737,6 +738,301 @@ fn without_a_home_the_cache_is_not_a_shared_temp_path() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(!text.trim().ends_with("/tmp/envtool-cache"), "{text}");
+}
+
+// Packed executables extract themselves into a pack root: what they run from there must be
+// what they extracted themselves.
+
+/// `cp -a FROM TO`.
+fn copy_tree(from: &Path, to: &Path) {
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "cp -a {} {}", from.display(), to.display());
+}
+
+/// Gives `path` (and, with `recursive`, everything below it) to the user nobody; false
+/// (after a SKIP line) where this user cannot.
+fn give_to_nobody(path: &Path, recursive: bool) -> bool {
+    let mut cmd = Command::new("chown");
+    if recursive {
+        cmd.arg("-R");
+    }
+    let given = cmd
+        .arg("65534:65534")
+        .arg(path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !given {
+        support::skip("cannot give a file to another user (chown needs root)");
+    }
+    given
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Makes a Python file write `marker` before anything else it does.
+fn poison(file: &Path, marker: &Path) {
+    let text = std::fs::read_to_string(file).unwrap();
+    std::fs::write(
+        file,
+        format!(
+            "open({:?}, 'w').write('planted')\n{text}",
+            marker.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+}
+
+/// A pack's real extraction (made by a first start, then taken out of the pack root) with
+/// its runner and its entry's module made to write `marker`, and for a standalone pack its
+/// interpreter replaced by a script that does: planted in the pack root, it would run.
+/// Returns the copy and the extraction's id.
+fn planted_template(w: &World, pack: &Path, marker: &Path) -> (PathBuf, String) {
+    assert_success(&w.run(pack, How::Direct, &[]));
+    let real = w.extraction();
+    let id = real.file_name().unwrap().to_string_lossy().into_owned();
+    let template = w.path("planted");
+    copy_tree(&real, &template);
+    std::fs::remove_dir_all(w.root()).unwrap();
+    poison(&template.join(".envtool/run.py"), marker);
+    poison(&template.join("site-packages/demo/cli.py"), marker);
+    let bin = template.join("python/bin");
+    if bin.is_dir() {
+        for e in std::fs::read_dir(&bin).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("python") {
+                let _ = std::fs::remove_file(e.path());
+                std::fs::write(
+                    e.path(),
+                    format!("#!/bin/sh\necho planted > '{}'\n", marker.display()),
+                )
+                .unwrap();
+                chmod(&e.path(), 0o755);
+            }
+        }
+    }
+    (template, id)
+}
+
+/// The pack ran its real program: the demo's report, its own stderr line, and nothing
+/// planted ran.
+fn assert_ran_the_real_program(out: &std::process::Output, marker: &Path, ctx: &str) {
+    assert_success(out);
+    assert!(!marker.exists(), "{ctx}: the planted code ran");
+    let r = report(out);
+    assert_eq!(r["kind"], "script", "{ctx}");
+    assert_eq!(r["args"], serde_json::json!(["x"]), "{ctx}");
+}
+
+/// A named way to spoil a directory; false when it cannot be arranged here.
+type Spoiler = (&'static str, fn(&Path) -> bool);
+
+/// The ways another user could have planted an extraction in a pack root of this user, or
+/// that would let them change one: an extraction directory or its `.complete` owned by
+/// someone else, or writable by others. Each returns false when it cannot be arranged here.
+fn spoilers() -> Vec<Spoiler> {
+    vec![
+        ("an extraction others can write", |d: &Path| {
+            chmod(d, 0o777);
+            true
+        }),
+        ("a .complete others can write", |d: &Path| {
+            chmod(&d.join(".complete"), 0o666);
+            true
+        }),
+        ("a group-writable extraction", |d: &Path| {
+            chmod(d, 0o770);
+            true
+        }),
+        ("an extraction of another user", |d: &Path| {
+            give_to_nobody(d, true)
+        }),
+        ("a .complete of another user", |d: &Path| {
+            give_to_nobody(&d.join(".complete"), false)
+        }),
+    ]
+}
+
+/// An extraction in the pack root that another user owns or could have written (with a
+/// `.complete`, and a runner and entry module that write a marker) is never run, on a warm
+/// start through the sh header nor through `python PACK`: the pack extracts afresh in its
+/// place and runs the real program, and the next start is an ordinary warm one.
+#[test]
+fn a_pack_never_runs_an_extraction_another_user_could_have_planted() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo-cli", "demo-cli");
+    let marker = w.path("planted-ran");
+    let (template, id) = planted_template(&w, &pack, &marker);
+    for (what, spoil) in spoilers() {
+        for how in BOTH {
+            let ctx = format!("{what}, {how:?}");
+            let _ = std::fs::remove_dir_all(w.root());
+            std::fs::create_dir_all(w.root()).unwrap();
+            chmod(&w.root(), 0o700);
+            let planted = w.root().join(&id);
+            copy_tree(&template, &planted);
+            if !spoil(&planted) {
+                break;
+            }
+            let out = w.run(&pack, how, &["x"]);
+            assert_ran_the_real_program(&out, &marker, &ctx);
+            let file = report(&out)["file"].as_str().unwrap().to_string();
+            assert!(
+                Path::new(&file).starts_with(&planted),
+                "{ctx}: ran from {file}"
+            );
+            assert_eq!(w.root_entries(), vec![id.clone()], "{ctx}");
+            let meta = std::fs::metadata(&planted).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o777, 0o700, "{ctx}");
+            assert_eq!(
+                std::os::unix::fs::MetadataExt::uid(&meta),
+                unsafe { libc::geteuid() },
+                "{ctx}"
+            );
+            // The fresh extraction is used as it is from now on.
+            for again in BOTH {
+                let out = w.run(&pack, again, &["x"]);
+                assert_ran_the_real_program(&out, &marker, &ctx);
+                assert_eq!(stderr_of(&out), "demo stderr: script\n", "{ctx}, {again:?}");
+            }
+        }
+    }
+}
+
+/// The same for a standalone pack, whose warm start runs the interpreter of its extraction:
+/// a planted one never runs.
+#[test]
+fn a_standalone_pack_never_runs_a_planted_interpreter() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env_with("e", "demo-cli", "s", &["--standalone"]);
+    let marker = w.path("planted-ran");
+    let (template, id) = planted_template(&w, &pack, &marker);
+    for (what, spoil) in spoilers() {
+        for how in BOTH {
+            let ctx = format!("{what}, {how:?}");
+            let _ = std::fs::remove_dir_all(w.root());
+            std::fs::create_dir_all(w.root()).unwrap();
+            chmod(&w.root(), 0o700);
+            let planted = w.root().join(&id);
+            copy_tree(&template, &planted);
+            if !spoil(&planted) {
+                break;
+            }
+            let out = w.run(&pack, how, &["x"]);
+            assert_ran_the_real_program(&out, &marker, &ctx);
+            assert_eq!(w.root_entries(), vec![id.clone()], "{ctx}");
+            let out = w.run(&pack, how, &["x"]);
+            assert_ran_the_real_program(&out, &marker, &ctx);
+        }
+    }
+}
+
+/// A pack root another user owns, or others can write, is not used at all (even an
+/// extraction in it that is private and this user's may have been put there): the pack
+/// extracts into a fresh private directory for the run, says so, runs the real program and
+/// leaves no temporary directory behind.
+#[test]
+fn a_pack_root_another_user_could_write_is_not_used() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo-cli", "demo-cli");
+    let marker = w.path("planted-ran");
+    let (template, id) = planted_template(&w, &pack, &marker);
+    let tmp = w.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let roots: Vec<Spoiler> = vec![
+        ("a pack root others can write", |r: &Path| {
+            chmod(r, 0o777);
+            true
+        }),
+        ("a group-writable pack root", |r: &Path| {
+            chmod(r, 0o775);
+            true
+        }),
+        ("a pack root of another user", |r: &Path| {
+            give_to_nobody(r, false)
+        }),
+    ];
+    for (what, spoil) in roots {
+        for how in BOTH {
+            let ctx = format!("{what}, {how:?}");
+            let _ = std::fs::remove_dir_all(w.root());
+            std::fs::create_dir_all(w.root()).unwrap();
+            chmod(&w.root(), 0o700);
+            copy_tree(&template, &w.root().join(&id));
+            if !spoil(&w.root()) {
+                break;
+            }
+            let out = w
+                .run_cmd(&pack, how, &["x"])
+                .env("TMPDIR", &tmp)
+                .output()
+                .unwrap();
+            assert_ran_the_real_program(&out, &marker, &ctx);
+            let stderr = stderr_of(&out);
+            assert!(
+                stderr.contains("warning:") && stderr.contains("ENVTOOL_PACK_ROOT"),
+                "{ctx}: {stderr}"
+            );
+            let file = report(&out)["file"].as_str().unwrap().to_string();
+            assert!(
+                !Path::new(&file).starts_with(w.root()),
+                "{ctx}: ran from {file}"
+            );
+            assert_eq!(tree(&tmp), Vec::<String>::new(), "{ctx}: left behind");
+            assert_eq!(w.root_entries(), vec![id.clone()], "{ctx}");
+        }
+    }
+}
+
+/// The pack root and each extraction are created private (0700), and a relative
+/// `ENVTOOL_PACK_ROOT` is taken from the working directory and made absolute, so the
+/// extraction's paths stay right when the program changes directory.
+#[test]
+fn a_pack_root_is_created_private_and_absolute() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo-cli", "demo-cli");
+    let spack = w.pack_env_with("e", "demo-cli", "s", &["--standalone"]);
+    for pack in [&pack, &spack] {
+        for how in BOTH {
+            let ctx = format!("{}, {how:?}", pack.display());
+            let root = w.path("rel/root");
+            let _ = std::fs::remove_dir_all(w.path("rel"));
+            for start in ["cold", "warm"] {
+                let out = w
+                    .run_cmd(pack, how, &["x"])
+                    .env("ENVTOOL_PACK_ROOT", "rel/root")
+                    .output()
+                    .unwrap();
+                assert_success(&out);
+                assert_eq!(stderr_of(&out), "demo stderr: script\n", "{ctx} {start}");
+                let file = report(&out)["file"].as_str().unwrap().to_string();
+                assert!(
+                    Path::new(&file).starts_with(&root),
+                    "{ctx} {start}: ran from {file}"
+                );
+            }
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&root), 0o700, "{ctx}: the pack root");
+            let names: Vec<String> = std::fs::read_dir(&root)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(names.len(), 1, "{ctx}: {names:?}");
+            assert_eq!(mode(&root.join(&names[0])), 0o700, "{ctx}: the extraction");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
