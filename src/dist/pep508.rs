@@ -3,7 +3,8 @@
 //! (slicing inside a character) on a non-ASCII character in a marker where it does not expect
 //! a string, so a marker with any non-ASCII character is refused up front (real markers are
 //! ASCII). It
-//! also panics on a name that ends in `-`, `.` or `_` followed by anything: refused too.
+//! also panics on a name that ends in `-`, `.` or `_` followed by anything, and on an extra
+//! (`name[extra-]`) that ends in one: both refused too.
 
 use std::str::FromStr;
 
@@ -13,6 +14,7 @@ use pep508_rs::{MarkerTree, Requirement};
 pub fn check(text: &str, marker_only: bool) -> Result<(), String> {
     if !marker_only {
         check_name(text)?;
+        check_extras(text)?;
     }
     check_markers(text, marker_only)
 }
@@ -33,6 +35,27 @@ pub fn check_name(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The extras of a named requirement (`name[a, b]`, before any `@` or `;`) must each end
+/// with a letter or digit.
+pub fn check_extras(text: &str) -> Result<(), String> {
+    let Some(open) = text.find('[') else {
+        return Ok(());
+    };
+    if text[..open].contains(['@', ';']) {
+        return Ok(());
+    }
+    let inner = &text[open + 1..];
+    let inner = &inner[..inner.find(']').unwrap_or(inner.len())];
+    for extra in inner.split(',').map(str::trim) {
+        if extra.ends_with(['.', '-', '_']) {
+            return Err(format!(
+                "the extra {extra:?} must end with a letter or digit"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// No non-ASCII character in a marker (in a requirement: after its `;`). The grammar allows
 /// one only inside a quoted string, but the parser slices by characters counted as bytes
 /// wherever a string is not where it expects one, so any is refused.
@@ -48,16 +71,31 @@ pub fn check_markers(text: &str, marker_only: bool) -> Result<(), String> {
     }
 }
 
+/// A parse error as text. pep508_rs underlines the bad span by counting bytes as characters,
+/// which panics on some non-ASCII input (`"\u{2000}"`): there, only the message and where.
+pub fn describe(e: pep508_rs::Pep508Error) -> String {
+    describe_ref(&e)
+}
+
+/// `describe` of a borrowed error.
+pub fn describe_ref(e: &pep508_rs::Pep508Error) -> String {
+    if e.input.is_ascii() {
+        e.to_string()
+    } else {
+        format!("{} (at byte {} of {:?})", e.message, e.start, e.input)
+    }
+}
+
 /// A requirement, or why it is not one.
 pub fn requirement(text: &str) -> Result<Requirement, String> {
     check(text, false)?;
-    Requirement::from_str(text).map_err(|e| e.to_string())
+    Requirement::from_str(text).map_err(describe)
 }
 
 /// A marker expression, or why it is not one.
 pub fn marker(text: &str) -> Result<MarkerTree, String> {
     check(text, true)?;
-    MarkerTree::from_str(text).map_err(|e| e.to_string())
+    MarkerTree::from_str(text).map_err(describe)
 }
 
 #[cfg(test)]
@@ -75,6 +113,13 @@ mod tests {
         }
         assert!(marker("python_version < \"3\"é").is_err());
         assert!(requirement("a- ").is_err());
+        for text in ["x[gx-]", "x[a, gx- ]", "x[gx_,b]", "x [gx.] >=1"] {
+            assert!(requirement(text).is_err(), "{text}");
+        }
+        assert!(requirement("x[a-b,c] >=1").is_ok());
+        for text in ["\u{2000}"] {
+            assert!(requirement(text).is_err(), "{text:?}");
+        }
         assert!(requirement("A-:").is_err());
         assert!(requirement("a-b >=1").is_ok());
         assert!(requirement("x; python_version < \"3\"\"\u{fffc}").is_err());

@@ -33,7 +33,7 @@ pub fn python_range(
     let requirements: Vec<Requirement> = dists
         .iter()
         .flat_map(|d| d.metadata.requires_dist.iter())
-        .filter_map(|r| Requirement::from_str(r).ok())
+        .filter_map(|r| crate::dist::pep508::requirement(r).ok())
         .collect();
     let allowed = |minor: u32| -> bool {
         if minor == built {

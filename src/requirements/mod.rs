@@ -56,7 +56,7 @@ pub enum Location {
 #[derive(Debug, thiserror::Error)]
 pub enum RequirementError {
     /// Malformed text; the message shows the input with a `^^^` underline at the bad column.
-    #[error("{0}")]
+    #[error("{}", crate::dist::pep508::describe_ref(.0))]
     Syntax(Box<Pep508Error>),
     /// The value of `-e` is neither a local project directory nor a VCS URL.
     #[error(

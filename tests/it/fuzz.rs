@@ -195,9 +195,11 @@ proptest! {
 
     #[test]
     fn pep508_requirements_and_markers(text in shaped(REQUIREMENTS), marker in shaped(&["python_version", " < ", "\"3\"", " and ", " or ", "(", ")", "extra == ", "os_name"])) {
-        let _ = envtool::dist::pep508::requirement(&text);
-        let _ = envtool::dist::pep508::marker(&marker);
-        let _ = envtool::requirements::parse_requirement(&text, Path::new("/nonexistent"));
+        // Errors are shown to users: formatting them must not panic either.
+        let _ = envtool::dist::pep508::requirement(&text).map_err(|e| e.len());
+        let _ = envtool::dist::pep508::marker(&marker).map_err(|e| e.len());
+        let _ = envtool::requirements::parse_requirement(&text, Path::new("/nonexistent"))
+            .map_err(|e| e.to_string());
     }
 
     #[test]
