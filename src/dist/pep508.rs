@@ -117,9 +117,7 @@ mod tests {
             assert!(requirement(text).is_err(), "{text}");
         }
         assert!(requirement("x[a-b,c] >=1").is_ok());
-        for text in ["\u{2000}"] {
-            assert!(requirement(text).is_err(), "{text:?}");
-        }
+        assert!(requirement("\u{2000}").is_err());
         assert!(requirement("A-:").is_err());
         assert!(requirement("a-b >=1").is_ok());
         assert!(requirement("x; python_version < \"3\"\"\u{fffc}").is_err());
