@@ -75,7 +75,8 @@ impl Txn {
             .keep();
         let mut file = std::fs::File::create(dir.join("journal"))
             .with_context(|| format!("cannot write {}", dir.display()))?;
-        writeln!(file, "{MAGIC} {}", root.display())
+        // One write: a kill leaves the whole header line or none of it.
+        file.write_all(format!("{MAGIC} {}\n", root.display()).as_bytes())
             .with_context(|| format!("cannot write {}", dir.display()))?;
         Ok(Txn {
             dir,
@@ -384,6 +385,11 @@ fn read_journal(root: &Path, dir: &Path, legacy: bool) -> Result<Vec<Step>, Stri
         match lines.next() {
             None => return Ok(Vec::new()),
             Some(first) if first == expected => {}
+            // The header cut short by a kill (older versions wrote it in pieces): nothing
+            // was journaled, so nothing was changed.
+            Some(first) if !text.contains('\n') && expected.starts_with(first) => {
+                return Ok(Vec::new())
+            }
             Some(_) => return Err("it was not written by envtool for this environment".into()),
         }
     }
@@ -454,5 +460,33 @@ impl Txn {
             }
         }
         self.record(Step::Created(path.to_path_buf()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_cut_short_by_a_kill_is_an_empty_journal_and_a_foreign_one_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let header = format!("{MAGIC} {}", root.path().display());
+        for cut in [1, MAGIC.len(), MAGIC.len() + 1, header.len() - 1] {
+            std::fs::write(dir.path().join("journal"), &header[..cut]).unwrap();
+            assert_eq!(
+                read_journal(root.path(), dir.path(), false).unwrap().len(),
+                0,
+                "{cut}"
+            );
+        }
+        std::fs::write(dir.path().join("journal"), format!("{header}\n")).unwrap();
+        assert!(read_journal(root.path(), dir.path(), false)
+            .unwrap()
+            .is_empty());
+        std::fs::write(dir.path().join("journal"), format!("{MAGIC} /elsewhere\n")).unwrap();
+        assert!(read_journal(root.path(), dir.path(), false).is_err());
+        std::fs::write(dir.path().join("journal"), format!("{MAGIC} /elsewhere")).unwrap();
+        assert!(read_journal(root.path(), dir.path(), false).is_err());
     }
 }
