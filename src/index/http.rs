@@ -32,8 +32,9 @@ pub struct CachedEntry {
     pub body_start: u64,
     pub final_url: Url,
     pub content_type: String,
-    /// Size, modification time and inode of the file: a derived index is valid for these.
-    pub stamp: [u64; 3],
+    /// Size, modification time (seconds, nanoseconds) and inode of the file: a derived index
+    /// is valid for these.
+    pub stamp: [u64; 4],
     file: std::fs::File,
 }
 
@@ -476,7 +477,8 @@ impl HttpClient {
         Some(CachedEntry {
             stamp: [
                 stat.len(),
-                stat.mtime_nsec() as u64 ^ (stat.mtime() as u64) << 30,
+                stat.mtime() as u64,
+                stat.mtime_nsec() as u64,
                 stat.ino(),
             ],
             path,

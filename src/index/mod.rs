@@ -55,7 +55,7 @@ pub struct ProjectFiles {
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct FileIndex {
     v: u32,
-    stamp: [u64; 3],
+    stamp: [u64; 4],
     /// The page without its files (`simple::PageSpans::head`).
     head: String,
     /// Version (trailing zeros of the release dropped, so `1.0` and `1.0.0` meet) to the
@@ -64,7 +64,7 @@ struct FileIndex {
 }
 
 impl FileIndex {
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 }
 
 /// The key of a version in a `FileIndex`: equal versions, equal keys.
@@ -242,7 +242,9 @@ impl Index {
 
     /// The files of one version from a cached JSON page, through the page's file index (a
     /// small file next to it: for each version, where its files' objects are in the page),
-    /// made the first time and again whenever the page changes. None: read the page instead.
+    /// made the first time and again whenever the page changes. A version the index does not
+    /// list gives no candidates (the page has none: it is not read again). None: the index
+    /// cannot be used, read the page instead.
     fn pinned_from_index(
         &self,
         url: &Url,
@@ -285,7 +287,12 @@ impl Index {
                 index
             }
         };
-        let spans = index.versions.get(&version_key(version))?;
+        let Some(spans) = index.versions.get(&version_key(version)) else {
+            return Some(ProjectFiles {
+                found: true,
+                ..ProjectFiles::default()
+            });
+        };
         let raws: Vec<Vec<u8>> = spans
             .iter()
             .map(|(offset, len)| entry.span(*offset, *len))
