@@ -231,7 +231,7 @@ impl Session {
                 .to_ascii_lowercase()
                 .starts_with("text/html")
             {
-                return Err("it is an HTML page, not a requirements file (for a file in a repository, give the URL of its raw text)".into());
+                return Err(crate::requirements::txt::NOT_REQUIREMENTS_BUT_HTML.into());
             }
             String::from_utf8(page.body).map_err(|_| "it is not UTF-8 text".to_string())
         };

@@ -164,6 +164,9 @@ impl fmt::Display for Origin {
 /// caller, who owns the HTTP client with its TLS, credential and offline rules.
 pub type Remote<'a> = &'a dyn Fn(&url::Url) -> Result<String, String>;
 
+/// Why a file fetched by URL is refused when it is a web page.
+pub const NOT_REQUIREMENTS_BUT_HTML: &str = "it is an HTML page, not a requirements file (for a file in a repository, give the URL of its raw text)";
+
 /// Whether a `-r`/`-c` value names a file by URL.
 pub fn is_remote(location: &str) -> bool {
     let scheme = location
@@ -367,9 +370,7 @@ impl Parser<'_> {
             .unwrap_or("")
             .to_ascii_lowercase();
         if head.starts_with("<!doctype") || head.starts_with("<html") {
-            return Err(failed(
-                "it is an HTML page, not a requirements file (for a file in a repository, give the URL of its raw text)".into(),
-            ));
+            return Err(failed(NOT_REQUIREMENTS_BUT_HTML.into()));
         }
         let display = PathBuf::from(&shown);
         let cwd = absolute(Path::new("."));

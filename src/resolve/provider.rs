@@ -509,6 +509,21 @@ impl Provider {
     }
 }
 
+/// A version's Requires-Dist as requirements; a line that does not parse is skipped (and
+/// said at -v).
+fn requires_dist(key: &str, version: &Version, meta: &CoreMetadata) -> Vec<Requirement> {
+    let mut parsed = Vec::new();
+    for text in &meta.requires_dist {
+        match crate::dist::pep508::requirement(text) {
+            Ok(r) => parsed.push(r),
+            Err(e) => crate::output::debug(&format!(
+                "{key} {version}: skipping bad Requires-Dist {text:?}: {e}"
+            )),
+        }
+    }
+    parsed
+}
+
 fn prefetch_one(state: &State, key: &str, range: &Range, queue: &PrefetchQueue) {
     let Ok(map) = state.versions(key) else { return };
     let version = map.entries.iter().rev().find_map(|(v, e)| {
@@ -526,11 +541,7 @@ fn prefetch_one(state: &State, key: &str, range: &Range, queue: &PrefetchQueue) 
         return;
     }
     // Its dependencies (without extras), as the solver will most likely ask for them.
-    let parsed: Vec<Requirement> = meta
-        .requires_dist
-        .iter()
-        .filter_map(|text| crate::dist::pep508::requirement(text).ok())
-        .collect();
+    let parsed = requires_dist(key, &v, &meta);
     for req in state.effective(parsed.iter()) {
         if !req.evaluate_markers(&state.markers, &[]) {
             continue;
@@ -644,15 +655,7 @@ impl DependencyProvider for Provider {
                 }
                 // A file that cannot be read is an error, not a reason to pick another version.
                 let meta = state.metadata(key, version)?;
-                let mut parsed = Vec::new();
-                for text in &meta.requires_dist {
-                    match crate::dist::pep508::requirement(text) {
-                        Ok(r) => parsed.push(r),
-                        Err(e) => crate::output::debug(&format!(
-                            "{key} {version}: skipping bad Requires-Dist {text:?}: {e}"
-                        )),
-                    }
-                }
+                let parsed = requires_dist(key, version, &meta);
                 let extras: Vec<ExtraName> = match package {
                     Pkg::Extra(_, extra) => {
                         let known = meta
