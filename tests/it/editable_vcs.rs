@@ -331,6 +331,12 @@ fn git_inputs_that_cannot_work_are_refused_and_change_nothing() {
     let err = assert_user_error(&out, "no-such-branch");
     assert!(!err.contains("panicked"), "{err}");
 
+    // A repository that is not there.
+    let gone = f.t.path("no-such-repo");
+    let out = f.install(&env, &[&format!("gitproj @ {}@main", git_url(&gone))]);
+    let err = assert_user_error(&out, "no-such-repo");
+    assert!(err.contains("is a git repository you can read"), "{err}");
+
     // An option in the revision's place is not handed to git as one.
     let out = f.install(
         &env,
