@@ -175,6 +175,19 @@ fn uv_cmd(uv: &Path, t: &TestEnv) -> Command {
     cmd
 }
 
+/// `uv pip compile IN --format pylock.toml -o OUT` for `python`.
+fn uv_lock(uv: &Path, t: &TestEnv, python: &Path, input: &Path, out: &Path) {
+    run_ok(
+        uv_cmd(uv, t)
+            .args(["pip", "compile", "--format", "pylock.toml", "--python"])
+            .arg(python)
+            .arg(input)
+            .arg("-o")
+            .arg(out),
+        "uv pip compile --format pylock.toml",
+    );
+}
+
 fn run_ok(cmd: &mut Command, what: &str) -> String {
     let out = cmd
         .output()
@@ -444,28 +457,20 @@ fn locks_round_trip_with_uv() {
     std::fs::create_dir_all(t.path("theirs")).unwrap();
     std::fs::write(t.path("theirs/requirements.in"), "httpie\n").unwrap();
     let their_lock = t.path("theirs/pylock.toml");
-    run_ok(
-        uv_cmd(&uv, &t)
-            .args(["pip", "compile", "--format", "pylock.toml", "--python"])
-            .arg(&python)
-            .arg(t.path("theirs/requirements.in"))
-            .arg("-o")
-            .arg(&their_lock),
-        "uv pip compile --format pylock.toml",
+    uv_lock(
+        &uv,
+        &t,
+        &python,
+        &t.path("theirs/requirements.in"),
+        &their_lock,
     );
     let by_envtool = t.path("by-envtool");
-    let out = t
-        .cmd([
-            OsStr::new("create"),
-            by_envtool.as_os_str(),
-            "--python".as_ref(),
-            python.as_os_str(),
-            "-r".as_ref(),
-            their_lock.as_os_str(),
-        ])
-        .output()
-        .unwrap();
-    assert_success(&out);
+    create_ok(
+        &t,
+        &by_envtool,
+        &python,
+        &["-r", their_lock.to_str().unwrap()],
+    );
     pip(&by_envtool, &["check"]);
     assert_eq!(
         pip(&by_envtool, &["freeze", "--all"]),
@@ -597,28 +602,20 @@ fn editable_and_git_locks_round_trip_with_uv() {
     )
     .unwrap();
     let their_lock = t.path("theirs/pylock.toml");
-    run_ok(
-        uv_cmd(&uv, &t)
-            .args(["pip", "compile", "--format", "pylock.toml", "--python"])
-            .arg(&python)
-            .arg(t.path("theirs/requirements.in"))
-            .arg("-o")
-            .arg(&their_lock),
-        "uv pip compile --format pylock.toml",
+    uv_lock(
+        &uv,
+        &t,
+        &python,
+        &t.path("theirs/requirements.in"),
+        &their_lock,
     );
     let by_envtool = t.path("by-envtool");
-    let out = t
-        .cmd([
-            OsStr::new("create"),
-            by_envtool.as_os_str(),
-            "--python".as_ref(),
-            python.as_os_str(),
-            "-r".as_ref(),
-            their_lock.as_os_str(),
-        ])
-        .output()
-        .unwrap();
-    assert_success(&out);
+    create_ok(
+        &t,
+        &by_envtool,
+        &python,
+        &["-r", their_lock.to_str().unwrap()],
+    );
 
     let (ours, theirs) = (record(&by_envtool), record(&by_uv));
     assert_eq!(
