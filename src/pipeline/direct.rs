@@ -24,7 +24,7 @@ pub struct DirectFetcher<'a> {
     pub index: &'a Index,
     pub cache: &'a Cache,
     /// How to build source distributions; None forbids it.
-    pub build: Option<&'a BuildContext>,
+    pub build: &'a BuildContext,
     /// What the target interpreter accepts (a wheel given by path or URL must fit it too).
     pub tags: &'a Tags,
 }
@@ -104,12 +104,6 @@ impl DirectFetcher<'_> {
         hashes: &[(String, String)],
         editable: bool,
     ) -> anyhow::Result<DirectDist> {
-        let no_build = || {
-            user(
-                format!("{location} must be built from source, and --only-binary forbids it"),
-                "point at a wheel, or drop --only-binary",
-            )
-        };
         let is_dir = matches!(location, Location::Path(p) if p.is_dir());
         if editable && !is_dir {
             return Err(user(
@@ -128,14 +122,14 @@ impl DirectFetcher<'_> {
                         "pin the commit in the URL (@COMMIT) instead of a --hash",
                     ));
                 }
-                let build = self.build.ok_or_else(no_build)?;
+                let build = self.build;
                 return self.vcs(url, build);
             }
         }
         let (url, file_name) = match location {
             Location::Path(path) => {
                 if path.is_dir() {
-                    let build = self.build.ok_or_else(no_build)?;
+                    let build = self.build;
                     return self.project(path, build, editable);
                 }
                 if !path.exists() {
@@ -229,7 +223,7 @@ impl DirectFetcher<'_> {
             let sha = wheel.info.sha256.clone();
             return direct_dist(&wheel, artifact.url.clone(), archive(sha));
         }
-        let build = self.build.ok_or_else(no_build)?;
+        let build = self.build;
         let (path, sha, size) = fetch::fetch_sdist(&artifact, &self.index.http, self.cache)?;
         let built = build.cached_wheel_from_sdist(&path, &sha, &file_name)?;
         let mut dist = direct_dist(&built.wheel, built.url()?, archive(sha.clone()))?;
@@ -256,15 +250,7 @@ impl DirectFetcher<'_> {
                 "run the install from where the lock expects the project, or lock again",
             ));
         }
-        let build = self.build.ok_or_else(|| {
-            user(
-                format!(
-                    "{} must be built, and --only-binary forbids it",
-                    dir.display()
-                ),
-                "drop --only-binary",
-            )
-        })?;
+        let build = self.build;
         self.project(dir, build, editable)
     }
 
@@ -276,15 +262,7 @@ impl DirectFetcher<'_> {
         requested_revision: Option<&str>,
         subdirectory: Option<&str>,
     ) -> anyhow::Result<DirectDist> {
-        let build = self.build.ok_or_else(|| {
-            user(
-                format!(
-                    "{} must be built, and --only-binary forbids it",
-                    crate::redact::url(url.as_str())
-                ),
-                "drop --only-binary",
-            )
-        })?;
+        let build = self.build;
         let request = vcs::GitRequest {
             url: url.clone(),
             rev: Some(commit.to_string()),
@@ -350,16 +328,13 @@ impl DirectFetcher<'_> {
         let public = request.public_url();
         let label = crate::redact::url(request.url.as_str());
         // An abbreviated commit is known only after a checkout.
-        let checked_out = match &commit {
-            Some(_) => None,
-            None => Some(vcs::checkout(request, None, self.cache)?),
+        let (commit, checked_out) = match commit {
+            Some(commit) => (commit, None),
+            None => {
+                let tree = vcs::checkout(request, None, self.cache)?;
+                (tree.commit.clone(), Some(tree))
+            }
         };
-        let commit = commit.unwrap_or_else(|| {
-            checked_out
-                .as_ref()
-                .map(|c| c.commit.clone())
-                .unwrap_or_default()
-        });
         let key = crate::cache::key(
             &[
                 public.as_str().as_bytes(),

@@ -244,13 +244,13 @@ impl Session {
         let mut no_binary = opts.no_binary.clone();
         no_binary.extend(request.options.no_binary.iter().cloned());
         let binary = BinaryPolicy::parse(&only_binary, &no_binary);
-        let build = Some(self.build_context(facts));
+        let build = self.build_context(facts);
 
         // Direct references are fetched first: their names and versions come from the files.
         let fetcher = direct::DirectFetcher {
             index: &index,
             cache: &self.cache,
-            build: build.as_ref(),
+            build: &build,
             tags: &tags,
         };
         let mut direct: HashMap<String, DirectDist> = HashMap::new();
@@ -341,7 +341,7 @@ impl Session {
         let source = std::sync::Arc::new(resolve::source::IndexSource {
             index: index.clone(),
             cache: self.cache.clone(),
-            build: build.clone(),
+            build: Some(build.clone()),
         });
         let resolution = resolve::resolve(input, source, tags, facts.python_version(), markers)?;
         output::info(&format!(
@@ -371,7 +371,7 @@ impl Session {
             resolution,
             required_hashes,
             index,
-            build,
+            build: Some(build),
             remember: Some(request.remember),
         })
     }
@@ -386,7 +386,7 @@ impl Session {
         let fetcher = direct::DirectFetcher {
             index: &index,
             cache: &self.cache,
-            build: Some(&build),
+            build: &build,
             tags: &tags,
         };
         let mut project = |p: &pylock::LockedProject| {

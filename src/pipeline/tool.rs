@@ -126,7 +126,7 @@ impl Session {
         let fetcher = super::direct::DirectFetcher {
             index: &index,
             cache: &self.cache,
-            build: Some(&build),
+            build: &build,
             tags: &tags,
         };
         let (req, _) = fetcher.requirement_of(spec, &[])?;
