@@ -364,11 +364,9 @@ impl Parser<'_> {
             return Err(failed("files by URL cannot be read here".into()));
         };
         let text = remote(url).map_err(failed)?;
-        let head = text
-            .trim_start()
-            .get(..15)
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        // The first characters, however short the text (a byte slice could miss them).
+        let head: String = text.trim_start().chars().take(9).collect();
+        let head = head.to_ascii_lowercase();
         if head.starts_with("<!doctype") || head.starts_with("<html") {
             return Err(failed(NOT_REQUIREMENTS_BUT_HTML.into()));
         }
@@ -1464,6 +1462,7 @@ mod tests {
                 "https://h/pins.txt" => Ok("six<2\n".into()),
                 "https://h/loop.txt" => Ok("-r loop.txt\n".into()),
                 "https://h/local.txt" => Ok("-r file:///etc/passwd\n".into()),
+                "https://h/page.txt" => Ok("<html></html>".into()),
                 other => Err(format!("{other} was not found (HTTP 404)")),
             }
         };
@@ -1494,6 +1493,7 @@ mod tests {
         assert!(err("https://h/loop.txt").contains("cycle"));
         assert!(err("https://h/local.txt").contains("cannot include a local file"));
         assert!(err("https://h/gone.txt").contains("404"));
+        assert!(err("https://h/page.txt").contains("HTML page"));
         // Without a way to fetch, a URL is refused, not read as a path.
         let e = RequirementsTxt::parse_location(Path::new("https://h/x.txt"), false, None)
             .unwrap_err()
