@@ -210,16 +210,32 @@ def sync_path(path):
         os.close(fd)
 
 
+_SYNCFS = []
+
+
+def syncfs_call():
+    """Linux's syncfs through ctypes, or None where there is none. Looked up once, and by a
+    standalone pack before its interpreter's standard library moves into the extraction
+    (after the move, `import ctypes` would find nothing, and every file would be synced one
+    by one: seconds on a first start)."""
+    if not _SYNCFS:
+        call = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                call = ctypes.CDLL(None, use_errno=True).syncfs
+            except (ImportError, OSError, AttributeError):
+                pass
+        _SYNCFS.append(call)
+    return _SYNCFS[0]
+
+
 def syncfs(path):
     """The whole file system of `path` written to disk at once (Linux's syncfs: one call for the
     thousands of files of a carried interpreter); False where there is no such call."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        call = ctypes.CDLL(None, use_errno=True).syncfs
-    except (ImportError, OSError, AttributeError):
+    call = syncfs_call()
+    if call is None:
         return False
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -420,6 +436,7 @@ def extract_staged(archive, manifest, target, root, ident, staged):
                 write_file(os.path.join(staging, *info.filename.split("/")), archive.read(info), False, made)
         with open(os.path.join(staging, ".envtool", "target"), "w") as f:
             f.write(target["key"] + "\n")
+        syncfs_call()  # while the running interpreter's standard library is still where it started
         for name in ("python", "site-packages", "bin"):
             if os.path.exists(os.path.join(staged, name)):
                 shutil.move(os.path.join(staged, name), os.path.join(staging, name))

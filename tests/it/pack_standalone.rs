@@ -507,3 +507,54 @@ fn standalone_with_several_pythons_is_refused() {
     assert!(!w.path("out").exists());
     assert!(stdout_of(&out).is_empty());
 }
+
+/// A first start makes its extraction durable with one `syncfs`, not one `fsync` per file
+/// of the carried interpreter (thousands of them: seconds on a first start). The bootstrap
+/// runs on the carried interpreter, whose standard library moves into the extraction before
+/// the sync: the sync must not depend on importing anything after that move.
+#[test]
+fn standalone_first_start_syncs_the_file_system_once() {
+    let strace = Command::new("strace").arg("-V").output();
+    if !strace.is_ok_and(|o| o.status.success()) {
+        return support::skip("strace is not installed");
+    }
+    let w = World::with(&[probe()]);
+    w.create("e", &["probe"]);
+    let pack = w.pack_env_with("e", "probe", "probe.pack", &["--standalone"]);
+    let log = w.path("strace.log");
+    let mut cmd = w.run_cmd(&pack, How::Direct, &["a b"]);
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let mut traced = Command::new("strace");
+    traced
+        .args(["-f", "-qq", "-e", "trace=fsync,fdatasync,syncfs", "-o"])
+        .arg(&log)
+        .arg(program)
+        .args(args);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => traced.env(k, v),
+            None => traced.env_remove(k),
+        };
+    }
+    traced.current_dir(w.path(""));
+    let out = traced.output().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    if !out.status.success() && text.is_empty() {
+        return support::skip(&format!(
+            "strace cannot trace here: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    check_probe(&w, &out, "first start under strace");
+    let syncfs = text.lines().filter(|l| l.contains("syncfs(")).count();
+    let fsyncs = text
+        .lines()
+        .filter(|l| l.contains("fsync(") || l.contains("fdatasync("))
+        .count();
+    assert!(syncfs >= 1, "no syncfs on a first start:\n{text}");
+    assert!(
+        fsyncs < 20,
+        "{fsyncs} fsync calls on a first start (one per file?)"
+    );
+}
