@@ -115,8 +115,9 @@ fn check_name(filename: &str, name: &str) -> Result<(), FilenameError> {
 /// A parsed wheel file name: `{name}-{version}(-{build})?-{py}-{abi}-{plat}.whl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WheelFilename {
-    /// The name as written in the file name.
-    pub name: String,
+    /// The name as written in the file name (inline when short, as most are: a resolution
+    /// holds one per wheel it has seen).
+    pub name: compact_str::CompactString,
     pub version: Version,
     /// The optional build tag as (leading number, rest); a missing one sorts lowest.
     pub build: Option<(u64, String)>,
@@ -150,7 +151,7 @@ impl WheelFilename {
         let n = parts.len();
         let tags = expand_tags(filename, parts[n - 3], parts[n - 2], parts[n - 1])?;
         Ok(WheelFilename {
-            name: parts[0].to_string(),
+            name: parts[0].into(),
             version,
             build,
             tags,

@@ -5,23 +5,35 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-/// One `{python}-{abi}-{platform}` compatibility tag, stored lowercase.
+use compact_str::CompactString;
+
+/// One `{python}-{abi}-{platform}` compatibility tag, stored lowercase. The parts are
+/// inline strings (up to 24 bytes without a heap allocation, which every common tag part
+/// fits): a resolution holds the tags of every wheel on every page it reads, tens of
+/// thousands of them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tag {
-    pub python: String,
-    pub abi: String,
-    pub platform: String,
+    pub python: CompactString,
+    pub abi: CompactString,
+    pub platform: CompactString,
 }
 
 impl Tag {
     /// A tag from its three parts, lowercased like `packaging.tags.Tag`.
     pub fn new(python: &str, abi: &str, platform: &str) -> Tag {
         Tag {
-            python: python.to_ascii_lowercase(),
-            abi: abi.to_ascii_lowercase(),
-            platform: platform.to_ascii_lowercase(),
+            python: lowercase(python),
+            abi: lowercase(abi),
+            platform: lowercase(platform),
         }
     }
+}
+
+/// `text` lowercased (ASCII, as `packaging` does), without a heap allocation when it is short.
+fn lowercase(text: &str) -> CompactString {
+    let mut out = CompactString::from(text);
+    out.make_ascii_lowercase();
+    out
 }
 
 impl fmt::Display for Tag {
@@ -74,7 +86,7 @@ impl Tags {
         let mut out = Vec::new();
         for tag in &self.tags {
             if seen.insert(tag.platform.as_str()) {
-                out.push(tag.platform.clone());
+                out.push(tag.platform.to_string());
             }
         }
         out

@@ -198,7 +198,7 @@ pub fn unpack_into_cache(
         filename: filename.filename.clone(),
         sha256: sha256.to_string(),
         size,
-        name: filename.name.clone(),
+        name: filename.name.to_string(),
         version: filename.version.to_string(),
         record_sha256: data_encoding::HEXLOWER.encode(&Sha256::digest(fs_err::read(
             tree.join(&dist_info).join("RECORD"),

@@ -50,9 +50,10 @@ pub struct DistFile {
 }
 
 /// A file's hashes: algorithm (lowercase) to hex digest, sorted by algorithm. A small vector
-/// (nearly every file has one hash): a page of many links costs little per link.
+/// (nearly every file has one hash), the algorithm an inline string: a page of many links
+/// costs little per link.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Hashes(Vec<(String, String)>);
+pub struct Hashes(Vec<(compact_str::CompactString, String)>);
 
 impl Hashes {
     pub fn get(&self, algo: &str) -> Option<&String> {
@@ -71,8 +72,8 @@ impl Hashes {
         self.0.len()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.0.iter().map(|(a, h)| (a, h))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &String)> {
+        self.0.iter().map(|(a, h)| (a.as_str(), h))
     }
 
     /// Set `algo` (replacing an earlier digest of it).
@@ -82,7 +83,7 @@ impl Hashes {
             Err(i) => {
                 // Nearly every file has one hash: no room kept for more.
                 self.0.reserve_exact(1);
-                self.0.insert(i, (algo, digest))
+                self.0.insert(i, (algo.into(), digest))
             }
         }
     }
@@ -647,7 +648,7 @@ fn json_file(file: JsonFile, page_url: &Url, warnings: &mut Vec<String>) -> Opti
     let filename = checked_filename(file.filename, &url, warnings)?;
     let mut hashes = lowercase_hashes(file.hashes);
     for (algo, digest) in fragment_hashes.0 {
-        hashes.insert_if_absent(algo, digest);
+        hashes.insert_if_absent(algo.into(), digest);
     }
     let core_metadata = match file.core_metadata {
         Some(value) => json_core_metadata(value),

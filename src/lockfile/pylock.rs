@@ -637,7 +637,7 @@ impl OutFile {
                 .file
                 .hashes
                 .iter()
-                .map(|(a, h)| (a.clone(), h.clone()))
+                .map(|(a, h)| (a.to_string(), h.clone()))
                 .collect(),
         }
     }

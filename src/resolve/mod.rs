@@ -194,8 +194,8 @@ pub fn artifact_for(candidate: &Candidate) -> Option<Artifact> {
         .file
         .hashes
         .iter()
-        .filter(|(a, _)| matches!(a.as_str(), "sha256" | "sha384" | "sha512"))
-        .map(|(a, h)| (a.clone(), h.clone()))
+        .filter(|(a, _)| matches!(*a, "sha256" | "sha384" | "sha512"))
+        .map(|(a, h)| (a.to_string(), h.clone()))
         .collect();
     match &candidate.dist {
         DistFilename::Wheel(w) => Some(w.clone()),
