@@ -1240,6 +1240,35 @@ def spawn_floor_mb(env):
     return usage.ru_maxrss / RSS_DIVISOR
 
 
+def io_pressure():
+    """The share of the last 10 s in which some task waited for the disk (Linux PSI,
+    /proc/pressure/io `some avg10`, in %), or None where the kernel does not tell."""
+    try:
+        with open("/proc/pressure/io") as f:
+            for line in f:
+                if line.startswith("some "):
+                    return float(line.split("avg10=")[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        pass
+    return None
+
+
+def settle_disk(limit=1.0, patience=45.0):
+    """Wait (at most `patience` seconds) until the disk has been idle for a while: writeback
+    of what the preparation wrote, or the kernel's work for a deletion, otherwise lands on the
+    first timed rounds (seen: the first 16 rounds of a workload 1.5-3x slower than the rest,
+    for every tool, right after its priming runs)."""
+    start = time.monotonic()
+    while True:
+        p = io_pressure()
+        if p is None or p <= limit:
+            return
+        if time.monotonic() - start > patience:
+            warn("the disk is still busy ({:.1f}% of the last 10 s waiting for it): timings will be noisy".format(p))
+            return
+        time.sleep(1.0)
+
+
 class Trash:
     """Where run directories and fresh caches go when a run is over: moved aside (one rename)
     and removed when the benchmark ends, not between runs.
@@ -1396,6 +1425,10 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
         for tool in tools:
             if tool.prime:
                 run_once(tool.prime, ctx.env, tmp_root, errfile, wl.name + " priming run", expect=wl.expect, venv=wl.venv, base=slots[tool.label])
+        # What the preparation wrote (fixtures, a priming run's downloads) goes to disk now,
+        # not during the timed runs.
+        os.sync()
+        settle_disk()
         for r in range(warmup + rounds):
             counted = r >= warmup
             what = "{} {} {}".format(wl.name, "round" if counted else "warm-up", (r - warmup if counted else r) + 1)
