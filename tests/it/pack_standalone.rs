@@ -522,7 +522,7 @@ fn standalone_first_start_syncs_the_file_system_once() {
     w.create("e", &["probe"]);
     let pack = w.pack_env_with("e", "probe", "probe.pack", &["--standalone"]);
     let log = w.path("strace.log");
-    let mut cmd = w.run_cmd(&pack, How::Direct, &["a b"]);
+    let cmd = w.run_cmd(&pack, How::Direct, &["a b"]);
     let program = cmd.get_program().to_owned();
     let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
     let mut traced = Command::new("strace");
