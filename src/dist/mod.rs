@@ -337,6 +337,24 @@ impl DistFilename {
             DistFilename::Sdist(sdist) => &sdist.filename,
         }
     }
+
+    /// Share `previous`'s version (one allocation) when this file's is the same, written the
+    /// same way; else make this file's the one the next file may share. A page lists the
+    /// files of a release one after the other (dozens of wheels for one version), and a
+    /// resolution keeps every file of every page it reads.
+    pub fn share_version(&mut self, previous: &mut Option<Version>) {
+        let version = match self {
+            DistFilename::Wheel(wheel) => &mut wheel.version,
+            DistFilename::Sdist(sdist) => &mut sdist.version,
+        };
+        match previous {
+            // Equal versions display alike unless their releases differ in trailing zeros.
+            Some(p) if *p == *version && p.release().len() == version.release().len() => {
+                *version = p.clone();
+            }
+            _ => *previous = Some(version.clone()),
+        }
+    }
 }
 
 /// One spelling for an upload time, whichever way it arrived (index JSON or a lock's TOML
@@ -463,6 +481,28 @@ mod tests {
             assert!(error.contains(message), "{filename}: {error}");
             assert!(error.contains(filename), "{error}");
         }
+    }
+
+    #[test]
+    fn files_of_one_release_share_its_version_without_changing_how_it_reads() {
+        let mut previous = None;
+        let names = [
+            ("demo-1.0-py3-none-any.whl", "1.0"),
+            ("demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "1.0"),
+            ("demo-1.0.0.tar.gz", "1.0.0"), // equal to 1.0, written differently: not shared
+            ("demo-1.0.0-py3-none-any.whl", "1.0.0"),
+            ("demo-2.0.tar.gz", "2.0"),
+        ];
+        let mut seen = Vec::new();
+        for (filename, shown) in names {
+            let mut dist = DistFilename::parse(filename, Some("demo")).unwrap();
+            dist.share_version(&mut previous);
+            assert_eq!(dist.version().to_string(), shown, "{filename}");
+            assert_eq!(previous.as_ref().unwrap().to_string(), shown);
+            seen.push(dist);
+        }
+        assert_eq!(seen[0].version(), seen[1].version());
+        assert_eq!(seen[2].version(), seen[3].version());
     }
 
     #[test]

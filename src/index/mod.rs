@@ -335,9 +335,11 @@ impl Index {
         files.warnings.extend(parsed.warnings);
         files.candidates.reserve_exact(parsed.files.len());
         let index = Arc::new(base.clone());
+        let mut version = None;
         for file in parsed.files {
-            if let Some(dist) = DistFilename::parse(&file.filename, Some(normalized)) {
+            if let Some(mut dist) = DistFilename::parse(&file.filename, Some(normalized)) {
                 if normalize_name(dist.name()) == normalized {
+                    dist.share_version(&mut version);
                     files.candidates.push(Candidate {
                         file: Arc::new(file),
                         dist,
