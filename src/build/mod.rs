@@ -26,8 +26,31 @@ use crate::python::Interpreter;
 const HOOK_RUNNER: &str = include_str!("../../shims/pep517_hook.py");
 const LEGACY_BACKEND: &str = "setuptools.build_meta:__legacy__";
 const MAX_DEPTH: usize = 4;
-/// Marks a build environment complete; holds the sha256 of its pyvenv.cfg.
+/// Marks a build environment complete; holds the sha256 of its pyvenv.cfg on its first line,
+/// then `SHA256 PATH` of each bytecode file compiled when it was made (PATH relative to its
+/// site-packages).
 const COMPLETE: &str = ".envtool-complete";
+
+/// The `COMPLETE` lines of the bytecode below `site` (sorted by path).
+fn bytecode_manifest(site: &Path) -> anyhow::Result<String> {
+    let mut lines = Vec::new();
+    for entry in walkdir::WalkDir::new(site).min_depth(1) {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type().is_file() && in_pycache(path) {
+            let rel = path.strip_prefix(site)?.to_string_lossy().into_owned();
+            if !rel.contains('\n') {
+                lines.push(format!("{} {rel}", sha256_hex(&fs_err::read(path)?)));
+            }
+        }
+    }
+    lines.sort_by(|a, b| a[65..].cmp(&b[65..]));
+    Ok(lines.iter().map(|l| format!("{l}\n")).collect())
+}
+
+fn in_pycache(path: &Path) -> bool {
+    path.components().any(|c| c.as_os_str() == "__pycache__")
+}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -256,7 +279,16 @@ impl BuildContext {
                 })?;
             }
             let cfg = fs_err::read(staging.join("pyvenv.cfg"))?;
-            fs_err::write(staging.join(COMPLETE), sha256_hex(&cfg))?;
+            let site = staging.join(self.interpreter.facts.scheme_path("purelib"));
+            let bytecode = if site.is_dir() {
+                bytecode_manifest(&site)?
+            } else {
+                String::new()
+            };
+            fs_err::write(
+                staging.join(COMPLETE),
+                format!("{}\n{bytecode}", sha256_hex(&cfg)),
+            )?;
             Ok(())
         })?;
         Ok(dir)
@@ -265,13 +297,19 @@ impl BuildContext {
     /// A reused build environment must hold exactly what was installed into it: every file its
     /// distributions' RECORDs list, unchanged, nothing else on the import path (a build may
     /// not plant `sitecustomize.py` or a `.pth` file for the next one), and its pyvenv.cfg
-    /// as written. Bytecode caches are dropped (builds run without writing new ones).
+    /// as written. Bytecode is kept only where it is what was compiled when the environment
+    /// was made; any other is removed (builds run without writing new ones).
     fn verify_build_env(&self, dir: &Path) -> Result<(), String> {
         let cfg = std::fs::read(dir.join("pyvenv.cfg")).map_err(|e| e.to_string())?;
         let recorded = std::fs::read_to_string(dir.join(COMPLETE)).unwrap_or_default();
-        if recorded.trim() != sha256_hex(&cfg) {
+        let mut lines = recorded.lines();
+        if lines.next().map(str::trim) != Some(sha256_hex(&cfg).as_str()) {
             return Err("pyvenv.cfg changed".into());
         }
+        let compiled: std::collections::HashMap<&str, &str> = lines
+            .filter_map(|l| l.split_once(' '))
+            .map(|(h, p)| (p, h))
+            .collect();
         let site = dir.join(self.interpreter.facts.scheme_path("purelib"));
         let mut listed = std::collections::HashSet::new();
         for entry in std::fs::read_dir(&site)
@@ -299,12 +337,16 @@ impl BuildContext {
             let entry = entry.map_err(|e| e.to_string())?;
             let path = entry.path();
             if entry.file_type().is_dir() {
-                if path.file_name().is_some_and(|n| n == "__pycache__") {
-                    let _ = std::fs::remove_dir_all(path);
-                }
                 continue;
             }
-            if path.components().any(|c| c.as_os_str() == "__pycache__") {
+            if in_pycache(path) {
+                let rel = path.strip_prefix(&site).unwrap_or(path).to_string_lossy();
+                let same = compiled.get(rel.as_ref()).is_some_and(|hash| {
+                    std::fs::read(path).is_ok_and(|bytes| sha256_hex(&bytes) == *hash)
+                });
+                if !same {
+                    let _ = std::fs::remove_file(path);
+                }
                 continue;
             }
             if !listed.contains(&crate::fsx::normalize(path)) {

@@ -511,8 +511,11 @@ impl crate::build::RequirementInstaller for Session {
         let mut nested = self.clone();
         nested.settings.build_depth = depth;
         // Copies, not links: a build runs arbitrary code and must not reach the wheel cache.
+        // Byte-compiled once here: builds run without writing bytecode, and a backend imported
+        // from source every build is most of a small build's time.
         let opts = InstallOptions {
             link_mode: Some(LinkMode::Copy),
+            compile: true,
             ..Default::default()
         };
         Session::install(&nested, &target, &sources, &opts)?;

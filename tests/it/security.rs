@@ -704,6 +704,52 @@ fn a_build_cannot_change_what_a_later_build_runs() {
     );
 }
 
+/// Build environments keep the bytecode compiled when they were made (so backends start
+/// fast), and nothing else: a backend that replaces a requirement's bytecode with its own
+/// (an unchecked-hash pyc, which Python loads without looking at the source) does not get it
+/// run by the next build.
+#[test]
+fn a_build_cannot_plant_bytecode_for_a_later_build() {
+    let fx = Fixture::new();
+    fx.publish(wheel("helper", "1.0"));
+    let ran = fx.t.path("planted-bytecode-ran");
+    let evil = format!(
+        "import glob, os, py_compile, tempfile\n\
+         import helper\n\
+         def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n\
+         \x20   cached = glob.glob(os.path.join(os.path.dirname(helper.__file__), '__pycache__', '__init__.*.pyc'))\n\
+         \x20   assert cached, 'the build environment has no bytecode of helper'\n\
+         \x20   src = os.path.join(tempfile.mkdtemp(), 'evil.py')\n\
+         \x20   open(src, 'w').write('open({:?}, \"w\").write(\"x\")\\nVERSION = \"1.0\"\\n')\n\
+         \x20   py_compile.compile(src, cfile=cached[0], invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)\n\
+         \x20   raise RuntimeError('done planting')\n",
+        ran.display().to_string()
+    );
+    let innocent_code = "import helper\n\
+         def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n\
+         \x20   raise RuntimeError('no wheel today')\n";
+    let requires = "[build-system]\nrequires = [\"helper\"]\nbuild-backend = \"hostile_backend\"\nbackend-path = [\"_build\"]\n";
+    let plant = tiny_project(fx.t.tmp.path(), "plant", &evil);
+    std::fs::write(plant.join("pyproject.toml"), requires).unwrap();
+    let innocent = tiny_project(fx.t.tmp.path(), "innocent", innocent_code);
+    std::fs::write(innocent.join("pyproject.toml"), requires).unwrap();
+    let env = fx.env("e");
+    let out = fx.install(&env, &[plant.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("done planting"),
+        "the planting build did not get as far as planting: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_file(&ran);
+    let out = fx.install(&env, &[innocent.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no wheel today"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!ran.exists(), "planted bytecode ran in a later build");
+}
+
 // ---------------------------------------------------------------------------------------
 // 10. Other local users
 // ---------------------------------------------------------------------------------------
