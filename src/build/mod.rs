@@ -7,7 +7,7 @@
 //! sdists-v1/<sha256>/<file>            a downloaded source distribution
 //! sdists-v1/<sha256>/src/              it, unpacked (renamed into place when complete)
 //! built-v1/<sha256>-<tags key>/<wheel> the wheel built from it for one interpreter's tags
-//! build-envs-v1/<key>/                 a build environment, reused for the same requirement set
+//! build-envs-v2/<key>/                 a build environment, reused for the same requirement set
 //! ```
 
 pub mod extract;

@@ -16,7 +16,7 @@
 //!   wheels-v2/<sha256>.lock             held while the entry is being created
 //!   tool-envs-v1/<key>/                 `tool run` environments, keyed by requirements + interpreter;
 //!                                       their envtool-tool.toml mtime is the last use
-//!   sdists-v1, built-v1, build-envs-v1  source builds (their tree is drawn in build/mod.rs)
+//!   sdists-v1, built-v1, build-envs-v2  source builds (their tree is drawn in build/mod.rs)
 //!   tmp-v1/                             downloads and trees being built; anything here is garbage after a crash
 //! ```
 //! An entry becomes visible only by an atomic rename, so a reader never sees half of one.
@@ -73,7 +73,7 @@ impl Bucket {
             Bucket::ToolEnvs => "tool-envs-v1",
             Bucket::Sdists => "sdists-v1",
             Bucket::Built => "built-v1",
-            Bucket::BuildEnvs => "build-envs-v1",
+            Bucket::BuildEnvs => "build-envs-v2",
             Bucket::Tmp => "tmp-v1",
         }
     }

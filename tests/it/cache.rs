@@ -205,12 +205,12 @@ fn a_pack_root_inside_the_cache_is_not_an_unknown_bucket() {
 #[test]
 fn prune_keeps_source_build_buckets() {
     let fx = warm();
-    for bucket in ["sdists-v1/abc", "built-v1/abc-def", "build-envs-v1/0123"] {
+    for bucket in ["sdists-v1/abc", "built-v1/abc-def", "build-envs-v2/0123"] {
         std::fs::create_dir_all(fx.cache().join(bucket)).unwrap();
         std::fs::write(fx.cache().join(bucket).join("f"), "x").unwrap();
     }
     common::assert_success(&cache_cmd(&fx, &["prune"]));
-    for bucket in ["sdists-v1/abc", "built-v1/abc-def", "build-envs-v1/0123"] {
+    for bucket in ["sdists-v1/abc", "built-v1/abc-def", "build-envs-v2/0123"] {
         assert!(
             fx.cache().join(bucket).join("f").is_file(),
             "{bucket} was pruned"
