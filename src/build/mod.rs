@@ -37,8 +37,9 @@ fn bytecode_manifest(site: &Path) -> anyhow::Result<String> {
     for entry in walkdir::WalkDir::new(site).min_depth(1) {
         let entry = entry?;
         let path = entry.path();
-        if entry.file_type().is_file() && in_pycache(path) {
-            let rel = path.strip_prefix(site)?.to_string_lossy().into_owned();
+        let rel = path.strip_prefix(site)?;
+        if entry.file_type().is_file() && in_pycache(rel) {
+            let rel = rel.to_string_lossy().into_owned();
             if !rel.contains('\n') {
                 lines.push(format!("{} {rel}", sha256_hex(&fs_err::read(path)?)));
             }
@@ -48,8 +49,9 @@ fn bytecode_manifest(site: &Path) -> anyhow::Result<String> {
     Ok(lines.iter().map(|l| format!("{l}\n")).collect())
 }
 
-fn in_pycache(path: &Path) -> bool {
-    path.components().any(|c| c.as_os_str() == "__pycache__")
+/// Whether `rel` (relative to site-packages) is inside a `__pycache__` directory.
+fn in_pycache(rel: &Path) -> bool {
+    rel.components().any(|c| c.as_os_str() == "__pycache__")
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -339,8 +341,9 @@ impl BuildContext {
             if entry.file_type().is_dir() {
                 continue;
             }
-            if in_pycache(path) {
-                let rel = path.strip_prefix(&site).unwrap_or(path).to_string_lossy();
+            let rel = path.strip_prefix(&site).unwrap_or(path);
+            if in_pycache(rel) {
+                let rel = rel.to_string_lossy();
                 let same = compiled.get(rel.as_ref()).is_some_and(|hash| {
                     std::fs::read(path).is_ok_and(|bytes| sha256_hex(&bytes) == *hash)
                 });
