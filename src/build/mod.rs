@@ -31,22 +31,21 @@ const MAX_DEPTH: usize = 4;
 /// site-packages).
 const COMPLETE: &str = ".envtool-complete";
 
-/// The `COMPLETE` lines of the bytecode below `site` (sorted by path).
+/// The `COMPLETE` lines of the bytecode below `site`, in walk order (directory entries sorted
+/// by name, so the same tree gives the same lines). A path with a newline
+/// cannot be a line: such a file is left out, and so removed when the environment is reused.
 fn bytecode_manifest(site: &Path) -> anyhow::Result<String> {
-    let mut lines = Vec::new();
-    for entry in walkdir::WalkDir::new(site).min_depth(1) {
+    let mut out = String::new();
+    for entry in walkdir::WalkDir::new(site).min_depth(1).sort_by_file_name() {
         let entry = entry?;
-        let path = entry.path();
-        let rel = path.strip_prefix(site)?;
-        if entry.file_type().is_file() && in_pycache(rel) {
-            let rel = rel.to_string_lossy().into_owned();
-            if !rel.contains('\n') {
-                lines.push(format!("{} {rel}", sha256_hex(&fs_err::read(path)?)));
-            }
+        let rel = entry.path().strip_prefix(site)?;
+        let rel_text = rel.to_string_lossy();
+        if entry.file_type().is_file() && in_pycache(rel) && !rel_text.contains('\n') {
+            let hash = sha256_hex(&fs_err::read(entry.path())?);
+            out.push_str(&format!("{hash} {rel_text}\n"));
         }
     }
-    lines.sort_by(|a, b| a[65..].cmp(&b[65..]));
-    Ok(lines.iter().map(|l| format!("{l}\n")).collect())
+    Ok(out)
 }
 
 /// Whether `rel` (relative to site-packages) is inside a `__pycache__` directory.
