@@ -598,6 +598,18 @@ fn tiny_project(root: &Path, name: &str, backend_code: &str) -> PathBuf {
     dir
 }
 
+/// `tiny_project` whose build requires the `helper` distribution (so its builds share one
+/// build environment holding it).
+fn project_requiring_helper(root: &Path, name: &str, backend_code: &str) -> PathBuf {
+    let dir = tiny_project(root, name, backend_code);
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        "[build-system]\nrequires = [\"helper\"]\nbuild-backend = \"hostile_backend\"\nbackend-path = [\"_build\"]\n",
+    )
+    .unwrap();
+    dir
+}
+
 #[test]
 fn a_build_that_hangs_is_ended_after_the_timeout_with_its_children() {
     let fx = Fixture::new();
@@ -678,24 +690,14 @@ fn a_build_cannot_change_what_a_later_build_runs() {
          \x20   raise RuntimeError('done planting')\n",
         ran.display().to_string()
     );
-    let plant = tiny_project(fx.t.tmp.path(), "plant", &evil);
-    std::fs::write(
-        plant.join("pyproject.toml"),
-        "[build-system]\nrequires = [\"helper\"]\nbuild-backend = \"hostile_backend\"\nbackend-path = [\"_build\"]\n",
-    )
-    .unwrap();
+    let plant = project_requiring_helper(fx.t.tmp.path(), "plant", &evil);
     let env = fx.env("e");
     let _ = fx.install(&env, &[plant.to_str().unwrap()]);
-    let innocent = tiny_project(
+    let innocent = project_requiring_helper(
         fx.t.tmp.path(),
         "innocent",
         "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n    raise RuntimeError('no wheel today')\n",
     );
-    std::fs::write(
-        innocent.join("pyproject.toml"),
-        "[build-system]\nrequires = [\"helper\"]\nbuild-backend = \"hostile_backend\"\nbackend-path = [\"_build\"]\n",
-    )
-    .unwrap();
     let _ = std::fs::remove_file(&ran);
     let _ = fx.install(&env, &[innocent.to_str().unwrap()]);
     assert!(
@@ -728,11 +730,8 @@ fn a_build_cannot_plant_bytecode_for_a_later_build() {
     let innocent_code = "import helper\n\
          def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n\
          \x20   raise RuntimeError('no wheel today')\n";
-    let requires = "[build-system]\nrequires = [\"helper\"]\nbuild-backend = \"hostile_backend\"\nbackend-path = [\"_build\"]\n";
-    let plant = tiny_project(fx.t.tmp.path(), "plant", &evil);
-    std::fs::write(plant.join("pyproject.toml"), requires).unwrap();
-    let innocent = tiny_project(fx.t.tmp.path(), "innocent", innocent_code);
-    std::fs::write(innocent.join("pyproject.toml"), requires).unwrap();
+    let plant = project_requiring_helper(fx.t.tmp.path(), "plant", &evil);
+    let innocent = project_requiring_helper(fx.t.tmp.path(), "innocent", innocent_code);
     let env = fx.env("e");
     let out = fx.install(&env, &[plant.to_str().unwrap()]);
     assert!(
