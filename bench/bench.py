@@ -1255,9 +1255,9 @@ def io_pressure():
 
 def settle_disk(limit=1.0, patience=45.0):
     """Wait (at most `patience` seconds) until the disk has been idle for a while: writeback
-    of what the preparation wrote, or the kernel's work for a deletion, otherwise lands on the
-    first timed rounds (seen: the first 16 rounds of a workload 1.5-3x slower than the rest,
-    for every tool, right after its priming runs)."""
+    of what the preparation wrote otherwise lands on the first timed rounds. (It does not
+    remove every such slowdown: see "Why a run's directory is removed only at the end" in
+    bench/README.md.)"""
     start = time.monotonic()
     while True:
         p = io_pressure()
@@ -1285,6 +1285,7 @@ class Trash:
 
     def __init__(self):
         self.root = None
+        self.count = 0
         self.warned = False
 
     def discard(self, path, tmp_root):
@@ -1294,7 +1295,8 @@ class Trash:
             if shutil.disk_usage(tmp_root).free >= self.MIN_FREE:
                 if self.root is None:
                     self.root = tempfile.mkdtemp(prefix="envtool-bench-trash-", dir=tmp_root)
-                os.rename(path, os.path.join(self.root, "{}-{}".format(len(os.listdir(self.root)), os.path.basename(path))))
+                self.count += 1
+                os.rename(path, os.path.join(self.root, "{}-{}".format(self.count, os.path.basename(path))))
                 return
         except OSError:
             pass
