@@ -70,6 +70,14 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = cause.downcast_ref::<crate::requirements::remembered::Damaged>() {
         return e.hint();
     }
+    // An error carried through a reader (`std::io::Error::other`): its source is not in the
+    // chain, only inside the I/O error.
+    if let Some(inner) = cause
+        .downcast_ref::<std::io::Error>()
+        .and_then(|e| e.get_ref())
+    {
+        return hint_of(inner);
+    }
     None
 }
 

@@ -80,6 +80,8 @@ pub enum HttpError {
     TimedOut { url: String, seconds: u64 },
     #[error("{url} sent more than envtool holds in memory for one response ({limit} bytes)")]
     TooLarge { url: String, limit: u64 },
+    #[error("the answer from {url} broke off before its end: {message}")]
+    Cut { url: String, message: String },
 }
 
 impl crate::error::Hint for HttpError {
@@ -103,6 +105,9 @@ impl crate::error::Hint for HttpError {
             }
             HttpError::TooLarge { .. } => {
                 "a page this large is not a sane index answer; if it is real, raise ENVTOOL_MAX_RESPONSE_BYTES (bytes)".into()
+            }
+            HttpError::Cut { .. } => {
+                "the connection failed in the middle of a download; try again (a proxy or the index may be cutting answers short)".into()
             }
             HttpError::Offline { .. } => {
                 "run once without --offline (or ENVTOOL_OFFLINE) to fill the cache, or add --find-links DIR".into()
@@ -635,12 +640,19 @@ impl<R: Read> Read for TimeoutNamed<R> {
             let timed_out = e.kind() == std::io::ErrorKind::TimedOut
                 || e.to_string().to_ascii_lowercase().contains("timeout");
             if timed_out {
-                std::io::Error::other(HttpError::TimedOut {
-                    url: self.url.clone(),
-                    seconds: self.seconds,
-                })
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    HttpError::TimedOut {
+                        url: self.url.clone(),
+                        seconds: self.seconds,
+                    },
+                )
             } else {
-                e
+                // Named, with its hint: a bare "Peer disconnected" says neither what nor why.
+                std::io::Error::other(HttpError::Cut {
+                    url: self.url.clone(),
+                    message: crate::redact::text_of(&e.to_string()),
+                })
             }
         })
     }

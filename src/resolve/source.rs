@@ -187,9 +187,17 @@ fn fetch_core_metadata(
     }
     let mut url = candidate.file.url.clone();
     url.set_path(&format!("{}.metadata", url.path()));
-    let (_, mut reader) = state.index.http.get_stream(&url)?;
+    let (_, reader) = state.index.http.get_stream(&url)?;
+    let limit = crate::index::http::max_response_bytes();
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut reader, &mut bytes)?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(reader, limit + 1), &mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(crate::index::http::HttpError::TooLarge {
+            url: crate::redact::url(url.as_str()),
+            limit,
+        }
+        .into());
+    }
     if let crate::index::simple::CoreMetadata::Available { hashes } = &candidate.file.core_metadata
     {
         if let Some(expected) = hashes.get("sha256") {

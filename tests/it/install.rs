@@ -873,6 +873,34 @@ fn wheel_whose_record_hash_is_tampered_is_refused() {
 }
 
 #[test]
+fn a_download_shorter_than_its_announced_length_is_refused_cleanly() {
+    let fx = Fixture::new();
+    fx.publish(wheel("solo", "1.0").file("solo/data.txt", "x".repeat(5000)));
+    // A terabyte announced, a few kilobytes sent: nothing of that size is set aside, and the
+    // short body is an error. (Without PEP 658 metadata the wheel itself is downloaded.)
+    fx.server().set_metadata(false);
+    fx.server().set_announced_length(Some(1 << 40));
+    let env = fx.env("e");
+    let err = assert_rejected_clean(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
+    assert!(err.contains("broke off"), "{err}");
+    assert!(fx.cached_wheel_entries().is_empty());
+}
+
+#[test]
+fn a_download_longer_than_its_announced_length_is_refused_cleanly() {
+    let fx = Fixture::new();
+    let path = fx.publish(wheel("solo", "1.0").file("solo/data.txt", random_bytes(50_000, 3)));
+    let len = std::fs::metadata(&path).unwrap().len();
+    // Only the announced bytes are read: a cut wheel, whose hash is not the index's.
+    fx.server().set_metadata(false);
+    fx.server().set_announced_length(Some(len / 2));
+    let env = fx.env("e");
+    let err = assert_rejected_clean(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
+    assert!(err.contains("hash mismatch"), "{err}");
+    assert!(fx.cached_wheel_entries().is_empty());
+}
+
+#[test]
 fn index_unreachable() {
     let fx = Fixture::new();
     let env = fx.env("e");

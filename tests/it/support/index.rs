@@ -94,6 +94,9 @@ struct Config {
     metadata_override: HashMap<String, (Vec<u8>, bool)>,
     /// Pause this long after every 16 KiB of a `/files/` body (a slow link).
     pace: Option<Duration>,
+    /// The `Content-Length` a `/files/` response announces instead of its body's (a lying
+    /// server, or one whose connection drops).
+    announce_length: Option<u64>,
 }
 
 /// One request as the server received it (see [`IndexServer::request_details`]).
@@ -153,6 +156,7 @@ impl IndexServer {
                 garbage: false,
                 status: None,
                 pace: None,
+                announce_length: None,
             }),
             requests: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
@@ -250,6 +254,12 @@ impl IndexServer {
         self.config().pace = pace;
     }
 
+    /// `Some(n)`: file responses announce `Content-Length: n`, whatever their body's length
+    /// (the body is sent whole, then the connection closes); `None`: the true length.
+    pub fn set_announced_length(&self, length: Option<u64>) {
+        self.config().announce_length = length;
+    }
+
     /// One `"METHOD target"` line (e.g. `"GET /simple/six/"`) per request received so far,
     /// in order.
     pub fn requests(&self) -> Vec<String> {
@@ -327,6 +337,8 @@ struct Response {
     content_type: String,
     extra_headers: Vec<(String, String)>,
     body: Vec<u8>,
+    /// Sent as `Content-Length` instead of the body's length.
+    announce_length: Option<u64>,
 }
 
 impl Response {
@@ -335,6 +347,7 @@ impl Response {
             status,
             content_type: content_type.to_string(),
             extra_headers: Vec::new(),
+            announce_length: None,
             body: body.into(),
         }
     }
@@ -378,7 +391,10 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
         headers: request.headers.clone(),
     });
     let config = shared.config.lock().unwrap().clone();
-    let response = route(&request, &config, &shared.files_dir);
+    let mut response = route(&request, &config, &shared.files_dir);
+    if request.target.starts_with("/files/") {
+        response.announce_length = config.announce_length;
+    }
     let pace = config
         .pace
         .filter(|_| request.target.starts_with("/files/"));
@@ -399,7 +415,9 @@ fn write_paced(
         response.status,
         reason_phrase(response.status),
         response.content_type,
-        response.body.len()
+        response
+            .announce_length
+            .unwrap_or(response.body.len() as u64)
     )
     .into_bytes();
     stream.write_all(&out)?;
@@ -482,7 +500,9 @@ fn write_response(stream: &mut TcpStream, response: &Response, head: bool) -> st
         response.status,
         reason_phrase(response.status),
         response.content_type,
-        response.body.len()
+        response
+            .announce_length
+            .unwrap_or(response.body.len() as u64)
     );
     for (name, value) in &response.extra_headers {
         out.push_str(&format!("{name}: {value}\r\n"));
