@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use anyhow::Context;
@@ -221,9 +221,166 @@ pub fn fetch_checked(
             .map_err(|_| anyhow::anyhow!("invalid file URL {}", artifact.url))?;
         return fetch_local(artifact, &path, cache, how);
     }
-    let staging = cache.tempdir()?;
-    let (path, computed, size) = download(artifact, http, &staging)?;
-    unpack::unpack_into_cache(cache, &path, &computed[0].1, size, wheel, how)
+    let got = download_wheel(artifact, http, cache)?;
+    let archive = match &got.body {
+        Body::Memory { bytes, .. } => unpack::Archive::Memory(bytes),
+        Body::File { path, .. } => unpack::Archive::File(path),
+    };
+    unpack::unpack_into_cache(cache, archive, &got.sha256, got.size, wheel, how)
+}
+
+/// How many bytes of downloaded wheels this process keeps in memory at once; a download that
+/// does not fit (or does not say its length) goes to a file in the cache's temporary directory.
+const IN_MEMORY_BUDGET: u64 = 16 << 20;
+
+static IN_MEMORY: AtomicU64 = AtomicU64::new(0);
+
+/// A share of the in-memory budget, given back when dropped.
+#[derive(Debug)]
+struct MemoryLease(u64);
+
+impl MemoryLease {
+    fn take(bytes: u64) -> Option<MemoryLease> {
+        IN_MEMORY
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                held.checked_add(bytes).filter(|&n| n <= IN_MEMORY_BUDGET)
+            })
+            .ok()
+            .map(|_| MemoryLease(bytes))
+    }
+}
+
+impl Drop for MemoryLease {
+    fn drop(&mut self) {
+        IN_MEMORY.fetch_sub(self.0, Ordering::SeqCst);
+    }
+}
+
+/// A downloaded wheel's bytes: kept in memory, or in a file (with its staging directory).
+enum Body {
+    Memory {
+        bytes: Vec<u8>,
+        _lease: MemoryLease,
+    },
+    File {
+        _staging: tempfile::TempDir,
+        path: std::path::PathBuf,
+    },
+}
+
+/// A download that went to a file.
+struct Spilled {
+    staging: tempfile::TempDir,
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+/// Where a download goes: memory up to the length the server announced (and leased), then,
+/// if more comes than announced, a file.
+struct Spool<'a> {
+    sink: Sink,
+    cache: &'a Cache,
+    filename: &'a str,
+}
+
+enum Sink {
+    Memory(Vec<u8>, MemoryLease),
+    File(Spilled),
+}
+
+impl<'a> Spool<'a> {
+    fn new(cache: &'a Cache, filename: &'a str, announced: Option<u64>) -> anyhow::Result<Self> {
+        let sink = match announced.and_then(MemoryLease::take) {
+            Some(lease) => Sink::Memory(Vec::with_capacity(lease.0 as usize), lease),
+            None => Sink::File(Self::spill(cache, filename, &[])?),
+        };
+        Ok(Spool {
+            sink,
+            cache,
+            filename,
+        })
+    }
+
+    /// A file in the cache's temporary directory, starting with `head` (what came so far).
+    fn spill(cache: &Cache, filename: &str, head: &[u8]) -> anyhow::Result<Spilled> {
+        let staging = cache.tempdir()?;
+        let path = staging.path().join(filename);
+        let mut out = std::io::BufWriter::new(fs_err::File::create(&path)?.into_parts().0);
+        out.write_all(head)?;
+        Ok(Spilled { staging, path, out })
+    }
+
+    fn finish(self) -> anyhow::Result<Body> {
+        Ok(match self.sink {
+            Sink::File(spilled) => {
+                spilled.out.into_inner().map_err(|e| e.into_error())?;
+                Body::File {
+                    _staging: spilled.staging,
+                    path: spilled.path,
+                }
+            }
+            Sink::Memory(bytes, lease) => Body::Memory {
+                bytes,
+                _lease: lease,
+            },
+        })
+    }
+}
+
+impl Write for Spool<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Sink::Memory(bytes, _) = &self.sink {
+            if bytes.len() + buf.len() > bytes.capacity() {
+                // More than announced: the memory (and its lease) is given back.
+                let spilled =
+                    Self::spill(self.cache, self.filename, bytes).map_err(std::io::Error::other)?;
+                self.sink = Sink::File(spilled);
+            }
+        }
+        match &mut self.sink {
+            Sink::File(spilled) => spilled.out.write(buf),
+            Sink::Memory(bytes, _) => {
+                bytes.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.sink {
+            Sink::File(spilled) => spilled.out.flush(),
+            Sink::Memory(..) => Ok(()),
+        }
+    }
+}
+
+/// A downloaded wheel whose hashes matched.
+struct DownloadedWheel {
+    body: Body,
+    /// Hex sha256 of the bytes.
+    sha256: String,
+    size: u64,
+}
+
+/// Download a wheel, verifying its hashes; into memory when it fits.
+fn download_wheel(
+    artifact: &Artifact,
+    http: &HttpClient,
+    cache: &Cache,
+) -> anyhow::Result<DownloadedWheel> {
+    let (announced, mut reader) = open_download(artifact, http)?;
+    let mut spool = Spool::new(cache, &artifact.filename, announced)?;
+    let mut digests = Digests::for_artifact(artifact);
+    let size = copy_hashing(&mut reader, &mut spool, &mut digests)
+        .with_context(|| format!("download of {} failed", artifact.url))?;
+    let body = spool.finish()?;
+    let computed = digests.finish();
+    verify(artifact, &computed, artifact.url.as_str()).map_err(mismatch_error)?;
+    Ok(DownloadedWheel {
+        body,
+        sha256: computed[0].1.clone(),
+        size,
+    })
 }
 
 /// A downloaded file: (path, digests as (algorithm, hex), size).
@@ -235,7 +392,25 @@ fn download(
     http: &HttpClient,
     staging: &tempfile::TempDir,
 ) -> anyhow::Result<Downloaded> {
-    let (_, mut reader) = http.get_stream(&artifact.url).map_err(|e| {
+    let (_, mut reader) = open_download(artifact, http)?;
+    let path = staging.path().join(&artifact.filename);
+    let mut out = std::io::BufWriter::new(fs_err::File::create(&path)?);
+    let mut digests = Digests::for_artifact(artifact);
+    let size = copy_hashing(&mut reader, &mut out, &mut digests)
+        .with_context(|| format!("download of {} failed", artifact.url))?;
+    out.flush()?;
+    drop(out);
+    let computed = digests.finish();
+    verify(artifact, &computed, artifact.url.as_str()).map_err(mismatch_error)?;
+    Ok((path, computed, size))
+}
+
+/// The response body of `artifact`'s URL, with the length the server announced.
+fn open_download(
+    artifact: &Artifact,
+    http: &HttpClient,
+) -> anyhow::Result<(Option<u64>, Box<dyn Read + Send>)> {
+    http.get_stream(&artifact.url).map_err(|e| {
         if crate::index::http::is_offline_miss(&e) {
             user(
                 format!(
@@ -247,17 +422,7 @@ fn download(
         } else {
             e
         }
-    })?;
-    let path = staging.path().join(&artifact.filename);
-    let mut out = std::io::BufWriter::new(fs_err::File::create(&path)?);
-    let mut digests = Digests::for_artifact(artifact);
-    let size = copy_hashing(&mut reader, &mut out, &mut digests)
-        .with_context(|| format!("download of {} failed", artifact.url))?;
-    out.flush()?;
-    drop(out);
-    let computed = digests.finish();
-    verify(artifact, &computed, artifact.url.as_str()).map_err(mismatch_error)?;
-    Ok((path, computed, size))
+    })
 }
 
 /// A source distribution in the cache (`sdists-v1/<sha256>/<file>`): (path, sha256, size).
@@ -339,7 +504,14 @@ fn fetch_local(
     if let Some(hit) = unpack::cached(cache, &computed[0].1, how) {
         return Ok(hit);
     }
-    unpack::unpack_into_cache(cache, path, &computed[0].1, size, wheel, how)
+    unpack::unpack_into_cache(
+        cache,
+        unpack::Archive::File(path),
+        &computed[0].1,
+        size,
+        wheel,
+        how,
+    )
 }
 
 /// A cache hit still has to satisfy the user's `--hash` values.

@@ -168,7 +168,7 @@ pub fn cached(cache: &Cache, sha256: &str, how: Check) -> Option<CachedWheel> {
 /// process already did; concurrent callers wait on the entry's lock.
 pub fn unpack_into_cache(
     cache: &Cache,
-    archive: &Path,
+    archive: Archive<'_>,
     sha256: &str,
     size: u64,
     filename: &WheelFilename,
@@ -207,7 +207,17 @@ pub fn unpack_into_cache(
     };
     fs_err::write(tree.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
     fs_err::rename(&tree, &dest)?;
+    // Every file was just checked against RECORD, hash and size: no use in this run checks
+    // the entry again.
+    cache.mark_checked(sha256, Check::Hashes as u8);
     Ok(CachedWheel { dir: dest, info })
+}
+
+/// Where a wheel's bytes are: a file, or memory (a download small enough to keep there).
+#[derive(Debug, Clone, Copy)]
+pub enum Archive<'a> {
+    File(&'a Path),
+    Memory(&'a [u8]),
 }
 
 fn corrupt(filename: &WheelFilename, reason: impl std::fmt::Display) -> WheelError {
@@ -230,15 +240,39 @@ pub fn safe_relative(name: &str) -> Option<PathBuf> {
 }
 
 /// Unpack and verify; returns the `.dist-info` directory name.
-fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Result<String> {
-    let file = fs_err::File::open(archive)?;
-    let mut zip =
-        zip::ZipArchive::new(std::io::BufReader::new(file.into_parts().0)).map_err(|e| {
-            corrupt(
+fn unpack(archive: Archive<'_>, dest: &Path, filename: &WheelFilename) -> anyhow::Result<String> {
+    match archive {
+        Archive::File(path) => {
+            let file = fs_err::File::open(path)?;
+            let len = file.metadata()?.len();
+            unpack_from(
+                std::io::BufReader::new(file.into_parts().0),
+                len,
+                dest,
                 filename,
-                format!("not a readable zip archive ({e}); the file may be truncated"),
             )
-        })?;
+        }
+        Archive::Memory(bytes) => unpack_from(
+            std::io::Cursor::new(bytes),
+            bytes.len() as u64,
+            dest,
+            filename,
+        ),
+    }
+}
+
+fn unpack_from<R: Read + std::io::Seek>(
+    reader: R,
+    archive_len: u64,
+    dest: &Path,
+    filename: &WheelFilename,
+) -> anyhow::Result<String> {
+    let mut zip = zip::ZipArchive::new(reader).map_err(|e| {
+        corrupt(
+            filename,
+            format!("not a readable zip archive ({e}); the file may be truncated"),
+        )
+    })?;
 
     let mut names = Vec::with_capacity(zip.len());
     let mut spans = Vec::with_capacity(zip.len());
@@ -250,11 +284,7 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
         declared = declared.saturating_add(f.size());
     }
     check_layout(&mut spans, filename)?;
-    check_expansion(
-        declared,
-        std::fs::metadata(archive)?.len(),
-        &filename.filename,
-    )?;
+    check_expansion(declared, archive_len, &filename.filename)?;
     let dist_info = find_dist_info(&names, filename)?;
     let record_name = format!("{dist_info}/RECORD");
     let record_text = {
@@ -274,6 +304,8 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
     check_identity(&mut zip, &dist_info, filename)?;
 
     let mut seen = std::collections::HashSet::new();
+    let mut dirs = Dirs::new(dest);
+    let mut buf = vec![0u8; 64 * 1024];
     for i in 0..zip.len() {
         crate::interrupt::check()?;
         let mut entry = zip.by_index(i).map_err(|e| corrupt(filename, e))?;
@@ -282,7 +314,7 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
         if entry.is_dir() {
             let rel = safe_relative(name.trim_end_matches('/'))
                 .ok_or_else(|| unsafe_path(filename, &name))?;
-            fs_err::create_dir_all(dest.join(rel))?;
+            dirs.make(&rel)?;
             continue;
         }
         let rel = safe_relative(&name).ok_or_else(|| unsafe_path(filename, &name))?;
@@ -293,14 +325,40 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
             || name == format!("{dist_info}/RECORD.jws")
             || name == format!("{dist_info}/RECORD.p7s");
         let target = dest.join(&rel);
-        if let Some(parent) = target.parent() {
-            fs_err::create_dir_all(parent)?;
+        if let Some(parent) = rel.parent() {
+            dirs.make(parent)?;
         }
         let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
-        let mut out = fs_err::File::create(&target)?;
+        // Read-only: environments share these bytes through hard links, so an edit made
+        // through an environment fails (or, replacing the file, breaks the link) instead of
+        // changing the cache and every environment made from it.
+        let mode = if executable { 0o555 } else { 0o444 };
+        let mut out = match create_read_only(&target, mode) {
+            Ok(file) => Some(file),
+            // The same name twice (a zip allows it): the copy is read and checked against
+            // the same RECORD row as the first, so it is the same bytes; nothing is written.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AlreadyExists
+                    && seen.contains(&name)
+                    && !is_record_file =>
+            {
+                None
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(corrupt(
+                    filename,
+                    format!("{name} names a path another entry already took"),
+                )
+                .into())
+            }
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("cannot create {}", target.display()))
+                )
+            }
+        };
         let mut hasher = Sha256::new();
         let mut size = 0u64;
-        let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = entry
                 .read(&mut buf)
@@ -309,7 +367,9 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
                 break;
             }
             hasher.update(&buf[..n]);
-            out.write_all(&buf[..n])?;
+            if let Some(out) = &mut out {
+                out.write_all(&buf[..n])?;
+            }
             size += n as u64;
             if size > declared_size {
                 return Err(corrupt(
@@ -320,11 +380,6 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
             }
         }
         drop(out);
-        // Read-only: environments share these bytes through hard links, so an edit made
-        // through an environment fails (or, replacing the file, breaks the link) instead of
-        // changing the cache and every environment made from it.
-        let mode = if executable { 0o555 } else { 0o444 };
-        fs_err::set_permissions(&target, std::fs::Permissions::from_mode(mode))?;
         seen.insert(name.clone());
         if is_record_file {
             continue;
@@ -366,6 +421,71 @@ fn unpack(archive: &Path, dest: &Path, filename: &WheelFilename) -> anyhow::Resu
         }
     }
     Ok(dist_info)
+}
+
+/// The directories made so far in one tree being unpacked (relative to it), so that each is
+/// made once, not once for every file in it.
+struct Dirs<'a> {
+    dest: &'a Path,
+    made: std::collections::HashSet<PathBuf>,
+}
+
+impl<'a> Dirs<'a> {
+    fn new(dest: &'a Path) -> Dirs<'a> {
+        Dirs {
+            dest,
+            made: std::collections::HashSet::new(),
+        }
+    }
+
+    /// `mkdir -p dest/rel`; `rel` is a safe relative path.
+    fn make(&mut self, rel: &Path) -> anyhow::Result<()> {
+        if rel.as_os_str().is_empty() || self.made.contains(rel) {
+            return Ok(());
+        }
+        if let Some(parent) = rel.parent() {
+            self.make(parent)?;
+        }
+        let dir = self.dest.join(rel);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            // `a/./b` and `a/b` name the same directory; a file of that name is an error.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("cannot create {}", dir.display()))
+                )
+            }
+        }
+        self.made.insert(rel.to_path_buf());
+        Ok(())
+    }
+}
+
+/// A new file with `mode`, whatever the umask: given at creation, and set again only when the
+/// umask would take bits away from it.
+fn create_read_only(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)?;
+    if process_umask().is_none_or(|umask| mode & umask != 0) {
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(file)
+}
+
+/// This process's umask, from `/proc/self/status` (reading it with umask(2) would change it
+/// for a moment under other threads); None where that is not available.
+fn process_umask() -> Option<u32> {
+    static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(line.trim(), 8).ok()
+    })
 }
 
 const DEFAULT_MAX_UNPACKED: u64 = 8 << 30;

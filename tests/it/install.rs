@@ -872,6 +872,69 @@ fn wheel_whose_record_hash_is_tampered_is_refused() {
     assert!(err.contains("RECORD"), "{err}");
 }
 
+/// Append `name` once more to the zip at `path`, holding `contents`: a zip may name an entry
+/// twice (Python's zipfile writes it, with a warning; the zip crate refuses to).
+fn append_zip_entry(path: &Path, name: &str, contents: &[u8]) {
+    let data = path.with_extension("entry");
+    std::fs::write(&data, contents).unwrap();
+    let out = std::process::Command::new(common::python())
+        .args([
+            "-W",
+            "ignore",
+            "-c",
+            "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'a') as z:\n    z.writestr(sys.argv[2], open(sys.argv[3], 'rb').read())",
+        ])
+        .arg(path)
+        .arg(name)
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    std::fs::remove_file(&data).unwrap();
+}
+
+#[test]
+fn a_wheel_naming_an_entry_twice_with_the_same_bytes_installs() {
+    let fx = Fixture::new();
+    let path = fx.publish(wheel("twice", "1.0").file("twice/mod.py", "X = 1\n"));
+    append_zip_entry(&path, "twice/mod.py", b"X = 1\n");
+    let env = fx.env("e");
+    fx.install_ok(&env, &["twice==1.0"]);
+    assert_eq!(
+        std::fs::read_to_string(fx.site_packages(&env).join("twice/mod.py")).unwrap(),
+        "X = 1\n"
+    );
+    fx.assert_pip_check_clean(&env);
+}
+
+#[test]
+fn a_wheel_naming_an_entry_twice_with_other_bytes_is_refused() {
+    let fx = Fixture::new();
+    let path = fx.publish(wheel("twice", "1.0").file("twice/mod.py", "X = 1\n"));
+    // Tools disagree on which copy wins (pip takes the last): the second one is not what
+    // RECORD lists.
+    append_zip_entry(&path, "twice/mod.py", b"import os; os.system('evil')\n");
+    let env = fx.env("e");
+    let err = assert_rejected_clean(&fx, &env, &["twice==1.0"], "twice/mod.py");
+    assert!(err.contains("RECORD"), "{err}");
+}
+
+#[test]
+fn a_wheel_with_a_second_record_is_refused() {
+    let fx = Fixture::new();
+    let path = fx.publish(wheel("tworec", "1.0").file("tworec/mod.py", "X = 1\n"));
+    // A second RECORD that lists a file outside the environment (what an uninstall would
+    // remove): which copy a reader takes must not matter, so neither is taken.
+    append_zip_entry(
+        &path,
+        "tworec-1.0.dist-info/RECORD",
+        b"../../../victim.txt,,\ntworec-1.0.dist-info/RECORD,,\n",
+    );
+    let env = fx.env("e");
+    let err = assert_rejected_clean(&fx, &env, &["tworec==1.0"], "tworec-1.0-py3-none-any.whl");
+    assert!(err.contains("RECORD"), "{err}");
+}
+
 #[test]
 fn a_download_shorter_than_its_announced_length_is_refused_cleanly() {
     let fx = Fixture::new();
@@ -898,6 +961,34 @@ fn a_download_longer_than_its_announced_length_is_refused_cleanly() {
     let err = assert_rejected_clean(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
     assert!(err.contains("hash mismatch"), "{err}");
     assert!(fx.cached_wheel_entries().is_empty());
+}
+
+#[test]
+fn a_wheel_too_big_to_keep_in_memory_installs_through_a_file() {
+    // Downloads are kept in memory up to 16 MiB at a time (all downloads together); this one
+    // is larger, so it goes through a file in the cache's temporary directory.
+    let fx = Fixture::new();
+    let blob = random_bytes(20 * 1024 * 1024, 11);
+    fx.publish(wheel("huge", "1.0").file("huge/blob.bin", &blob));
+    fx.publish(wheel("small", "1.0").file("small/blob.bin", random_bytes(100_000, 12)));
+    let env = fx.env("e");
+    fx.install_ok(&env, &["huge==1.0", "small==1.0"]);
+    let site = fx.site_packages(&env);
+    assert!(std::fs::read(site.join("huge/blob.bin")).unwrap() == blob);
+    assert_eq!(
+        std::fs::read(site.join("small/blob.bin")).unwrap(),
+        random_bytes(100_000, 12)
+    );
+    let tmp = fx.cache().join("tmp-v1");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "temporary files left in {}: {left:?}",
+        tmp.display()
+    );
+    fx.assert_pip_check_clean(&env);
 }
 
 #[test]
