@@ -83,6 +83,10 @@ def warn(msg):
     print("warning: " + msg, file=sys.stderr)
 
 
+def note(msg):
+    print("note: " + msg, file=sys.stderr)
+
+
 # --------------------------------------------------------------------------
 # Workload registry
 # --------------------------------------------------------------------------
@@ -1253,11 +1257,34 @@ def io_pressure():
     return None
 
 
+# When the last benchmark emptied its trash (the file's mtime).
+TRASH_STAMP = os.path.join(BENCH_DIR, ".cache", "trash-emptied")
+
+# ext4 without a journal skips an inode deleted less than 60 s ago when it allocates one (300 s
+# more while the inode's table block is not yet written back: `sync` first); see
+# "Why a run's directory is removed only at the end" in bench/README.md.
+DELETED_INODE_MARGIN = 65.0
+
+
+def wait_after_deletions():
+    """Wait until the trash the previous benchmark emptied no longer slows file creation."""
+    try:
+        age = time.time() - os.stat(TRASH_STAMP).st_mtime
+    except OSError:
+        return
+    if 0 <= age < DELETED_INODE_MARGIN:
+        wait = DELETED_INODE_MARGIN - age
+        note("the previous benchmark removed its trash {:.0f} s ago: waiting {:.0f} s (ext4 skips recently deleted inodes)".format(age, wait))
+        os.sync()
+        time.sleep(wait)
+
+
 def settle_disk(limit=1.0, patience=45.0):
     """Wait (at most `patience` seconds) until the disk has been idle for a while: writeback
-    of what the preparation wrote otherwise lands on the first timed rounds. (It does not
-    remove every such slowdown: see "Why a run's directory is removed only at the end" in
-    bench/README.md.)"""
+    of what the preparation wrote otherwise lands on the first timed rounds; and until the
+    last benchmark's deletions no longer slow file creation. (It does not remove every such
+    slowdown: see "Why a run's directory is removed only at the end" in bench/README.md.)"""
+    wait_after_deletions()
     start = time.monotonic()
     while True:
         p = io_pressure()
@@ -1309,6 +1336,12 @@ class Trash:
         if self.root:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+            try:
+                os.makedirs(os.path.dirname(TRASH_STAMP), exist_ok=True)
+                with open(TRASH_STAMP, "w") as f:
+                    f.write("{}\n".format(time.time()))
+            except OSError:
+                pass
 
 
 TRASH = Trash()
