@@ -190,9 +190,13 @@ pub fn unpack_into_cache(
         cache.forget_checked(sha256);
         fs_err::remove_dir_all(&dest)?;
     }
+    // The temporary directory is the tree itself: renamed into place, nothing is left to
+    // remove (a removal is not free for the files made next: see bench/README.md).
     let staging = cache.tempdir()?;
-    let tree = staging.path().join("tree");
-    fs_err::create_dir(&tree)?;
+    let tree = staging.path().to_path_buf();
+    // As a directory made with mkdir would be (a temporary directory is 0700).
+    let mode = 0o777 & !process_umask().unwrap_or(0o022);
+    fs_err::set_permissions(&tree, std::fs::Permissions::from_mode(mode))?;
     let dist_info = unpack(archive, &tree, filename)?;
     let info = WheelInfo {
         filename: filename.filename.clone(),
@@ -207,6 +211,7 @@ pub fn unpack_into_cache(
     };
     fs_err::write(tree.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
     fs_err::rename(&tree, &dest)?;
+    let _ = staging.keep();
     // Every file was just checked against RECORD, hash and size: no use in this run checks
     // the entry again.
     cache.mark_checked(sha256, Check::Hashes as u8);

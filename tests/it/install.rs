@@ -991,6 +991,64 @@ fn a_wheel_too_big_to_keep_in_memory_installs_through_a_file() {
     fx.assert_pip_check_clean(&env);
 }
 
+/// Filling the cache removes nothing from it: each wheel is unpacked into a temporary
+/// directory that is itself renamed into place. (A removal is not free for the files made
+/// next: ext4 passes over recently deleted inodes when it allocates one; on a file system
+/// without a journal, a cold install of jupyterlab took 1.7 s with a temporary directory
+/// removed for each of its 92 wheels and 0.95 s without.)
+#[test]
+fn a_cold_install_removes_nothing_from_the_cache() {
+    let strace = std::process::Command::new("strace").arg("-V").output();
+    if !strace.is_ok_and(|o| o.status.success()) {
+        return support::skip("strace is not installed");
+    }
+    let fx = Fixture::new();
+    for i in 0..3 {
+        fx.publish(wheel(&format!("part{i}"), "1.0").file(&format!("part{i}/a/b.py"), "X = 1\n"));
+    }
+    let env = fx.env("e");
+    let log = fx.t.path("strace.log");
+    let cmd = fx.install_cmd(&env, &["part0==1.0", "part1==1.0", "part2==1.0"]);
+    let mut traced = std::process::Command::new("strace");
+    traced
+        .args(["-f", "-qq", "-e", "trace=unlink,unlinkat,rmdir", "-o"])
+        .arg(&log)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => traced.env(k, v),
+            None => traced.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        traced.current_dir(dir);
+    }
+    let out = traced.output().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    if !out.status.success() && text.is_empty() {
+        return support::skip(&format!(
+            "strace cannot trace here: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    assert_success(&out);
+    fx.assert_installed(
+        &env,
+        &[("part0", "1.0"), ("part1", "1.0"), ("part2", "1.0")],
+    );
+    let cache = fx.cache().to_string_lossy().into_owned();
+    let removed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(cache.as_str()) && !l.contains("ENOENT"))
+        .collect();
+    assert!(
+        removed.is_empty(),
+        "removed from the cache:\n{}",
+        removed.join("\n")
+    );
+}
+
 #[test]
 fn index_unreachable() {
     let fx = Fixture::new();
