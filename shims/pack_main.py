@@ -21,8 +21,13 @@ are created private (0700), and a root, extraction or `.complete` that is not th
 that others can write, is not used (an extraction is set aside and made again; with such a
 root the pack extracts into a private temporary directory for the run). An extraction is
 staged in a `.extract-*` directory holding a lock (`.lock`, shared flock) until it is in place,
-so `envtool cache prune` never removes it under a starting pack, and it is synced to disk
-before `.complete` is written and before it is renamed into place.
+so `envtool cache prune` never removes it under a starting pack. It is renamed into place
+with `.pending`, which names the boot it was made in: the page cache holds it whole until the
+machine restarts, so this boot may use it at once. A detached process then syncs it to disk
+and writes `.complete` (synced too); only `.complete` is trusted after a restart (and by the
+sh header's warm path), and an extraction a restart caught with no `.complete` is made again.
+So a first start does not wait for the disk, and a power loss never leaves a half-written
+extraction that is used.
 """
 import os
 import sys
@@ -97,9 +102,22 @@ def private_root(root):
     return untrusted(st, stat.S_ISDIR, "directory")
 
 
+PENDING = ".pending"
+
+
+def boot_id():
+    """This boot's id (Linux), or None where there is none to tell boots apart."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as f:
+            return f.read(64).strip().decode("ascii") or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def check_extraction(final):
     """"ok" for a finished extraction of this user that nobody else can write, None when there
-    is nothing at `final`, else why what is there must not be used."""
+    is nothing at `final`, else why what is there must not be used. Finished: with `.complete`
+    (on disk), or with `.pending` made in this boot (whole in the page cache)."""
     try:
         st = os.lstat(final)
     except FileNotFoundError:
@@ -112,9 +130,30 @@ def check_extraction(final):
     try:
         st = os.lstat(os.path.join(final, ".complete"))
     except OSError:
-        return "it is not finished (it has no .complete)"
+        return check_pending(final)
     why = untrusted(st, stat.S_ISREG, "file")
     return "its .complete: " + why if why else "ok"
+
+
+def check_pending(final):
+    """check_extraction for an extraction without `.complete`."""
+    pending = os.path.join(final, PENDING)
+    try:
+        st = os.lstat(pending)
+    except OSError:
+        return "it is not finished (it has no .complete)"
+    why = untrusted(st, stat.S_ISREG, "file")
+    if why:
+        return "its .pending: " + why
+    try:
+        with open(pending, "rb") as f:
+            made_in = f.readline().strip().decode("ascii", "replace")
+    except OSError as e:
+        return "its .pending cannot be read (%s)" % (e.strerror or e)
+    boot = boot_id()
+    if boot is None or made_in != boot:
+        return "it was not yet on disk when the machine restarted (it has no .complete)"
+    return "ok"
 
 
 def set_aside(root, final, why):
@@ -255,20 +294,31 @@ def sync_tree(top):
         sync_path(directory)
 
 
-def finish(staging, root, final, ident):
-    """Put a staged extraction in place, durably: its files and directories synced, then
-    .complete written and synced, then the rename (the root synced after). Returns the
-    extraction to use (another copy's when it finished first)."""
-    sync_tree(staging)
-    complete = os.path.join(staging, ".complete")
-    fd = os.open(complete, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+def write_marker(directory, name, text, durable):
+    path = os.path.join(directory, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        os.write(fd, (ident + "\n").encode())
-        os.fsync(fd)
+        os.write(fd, text.encode())
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
-    os.chmod(complete, 0o644)
-    sync_path(staging)
+    os.chmod(path, 0o644)
+
+
+def finish(staging, root, final, ident):
+    """Put a staged extraction in place: with `.pending` (this boot's id), then the rename, and
+    a detached process makes it durable (see make_durable). Where boots cannot be told apart
+    it is made durable first (files synced, then .complete written and synced, then the
+    rename, the root synced after). Returns the extraction to use (another copy's when it
+    finished first)."""
+    boot = boot_id()
+    if boot is None:
+        sync_tree(staging)
+        write_marker(staging, ".complete", ident + "\n", durable=True)
+        sync_path(staging)
+    else:
+        write_marker(staging, PENDING, boot + "\n" + ident + "\n", durable=False)
     try:
         os.unlink(os.path.join(staging, ".lock"))  # still held through the open file
     except OSError:
@@ -284,8 +334,74 @@ def finish(staging, root, final, ident):
         if check_extraction(final) != "ok":
             raise
         return final
-    sync_path(root)
+    if boot is None:
+        sync_path(root)
+    else:
+        durable_later(final, ident)
     return final
+
+
+def ensure_durable(final, ident):
+    """An extraction in use that is still pending (its first start's sync was cut short, or
+    is still running) is made durable in the background."""
+    if not os.path.lexists(os.path.join(final, ".complete")):
+        durable_later(final, ident)
+
+
+def durable_later(final, ident):
+    """make_durable in a detached process (two forks: nothing waits for it, and it keeps none
+    of this process's files open), so the program starts without waiting for the disk."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return make_durable(final, ident)
+    if pid:
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        return
+    try:
+        if os.fork() == 0:
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, 65536)
+            make_durable(final, ident)
+    except BaseException:
+        pass
+    os._exit(0)
+
+
+def make_durable(final, ident):
+    """Sync a pending extraction to disk, then write `.complete` (synced, and its directory
+    entry): from then on it is trusted after a restart too. One process at a time (an
+    exclusive lock on the extraction's directory); `.pending` stays, as the lock a pack
+    started before `.complete` holds."""
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None
+    try:
+        fd = os.open(final, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return  # another process is at it
+        if os.path.lexists(os.path.join(final, ".complete")) or not os.path.lexists(os.path.join(final, PENDING)):
+            return
+        sync_tree(final)
+        write_marker(final, ".complete", ident + "\n", durable=True)
+        sync_path(final)
+    except OSError:
+        pass  # tried again by the next start that finds it pending
+    finally:
+        os.close(fd)
 
 
 def header_size(path):
@@ -349,6 +465,7 @@ def extract(archive, manifest, target, root, ident):
     hash on the way (one pass over the payload); returns the directory."""
     final = os.path.join(root, ident)
     if check_extraction(final) == "ok":
+        ensure_durable(final, ident)
         return final
     staging, lock = new_staging(root)
     try:
@@ -424,6 +541,7 @@ def extract_staged(archive, manifest, target, root, ident, staged):
     caller removes `staged`."""
     final = os.path.join(root, ident)
     if check_extraction(final) == "ok":
+        ensure_durable(final, ident)
         return final
     if not archives_intact(archive, manifest):
         shutil.rmtree(staged, ignore_errors=True)
@@ -489,6 +607,7 @@ def standalone(archive, manifest, runner, path, size):
     final = os.path.join(root, ident)
     mine = staged and os.path.realpath(sys.executable) == os.path.realpath(os.path.join(staged, runtime["python"]))
     if why is None and check_extraction(final) == "ok":
+        ensure_durable(final, ident)
         archive.close()
         if mine:
             let_go(handed, staged)
@@ -568,7 +687,9 @@ def main():
     why = private_root(root)
     ident = extraction_id(archive, target["key"])
     final = os.path.join(root, ident)
-    if why is not None or check_extraction(final) != "ok":
+    if why is None and check_extraction(final) == "ok":
+        ensure_durable(final, ident)
+    else:
         try:
             try:
                 if why is not None:

@@ -155,9 +155,13 @@ def main():
     try:
         import fcntl
 
-        lock = open(complete, "r")
+        try:
+            lock = open(complete, "r")
+            os.utime(complete, None)
+        except FileNotFoundError:
+            # Still being made durable (the first start): `cache prune` checks this lock too.
+            lock = open(os.path.join(here, ".pending"), "r")
         fcntl.flock(lock.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        os.utime(complete, None)
         globals()["_lock"] = lock  # held until the process ends
     except (ImportError, OSError):
         pass

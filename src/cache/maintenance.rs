@@ -184,30 +184,44 @@ fn prune_pack_root(root: &Path, cutoff: Option<SystemTime>) -> anyhow::Result<u6
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         let leftover = name.starts_with(".extract-") || name.starts_with(".untrusted-");
-        // The lock held while removing it (None: there is no lock to take).
-        let _lock = if leftover {
+        // The locks held while removing it (none: there is no lock to take).
+        let _locks: Vec<std::fs::File> = if leftover {
             match staging_lock(&path) {
-                Some(lock) => lock,
+                Some(lock) => lock.into_iter().collect(),
                 None => continue, // in progress
             }
         } else {
-            let marker = path.join(".complete");
+            // The last use is the mtime of `.complete` (each start touches it), or of
+            // `.pending` while the first start's background sync has not written `.complete`.
+            let complete = path.join(".complete");
+            let pending = path.join(".pending");
+            let marker = if complete.exists() {
+                &complete
+            } else {
+                &pending
+            };
             let stale = cutoff.is_some_and(|c| {
-                std::fs::metadata(&marker)
+                std::fs::metadata(marker)
                     .and_then(|m| m.modified())
                     .is_ok_and(|t| t < c)
             });
             if !stale {
                 continue;
             }
-            // A running pack holds a shared lock on .complete: never remove it under its feet.
-            let Ok(file) = std::fs::File::open(&marker) else {
-                continue;
-            };
-            if file.try_lock().is_err() {
+            // A running pack holds a shared lock on `.complete`, or on `.pending` when it
+            // started before `.complete` was written: never remove it under its feet.
+            let mut locks = Vec::new();
+            let mut in_use = false;
+            for marker in [&complete, &pending] {
+                if let Ok(file) = std::fs::File::open(marker) {
+                    in_use |= file.try_lock().is_err();
+                    locks.push(file);
+                }
+            }
+            if in_use || locks.is_empty() {
                 continue;
             }
-            Some(file)
+            locks
         };
         let size = size_of(&path);
         match remove_any(&path) {

@@ -494,7 +494,10 @@ fn assert_extracted_and_clean(root: &Path, keep: &[&str], ctx: &str) {
         names.into_iter().partition(|n| n.starts_with('.'));
     assert_eq!(dot, keep, "{ctx}: left in the pack root");
     assert_eq!(ids.len(), 1, "{ctx}: {ids:?}");
-    assert!(root.join(&ids[0]).join(".complete").is_file(), "{ctx}");
+    assert!(
+        crate::common::wait_for_complete(&root.join(&ids[0])),
+        "{ctx}"
+    );
     assert!(
         root.join(&ids[0])
             .join("site-packages/bulk/m2999.py")

@@ -301,7 +301,7 @@ impl World {
         );
         let dir = self.root().join(&names[0]);
         assert!(
-            dir.join(".complete").is_file(),
+            crate::common::wait_for_complete(&dir),
             "{} has no .complete",
             dir.display()
         );
@@ -1071,6 +1071,129 @@ fn without_pycache(files: Vec<String>) -> Vec<String> {
         .collect()
 }
 
+fn this_boot() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// A first start does not wait for the disk: the extraction is used at once with `.pending`
+/// (naming this boot), and a detached process syncs it and then writes `.complete`.
+#[test]
+fn a_first_start_is_made_durable_in_the_background() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    let strace = std::process::Command::new("strace").arg("-V").output();
+    let traced = strace.is_ok_and(|o| o.status.success());
+    let log = w.path("strace.log");
+    let out = if traced {
+        let cmd = w.run_cmd(&pack, How::Direct, &[]);
+        let mut strace = std::process::Command::new("strace");
+        strace
+            .args(["-f", "-qq", "-e", "trace=syncfs,execve", "-o"])
+            .arg(&log)
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => strace.env(k, v),
+                None => strace.env_remove(k),
+            };
+        }
+        strace.output().unwrap()
+    } else {
+        crate::support::skip("strace is not installed: not checking which process syncs");
+        w.run(&pack, How::Direct, &[])
+    };
+    assert_success(&out);
+    let names = w.root_entries();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let dir = w.root().join(&names[0]);
+    let pending = std::fs::read_to_string(dir.join(".pending")).unwrap();
+    assert_eq!(pending.lines().next(), Some(this_boot().as_str()));
+    assert!(crate::common::wait_for_complete(&dir), "never made durable");
+    if traced {
+        let text = std::fs::read_to_string(&log).unwrap();
+        let pid = |l: &str| l.split_whitespace().next().unwrap_or("").to_string();
+        // The pack's process (sh, then the Python it becomes) runs the program.
+        let main = text.lines().next().map(pid).unwrap_or_default();
+        let syncers: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains("syncfs("))
+            .map(pid)
+            .collect();
+        assert!(
+            !syncers.is_empty(),
+            "nothing synced the extraction:\n{text}"
+        );
+        assert!(
+            !syncers.contains(&main),
+            "the process that runs the program waited for the disk:\n{text}"
+        );
+    }
+}
+
+/// An extraction a restart caught before it reached the disk (`.pending` of another boot, no
+/// `.complete`) may be missing data: it is never used, and the next start makes it again.
+#[test]
+fn an_extraction_a_restart_caught_pending_is_made_again() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    assert_success(&w.run(&pack, How::Direct, &[]));
+    let dir = w.extraction();
+    std::fs::remove_file(dir.join(".complete")).unwrap();
+    std::fs::write(
+        dir.join(".pending"),
+        "00000000-0000-0000-0000-000000000000\nold\n",
+    )
+    .unwrap();
+    // What the lost writes left behind: a runner that is not the pack's.
+    let marker = w.path("ran-the-old-extraction");
+    let run = dir.join(".envtool/run.py");
+    std::fs::write(
+        &run,
+        format!("open({:?}, 'w').write('x')\n", marker.display().to_string()),
+    )
+    .unwrap();
+    let out = w.run(&pack, How::Direct, &[]);
+    assert_success(&out);
+    assert!(
+        !marker.exists(),
+        "the extraction from before the restart ran"
+    );
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("restarted"), "{err}");
+    let again = w.extraction();
+    assert!(std::fs::read_to_string(again.join(".envtool/run.py"))
+        .unwrap()
+        .contains("MANIFEST"));
+}
+
+/// In the boot that made it, an extraction still pending (its background sync was cut short)
+/// is used as it is, and made durable.
+#[test]
+fn a_pending_extraction_of_this_boot_is_used_and_made_durable() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    assert_success(&w.run(&pack, How::Direct, &[]));
+    let dir = w.extraction();
+    std::fs::remove_file(dir.join(".complete")).unwrap();
+    std::fs::write(dir.join("kept"), "").unwrap();
+    let out = w.run(&pack, How::Direct, &[]);
+    assert_success(&out);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("kept").exists(), "extracted again");
+    assert!(crate::common::wait_for_complete(&dir), "never made durable");
+}
+
 #[test]
 fn warm_start_extracts_nothing_and_records_the_last_use() {
     let w = World::new();
@@ -1514,7 +1637,7 @@ fn assert_refused(w: &World, pack: &Path, needle: &str) {
         let complete: Vec<String> = w
             .root_entries()
             .into_iter()
-            .filter(|n| w.root().join(n).join(".complete").exists())
+            .filter(|n| crate::common::is_extracted(&w.root().join(n)))
             .collect();
         assert!(
             complete.is_empty(),

@@ -388,7 +388,7 @@ fn damaged_standalone_pack_is_refused() {
             let complete: Vec<String> = w
                 .root_entries()
                 .into_iter()
-                .filter(|n| w.root().join(n).join(".complete").exists())
+                .filter(|n| crate::common::is_extracted(&w.root().join(n)))
                 .collect();
             assert!(
                 complete.is_empty(),

@@ -284,3 +284,22 @@ pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// Whether the pack extraction `dir` becomes durable (`.complete`) within a minute: a first
+/// start returns before its detached process has synced the extraction and written it.
+pub fn wait_for_complete(dir: &Path) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if dir.join(".complete").is_file() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// Whether a pack extraction `dir` was put in place: finished (`.complete`) or being made
+/// durable (`.pending`).
+pub fn is_extracted(dir: &Path) -> bool {
+    dir.join(".complete").exists() || dir.join(".pending").exists()
+}
