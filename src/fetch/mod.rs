@@ -280,7 +280,6 @@ struct Spilled {
 struct Spool<'a> {
     sink: Sink,
     cache: &'a Cache,
-    filename: &'a str,
 }
 
 enum Sink {
@@ -289,22 +288,19 @@ enum Sink {
 }
 
 impl<'a> Spool<'a> {
-    fn new(cache: &'a Cache, filename: &'a str, announced: Option<u64>) -> anyhow::Result<Self> {
+    fn new(cache: &'a Cache, announced: Option<u64>) -> anyhow::Result<Self> {
         let sink = match announced.and_then(MemoryLease::take) {
             Some(lease) => Sink::Memory(Vec::with_capacity(lease.0 as usize), lease),
-            None => Sink::File(Self::spill(cache, filename, &[])?),
+            None => Sink::File(Self::spill(cache, &[])?),
         };
-        Ok(Spool {
-            sink,
-            cache,
-            filename,
-        })
+        Ok(Spool { sink, cache })
     }
 
     /// A file in the cache's temporary directory, starting with `head` (what came so far).
-    fn spill(cache: &Cache, filename: &str, head: &[u8]) -> anyhow::Result<Spilled> {
+    /// Its name is fixed: nothing the index says becomes a path.
+    fn spill(cache: &Cache, head: &[u8]) -> anyhow::Result<Spilled> {
         let staging = cache.tempdir()?;
-        let path = staging.path().join(filename);
+        let path = staging.path().join("download.whl");
         let mut out = std::io::BufWriter::new(fs_err::File::create(&path)?.into_parts().0);
         out.write_all(head)?;
         Ok(Spilled { staging, path, out })
@@ -332,8 +328,7 @@ impl Write for Spool<'_> {
         if let Sink::Memory(bytes, _) = &self.sink {
             if bytes.len() + buf.len() > bytes.capacity() {
                 // More than announced: the memory (and its lease) is given back.
-                let spilled =
-                    Self::spill(self.cache, self.filename, bytes).map_err(std::io::Error::other)?;
+                let spilled = Self::spill(self.cache, bytes).map_err(std::io::Error::other)?;
                 self.sink = Sink::File(spilled);
             }
         }
@@ -369,7 +364,7 @@ fn download_wheel(
     cache: &Cache,
 ) -> anyhow::Result<DownloadedWheel> {
     let (announced, mut reader) = open_download(artifact, http)?;
-    let mut spool = Spool::new(cache, &artifact.filename, announced)?;
+    let mut spool = Spool::new(cache, announced)?;
     let mut digests = Digests::for_artifact(artifact);
     let size = copy_hashing(&mut reader, &mut spool, &mut digests)
         .with_context(|| format!("download of {} failed", artifact.url))?;

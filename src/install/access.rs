@@ -1,8 +1,9 @@
 //! Opening an environment: one writer at a time, readers beside each other, and a pending
 //! transaction (a killed envtool) rolled back before anyone looks.
 //!
-//! The lock is a kernel file lock on `<env>/.envtool/lock` (`flock`), so a process that dies
-//! releases it. A writer holds it exclusively for its whole change; a reader holds it shared;
+//! The lock is a kernel file lock (`flock`) on the environment's private state directory,
+//! `<env>/.envtool` (0700: no other user can open it, so none can hold the lock), so a process
+//! that dies releases it. Locking the directory itself costs `create` no extra file. A writer holds it exclusively for its whole change; a reader holds it shared;
 //! a command that has to wait names the holder (from the kernel's lock table). Whoever finds a pending transaction takes
 //! the lock exclusively, rolls it back (saying so), and goes on.
 
@@ -14,7 +15,7 @@ use anyhow::Context;
 
 use super::txn;
 use crate::error::user;
-use crate::venv::{LOCK_FILE, STATE_DIR};
+use crate::venv::STATE_DIR;
 
 /// Holds an environment's lock until dropped.
 #[derive(Debug)]
@@ -31,7 +32,7 @@ fn lock_timeout() -> Duration {
 }
 
 fn lock_path(root: &Path) -> PathBuf {
-    root.join(STATE_DIR).join(LOCK_FILE)
+    root.join(STATE_DIR)
 }
 
 /// Who holds the lock: the kernel's lock table (`/proc/locks`) names the process, its
@@ -113,15 +114,9 @@ fn acquire(root: &Path, file: &File, exclusive: bool, what: &str) -> anyhow::Res
 /// Open the environment at `root` to change it: the exclusive lock (created with the state
 /// directory when missing), then any pending transaction rolled back.
 pub fn for_change(root: &Path, what: &str) -> anyhow::Result<EnvLock> {
-    txn::state_dir(root)?;
-    let path = lock_path(root);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .with_context(|| format!("cannot open the lock {}", path.display()))?;
+    let path = txn::state_dir(root)?;
+    let file =
+        File::open(&path).with_context(|| format!("cannot open the lock {}", path.display()))?;
     acquire(root, &file, true, what)?;
     txn::recover(root)?;
     Ok(EnvLock { _file: Some(file) })

@@ -16,11 +16,9 @@ use crate::python::facts::{facts_for, Facts};
 use crate::python::Interpreter;
 use cfg::{python_repr, PyvenvCfg};
 
-/// envtool's state directory inside an environment: its lock and its transactions. No package
-/// file may be installed there.
+/// envtool's state directory inside an environment: its transactions, and (the directory
+/// itself) its lock. No package file may be installed there.
 pub const STATE_DIR: &str = ".envtool";
-/// The environment's lock file, inside the state directory.
-pub const LOCK_FILE: &str = "lock";
 
 /// What to create.
 #[derive(Debug, Clone)]
@@ -217,14 +215,13 @@ fn write_layout(root: &Path, spec: &CreateSpec) -> anyhow::Result<()> {
         fs_err::write(bin.join(name), text)?;
     }
     fs_err::write(root.join(".gitignore"), "*\n")?;
-    // envtool's state directory (the environment's lock and transactions), private.
+    // envtool's state directory (the environment's lock, and its transactions), private.
     {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(root.join(STATE_DIR))
             .with_context(|| format!("cannot create {}", root.join(STATE_DIR).display()))?;
-        fs_err::write(root.join(STATE_DIR).join(LOCK_FILE), "")?;
     }
     Ok(())
 }
