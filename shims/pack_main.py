@@ -336,7 +336,9 @@ def finish(staging, root, final, ident):
         return final
     if boot is None:
         sync_path(root)
-    else:
+    elif root == pack_root():
+        # (An extraction into a private temporary directory lasts this run only: it is
+        # removed at the end, and a later sync would race with that.)
         durable_later(final, ident)
     return final
 
@@ -450,14 +452,33 @@ def payload(archive, target):
     return out
 
 
+_UMASK = []
+
+
+def umask():
+    """The process's umask (read by setting it back at once: the bootstrap runs no threads)."""
+    if not _UMASK:
+        _UMASK.append(os.umask(0o022))
+        os.umask(_UMASK[0])
+    return _UMASK[0]
+
+
 def write_file(dest, data, executable, made):
     parent = os.path.dirname(dest)
     if parent not in made:
         os.makedirs(parent, exist_ok=True)
         made.add(parent)
-    with open(dest, "wb") as out:
-        out.write(data)
-    os.chmod(dest, 0o755 if executable else 0o644)
+    mode = 0o755 if executable else 0o644
+    # The mode given at creation (a chmod per file only where the umask takes bits away).
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if mode & umask():
+            os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def extract(archive, manifest, target, root, ident):
