@@ -998,8 +998,7 @@ fn a_wheel_too_big_to_keep_in_memory_installs_through_a_file() {
 /// removed for each of its 92 wheels and 0.95 s without.)
 #[test]
 fn a_cold_install_removes_nothing_from_the_cache() {
-    let strace = std::process::Command::new("strace").arg("-V").output();
-    if !strace.is_ok_and(|o| o.status.success()) {
+    if !common::have_strace() {
         return support::skip("strace is not installed");
     }
     let fx = Fixture::new();
@@ -1009,22 +1008,9 @@ fn a_cold_install_removes_nothing_from_the_cache() {
     let env = fx.env("e");
     let log = fx.t.path("strace.log");
     let cmd = fx.install_cmd(&env, &["part0==1.0", "part1==1.0", "part2==1.0"]);
-    let mut traced = std::process::Command::new("strace");
-    traced
-        .args(["-f", "-qq", "-e", "trace=unlink,unlinkat,rmdir", "-o"])
-        .arg(&log)
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => traced.env(k, v),
-            None => traced.env_remove(k),
-        };
-    }
-    if let Some(dir) = cmd.get_current_dir() {
-        traced.current_dir(dir);
-    }
-    let out = traced.output().unwrap();
+    let out = common::under_strace(&cmd, "unlink,unlinkat,rmdir", &log)
+        .output()
+        .unwrap();
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     if !out.status.success() && text.is_empty() {
         return support::skip(&format!(

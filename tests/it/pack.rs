@@ -1085,24 +1085,13 @@ fn a_first_start_is_made_durable_in_the_background() {
     let w = World::new();
     w.demo_env();
     let pack = w.pack_env("e", "demo", "demo.pyz");
-    let strace = std::process::Command::new("strace").arg("-V").output();
-    let traced = strace.is_ok_and(|o| o.status.success());
+    let traced = crate::common::have_strace();
     let log = w.path("strace.log");
     let out = if traced {
         let cmd = w.run_cmd(&pack, How::Direct, &[]);
-        let mut strace = std::process::Command::new("strace");
-        strace
-            .args(["-f", "-qq", "-e", "trace=syncfs,execve", "-o"])
-            .arg(&log)
-            .arg(cmd.get_program())
-            .args(cmd.get_args());
-        for (k, v) in cmd.get_envs() {
-            match v {
-                Some(v) => strace.env(k, v),
-                None => strace.env_remove(k),
-            };
-        }
-        strace.output().unwrap()
+        crate::common::under_strace(&cmd, "syncfs,execve", &log)
+            .output()
+            .unwrap()
     } else {
         crate::support::skip("strace is not installed: not checking which process syncs");
         w.run(&pack, How::Direct, &[])

@@ -514,8 +514,7 @@ fn standalone_with_several_pythons_is_refused() {
 /// the sync: the sync must not depend on importing anything after that move.
 #[test]
 fn standalone_first_start_syncs_the_file_system_once() {
-    let strace = Command::new("strace").arg("-V").output();
-    if !strace.is_ok_and(|o| o.status.success()) {
+    if !crate::common::have_strace() {
         return support::skip("strace is not installed");
     }
     let w = World::with(&[probe()]);
@@ -523,20 +522,7 @@ fn standalone_first_start_syncs_the_file_system_once() {
     let pack = w.pack_env_with("e", "probe", "probe.pack", &["--standalone"]);
     let log = w.path("strace.log");
     let cmd = w.run_cmd(&pack, How::Direct, &["a b"]);
-    let program = cmd.get_program().to_owned();
-    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
-    let mut traced = Command::new("strace");
-    traced
-        .args(["-f", "-qq", "-e", "trace=fsync,fdatasync,syncfs", "-o"])
-        .arg(&log)
-        .arg(program)
-        .args(args);
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => traced.env(k, v),
-            None => traced.env_remove(k),
-        };
-    }
+    let mut traced = crate::common::under_strace(&cmd, "fsync,fdatasync,syncfs", &log);
     traced.current_dir(w.path(""));
     let out = traced.output().unwrap();
     let text = std::fs::read_to_string(&log).unwrap_or_default();

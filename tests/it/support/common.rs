@@ -303,3 +303,32 @@ pub fn wait_for_complete(dir: &Path) -> bool {
 pub fn is_extracted(dir: &Path) -> bool {
     dir.join(".complete").exists() || dir.join(".pending").exists()
 }
+
+/// Whether `strace` runs here.
+pub fn have_strace() -> bool {
+    Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `cmd` (its program, arguments, environment and working directory) run under
+/// `strace -f -qq -e trace=SYSCALLS -o LOG`.
+pub fn under_strace(cmd: &Command, syscalls: &str, log: &Path) -> Command {
+    let mut traced = Command::new("strace");
+    traced
+        .args(["-f", "-qq", "-e", &format!("trace={syscalls}"), "-o"])
+        .arg(log)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => traced.env(k, v),
+            None => traced.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        traced.current_dir(dir);
+    }
+    traced
+}
