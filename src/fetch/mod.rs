@@ -363,19 +363,30 @@ fn download_wheel(
     http: &HttpClient,
     cache: &Cache,
 ) -> anyhow::Result<DownloadedWheel> {
-    let (announced, mut reader) = open_download(artifact, http)?;
+    let (announced, reader) = open_download(artifact, http)?;
     let mut spool = Spool::new(cache, announced)?;
-    let mut digests = Digests::for_artifact(artifact);
-    let size = copy_hashing(&mut reader, &mut spool, &mut digests)
-        .with_context(|| format!("download of {} failed", artifact.url))?;
-    let body = spool.finish()?;
-    let computed = digests.finish();
-    verify(artifact, &computed, artifact.url.as_str()).map_err(mismatch_error)?;
+    let (computed, size) = copy_verified(artifact, reader, &mut spool)?;
     Ok(DownloadedWheel {
-        body,
+        body: spool.finish()?,
         sha256: computed[0].1.clone(),
         size,
     })
+}
+
+/// Copy a download into `out`, then check its digests against the artifact's hashes;
+/// returns (digests as (algorithm, hex), size). `out` is not to be used when this fails.
+fn copy_verified(
+    artifact: &Artifact,
+    mut reader: Box<dyn Read + Send>,
+    out: &mut dyn Write,
+) -> anyhow::Result<(Vec<(String, String)>, u64)> {
+    let mut digests = Digests::for_artifact(artifact);
+    let size = copy_hashing(&mut reader, out, &mut digests)
+        .with_context(|| format!("download of {} failed", artifact.url))?;
+    out.flush()?;
+    let computed = digests.finish();
+    verify(artifact, &computed, artifact.url.as_str()).map_err(mismatch_error)?;
+    Ok((computed, size))
 }
 
 /// A downloaded file: (path, digests as (algorithm, hex), size).
@@ -387,16 +398,10 @@ fn download(
     http: &HttpClient,
     staging: &tempfile::TempDir,
 ) -> anyhow::Result<Downloaded> {
-    let (_, mut reader) = open_download(artifact, http)?;
+    let (_, reader) = open_download(artifact, http)?;
     let path = staging.path().join(&artifact.filename);
     let mut out = std::io::BufWriter::new(fs_err::File::create(&path)?);
-    let mut digests = Digests::for_artifact(artifact);
-    let size = copy_hashing(&mut reader, &mut out, &mut digests)
-        .with_context(|| format!("download of {} failed", artifact.url))?;
-    out.flush()?;
-    drop(out);
-    let computed = digests.finish();
-    verify(artifact, &computed, artifact.url.as_str()).map_err(mismatch_error)?;
+    let (computed, size) = copy_verified(artifact, reader, &mut out)?;
     Ok((path, computed, size))
 }
 
