@@ -964,6 +964,29 @@ fn a_download_longer_than_its_announced_length_is_refused_cleanly() {
 }
 
 #[test]
+fn pep_658_metadata_larger_than_the_response_limit_is_refused() {
+    let fx = Fixture::new();
+    fx.publish(wheel("solo", "1.0"));
+    // A hostile index's metadata file that never ends (here: 200 kB, over a 50 kB limit).
+    let huge = format!(
+        "Metadata-Version: 2.1\nName: solo\nVersion: 1.0\nSummary: {}\n",
+        "x".repeat(200_000)
+    );
+    fx.server()
+        .override_metadata("solo-1.0-py3-none-any.whl", &huge, false);
+    let env = fx.env("e");
+    let before = tree(&env);
+    let out = fx
+        .install_cmd(&env, &["solo==1.0"])
+        .env("ENVTOOL_MAX_RESPONSE_BYTES", "50000")
+        .output()
+        .unwrap();
+    assert_eq!(tree(&env), before);
+    let err = assert_user_error(&out, "solo-1.0-py3-none-any.whl.metadata");
+    assert!(err.contains("more than envtool holds"), "{err}");
+}
+
+#[test]
 fn a_wheel_too_big_to_keep_in_memory_installs_through_a_file() {
     // Downloads are kept in memory up to 16 MiB at a time (all downloads together); this one
     // is larger, so it goes through a file in the cache's temporary directory.
