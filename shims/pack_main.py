@@ -23,8 +23,9 @@ root the pack extracts into a private temporary directory for the run). An extra
 staged in a `.extract-*` directory holding a lock (`.lock`, shared flock) until it is in place,
 so `envtool cache prune` never removes it under a starting pack. It is renamed into place
 with `.pending`, which names the boot it was made in: the page cache holds it whole until the
-machine restarts, so this boot may use it at once. A detached process then syncs it to disk
-and writes `.complete` (synced too); only `.complete` is trusted after a restart (and by the
+machine restarts, so this boot may use it at once. A detached process then (once the program
+has ended, or after a few seconds of a long-running one) syncs it to disk and writes
+`.complete` (synced too); only `.complete` is trusted after a restart (and by the
 sh header's warm path), and an extraction a restart caught with no `.complete` is made again.
 So a first start does not wait for the disk, and a power loss never leaves a half-written
 extraction that is used.
@@ -306,12 +307,12 @@ def write_marker(directory, name, text, durable):
     os.chmod(path, 0o644)
 
 
-def finish(staging, root, final, ident):
+def finish(staging, root, final, ident, python):
     """Put a staged extraction in place: with `.pending` (this boot's id), then the rename, and
     a detached process makes it durable (see make_durable). Where boots cannot be told apart
     it is made durable first (files synced, then .complete written and synced, then the
     rename, the root synced after). Returns the extraction to use (another copy's when it
-    finished first)."""
+    finished first). `python` is the interpreter that runs the extraction."""
     boot = boot_id()
     if boot is None:
         sync_tree(staging)
@@ -339,25 +340,41 @@ def finish(staging, root, final, ident):
     elif root == pack_root():
         # (An extraction into a private temporary directory lasts this run only: it is
         # removed at the end, and a later sync would race with that.)
-        durable_later(final, ident)
+        durable_later(final, ident, python)
     return final
 
 
-def ensure_durable(final, ident):
+def ensure_durable(final, ident, python):
     """An extraction in use that is still pending (its first start's sync was cut short, or
     is still running) is made durable in the background."""
     if not os.path.lexists(os.path.join(final, ".complete")):
-        durable_later(final, ident)
+        durable_later(final, ident, python)
 
 
-def durable_later(final, ident):
+# How long the detached process of a first start waits for the program to end before it syncs
+# the extraction: a long-running program's extraction is made durable while it runs.
+DURABLE_WAIT_SECONDS = 10.0
+
+# This bootstrap's own source (set by main): the detached process runs it afresh.
+SOURCE = []
+
+
+def durable_later(final, ident, python):
     """make_durable in a detached process (two forks: nothing waits for it, and it keeps none
-    of this process's files open), so the program starts without waiting for the disk."""
+    of this process's files open), so the program starts without waiting for the disk. That
+    process becomes a new `python -I -S -c BOOTSTRAP` at once: one that shared this process's
+    memory would make each page the program then writes a copy (thousands of page faults).
+    Where it can watch this process (a pidfd: Linux 5.3, Python 3.9), it first waits for the
+    program to end (DURABLE_WAIT_SECONDS at most), so the disk's work does not compete with
+    the program's start. Until then the extraction is pending, which this boot uses as it is."""
+    watch = own_pidfd()
     try:
         pid = os.fork()
     except OSError:
+        close_quietly(watch)
         return make_durable(final, ident)
     if pid:
+        close_quietly(watch)
         try:
             os.waitpid(pid, 0)
         except OSError:
@@ -366,21 +383,78 @@ def durable_later(final, ident):
     try:
         if os.fork() == 0:
             os.setsid()
+            os.chdir("/")
+            if watch is not None and watch < 3:
+                import fcntl
+
+                watch = fcntl.fcntl(watch, fcntl.F_DUPFD_CLOEXEC, 3)
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
-            os.closerange(3, 65536)
-            make_durable(final, ident)
+            if watch is None:
+                os.closerange(3, 65536)
+            else:
+                os.closerange(3, watch)
+                os.closerange(watch + 1, 65536)
+                os.set_inheritable(watch, True)
+            args = [final, ident, "-" if watch is None else str(watch)]
+            if SOURCE:
+                try:
+                    os.execv(python, [python, "-I", "-S", "-c", SOURCE[0]] + args)
+                except OSError:
+                    pass
+            durable_helper(args)  # no interpreter to start: in this process
     except BaseException:
         pass
     os._exit(0)
+
+
+def durable_helper(args):
+    """The detached process of durable_later: args are the extraction, its id and the pidfd
+    of the process to wait for ("-": none)."""
+    if len(args) != 3:
+        return
+    final, ident, watch = args
+    if watch.isdigit():
+        wait_readable(int(watch), DURABLE_WAIT_SECONDS)
+    make_durable(final, ident)
+
+
+def own_pidfd():
+    """A pidfd on this process (readable once it has ended), or None where there is none."""
+    try:
+        return os.pidfd_open(os.getpid())
+    except (AttributeError, OSError):
+        return None
+
+
+def close_quietly(fd):
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def wait_readable(fd, seconds):
+    """Wait until fd is readable (a pidfd: its process has ended), `seconds` at most."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    try:
+        poller.poll(int(seconds * 1000))
+    except OSError:
+        pass
 
 
 def make_durable(final, ident):
     """Sync a pending extraction to disk, then write `.complete` (synced, and its directory
     entry): from then on it is trusted after a restart too. One process at a time (an
     exclusive lock on the extraction's directory); `.pending` stays, as the lock a pack
-    started before `.complete` holds."""
+    started before `.complete` holds. Meanwhile this process holds a shared lock on `.pending`
+    too, as a running pack does: `envtool cache prune` does not remove the extraction under
+    it, and an extraction whose lock prune holds is being removed: left alone."""
     try:
         import fcntl
     except ImportError:
@@ -389,12 +463,18 @@ def make_durable(final, ident):
         fd = os.open(final, os.O_RDONLY)
     except OSError:
         return
+    pending = None
     try:
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 return  # another process is at it
+            try:
+                pending = open(os.path.join(final, PENDING), "r")
+                fcntl.flock(pending.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return  # gone, or being removed
         if os.path.lexists(os.path.join(final, ".complete")) or not os.path.lexists(os.path.join(final, PENDING)):
             return
         sync_tree(final)
@@ -403,6 +483,8 @@ def make_durable(final, ident):
     except OSError:
         pass  # tried again by the next start that finds it pending
     finally:
+        if pending is not None:
+            pending.close()
         os.close(fd)
 
 
@@ -486,7 +568,7 @@ def extract(archive, manifest, target, root, ident):
     hash on the way (one pass over the payload); returns the directory."""
     final = os.path.join(root, ident)
     if check_extraction(final) == "ok":
-        ensure_durable(final, ident)
+        ensure_durable(final, ident, sys.executable)
         return final
     staging, lock = new_staging(root)
     try:
@@ -508,7 +590,7 @@ def extract(archive, manifest, target, root, ident):
             import compileall
 
             compileall.compile_dir(os.path.join(staging, "site-packages"), quiet=2)
-        return finish(staging, root, final, ident)
+        return finish(staging, root, final, ident, sys.executable)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already once in place
         release(lock)
@@ -562,7 +644,7 @@ def extract_staged(archive, manifest, target, root, ident, staged):
     caller removes `staged`."""
     final = os.path.join(root, ident)
     if check_extraction(final) == "ok":
-        ensure_durable(final, ident)
+        ensure_durable(final, ident, os.path.join(final, manifest["runtime"]["python"]))
         return final
     if not archives_intact(archive, manifest):
         shutil.rmtree(staged, ignore_errors=True)
@@ -579,7 +661,7 @@ def extract_staged(archive, manifest, target, root, ident, staged):
         for name in ("python", "site-packages", "bin"):
             if os.path.exists(os.path.join(staged, name)):
                 shutil.move(os.path.join(staged, name), os.path.join(staging, name))
-        return finish(staging, root, final, ident)
+        return finish(staging, root, final, ident, os.path.join(final, manifest["runtime"]["python"]))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         release(lock)
@@ -628,7 +710,7 @@ def standalone(archive, manifest, runner, path, size):
     final = os.path.join(root, ident)
     mine = staged and os.path.realpath(sys.executable) == os.path.realpath(os.path.join(staged, runtime["python"]))
     if why is None and check_extraction(final) == "ok":
-        ensure_durable(final, ident)
+        ensure_durable(final, ident, os.path.join(final, runtime["python"]))
         archive.close()
         if mine:
             let_go(handed, staged)
@@ -688,6 +770,7 @@ def main():
     path = pack_path()
     try:
         archive = zipfile.ZipFile(path)
+        SOURCE.append(archive.read("__main__.py").decode("utf-8"))
         manifest = json.loads(archive.read(".envtool/manifest.json").decode("utf-8"))
         runner = load_runner(archive)
     except Exception as e:  # a damaged file: say so, without a traceback
@@ -709,7 +792,7 @@ def main():
     ident = extraction_id(archive, target["key"])
     final = os.path.join(root, ident)
     if why is None and check_extraction(final) == "ok":
-        ensure_durable(final, ident)
+        ensure_durable(final, ident, sys.executable)
     else:
         try:
             try:
@@ -736,4 +819,7 @@ def main():
     runpy.run_path(run, run_name="__main__")
 
 
-main()
+if sys.argv[0] == "-c":
+    durable_helper(sys.argv[1:])  # started by durable_later as `python -I -S -c BOOTSTRAP ...`
+else:
+    main()

@@ -521,7 +521,7 @@ fn prune_never_removes_an_extraction_in_progress() {
     for (pack, kind) in [(&plain, "plain"), (&standalone, "standalone")] {
         for how in BOTH {
             let ctx = format!("{kind}, {how:?}");
-            let _ = std::fs::remove_dir_all(&root);
+            w.clear_root();
             std::fs::create_dir_all(&root).unwrap();
             std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o700))
                 .unwrap();

@@ -152,6 +152,16 @@ impl World {
         self.path("packroot")
     }
 
+    /// Removes the pack root, for a cold start. It is renamed away first: a detached process
+    /// still making an earlier start's extraction durable writes by path, and must find
+    /// nothing there rather than put `.complete` into a directory half removed.
+    pub(crate) fn clear_root(&self) {
+        let aside = self.path("packroot.removed");
+        if std::fs::rename(self.root(), &aside).is_ok() {
+            std::fs::remove_dir_all(&aside).unwrap();
+        }
+    }
+
     /// `X.Y` of the test interpreter.
     pub(crate) fn minor(&self) -> String {
         py(
@@ -345,7 +355,7 @@ pub(crate) fn check_pack(w: &World, pack: &Path, kind: &str, status: i32) {
     for how in BOTH {
         for start in ["cold", "warm"] {
             if start == "cold" {
-                let _ = std::fs::remove_dir_all(w.root());
+                w.clear_root();
             }
             let ctx = format!("{kind} entry, {how:?}, {start} start");
             let out =
@@ -469,7 +479,7 @@ fn standard_library_module_entry() {
     for how in BOTH {
         for start in ["cold", "warm"] {
             if start == "cold" {
-                let _ = std::fs::remove_dir_all(w.root());
+                w.clear_root();
             }
             let out = w.run_with_stdin(&pack, how, &["--sort-keys"], "{\"b\": 1, \"a\": [2]}");
             assert_success(&out);
@@ -514,7 +524,7 @@ fn commands_the_distribution_installs_into_bin_are_entries() {
     for how in BOTH {
         for start in ["cold", "warm"] {
             if start == "cold" {
-                let _ = std::fs::remove_dir_all(w.root());
+                w.clear_root();
             }
             let out = w.run(&shell, how, &["a", "b"]);
             assert_eq!(
@@ -604,7 +614,7 @@ fn packs_differing_in_what_runs_never_share_an_extraction() {
     assert_success(&shebang);
     let same = w.pack_env("e", "demo", "m2");
     for how in BOTH {
-        let _ = std::fs::remove_dir_all(w.root());
+        w.clear_root();
         for (pack, kind, status) in [
             (&module, "module", 0),
             (&script, "script", 0),
@@ -747,7 +757,7 @@ fn argv0_is_the_pack_path() {
                 ("absolute", pack.clone()),
                 ("relative", PathBuf::from(format!("./{out}"))),
             ] {
-                let _ = std::fs::remove_dir_all(w.root());
+                w.clear_root();
                 let mut seen = Vec::new();
                 for start in ["cold", "warm"] {
                     let o = w.run(&arg, how, &[]);
@@ -813,7 +823,7 @@ fn data_files_via_file_and_importlib_resources() {
     for how in BOTH {
         for start in ["cold", "warm"] {
             if start == "cold" {
-                let _ = std::fs::remove_dir_all(w.root());
+                w.clear_root();
             }
             let out = w.run(&pack, how, &["--data"]);
             assert_success(&out);
@@ -832,7 +842,7 @@ fn pth_files_in_site_packages_are_honoured() {
     for how in BOTH {
         for start in ["cold", "warm"] {
             if start == "cold" {
-                let _ = std::fs::remove_dir_all(w.root());
+                w.clear_root();
             }
             let out = w.run(&pack, how, &["--pth"]);
             assert_success(&out);
@@ -895,7 +905,7 @@ PyMODINIT_FUNC PyInit_nativemod(void) { return PyModule_Create(&mod); }
     for how in BOTH {
         for start in ["cold", "warm"] {
             if start == "cold" {
-                let _ = std::fs::remove_dir_all(w.root());
+                w.clear_root();
             }
             let out = w.run(&pack, how, &[]);
             assert_success(&out);
@@ -1025,7 +1035,7 @@ fn eight_concurrent_cold_starts_extract_once() {
     w.demo_env();
     let pack = w.pack_env("e", "demo-cli", "demo-cli");
     for round in 0..2 {
-        let _ = std::fs::remove_dir_all(w.root());
+        w.clear_root();
         let children: Vec<_> = (0..8)
             .map(|i| {
                 let how = if (i + round) % 2 == 0 {
@@ -1079,7 +1089,9 @@ fn this_boot() -> String {
 }
 
 /// A first start does not wait for the disk: the extraction is used at once with `.pending`
-/// (naming this boot), and a detached process syncs it and then writes `.complete`.
+/// (naming this boot), and a detached process syncs it and then writes `.complete`. Where the
+/// interpreter can watch a process (`os.pidfd_open`), that sync starts only once the program
+/// has ended, so the disk's work does not compete with the program's start.
 #[test]
 fn a_first_start_is_made_durable_in_the_background() {
     let w = World::new();
@@ -1089,7 +1101,7 @@ fn a_first_start_is_made_durable_in_the_background() {
     let log = w.path("strace.log");
     let out = if traced {
         let cmd = w.run_cmd(&pack, How::Direct, &[]);
-        crate::common::under_strace(&cmd, "syncfs,execve", &log)
+        crate::common::under_strace(&cmd, "syncfs,execve,exit_group", &log)
             .output()
             .unwrap()
     } else {
@@ -1121,7 +1133,71 @@ fn a_first_start_is_made_durable_in_the_background() {
             !syncers.contains(&main),
             "the process that runs the program waited for the disk:\n{text}"
         );
+        // It became an interpreter of its own: one sharing the program's memory would make
+        // each page the program writes a copy.
+        let syncer = &syncers[0];
+        assert!(
+            text.lines()
+                .any(|l| pid(l) == *syncer && l.contains("execve(") && l.contains("-c")),
+            "the syncing process is a fork of the program's:\n{text}"
+        );
+        let watches = py(&w.python, "import os; print(hasattr(os, 'pidfd_open'))") == "True";
+        if watches {
+            let at = |wanted: &dyn Fn(&str) -> bool| text.lines().position(wanted);
+            let exit = at(&|l| pid(l) == main && l.contains("exit_group("));
+            let sync = at(&|l| l.contains("syncfs("));
+            assert!(
+                exit.is_some() && sync > exit,
+                "the extraction was synced while the program ran:\n{text}"
+            );
+        } else {
+            eprintln!("note: this Python has no os.pidfd_open: its sync does not wait");
+        }
     }
+}
+
+/// A program that runs on (a server, a shell) does not leave its extraction pending for its
+/// whole life: the detached process stops waiting for it after a few seconds and makes the
+/// extraction durable while it runs.
+#[test]
+fn a_long_running_program_has_its_extraction_made_durable_while_it_runs() {
+    let waiter = WheelBuilder::new("waiter", "1.0")
+        .file(
+            "waiter.py",
+            r#"import os, sys, time
+def main():
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if os.path.exists(os.path.join(here, ".complete")):
+            print("complete while running")
+            return 0
+        time.sleep(0.05)
+    print("still pending after a minute")
+    return 1
+"#,
+        )
+        .entry_point("console_scripts", "waiter", "waiter:main");
+    let w = World::with(&[waiter]);
+    w.create("e", &["waiter"]);
+    let pack = w.pack_env("e", "waiter", "waiter.pyz");
+    let out = w.run(&pack, How::Direct, &[]);
+    assert_success(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "complete while running\n"
+    );
+}
+
+/// The demo pack, started once, and its extraction with `.complete` removed again: pending,
+/// as a start whose background sync has not ended leaves it.
+fn pending_demo_extraction(w: &World) -> (PathBuf, PathBuf) {
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    assert_success(&w.run(&pack, How::Direct, &[]));
+    let dir = w.extraction();
+    std::fs::remove_file(dir.join(".complete")).unwrap();
+    (pack, dir)
 }
 
 /// An extraction a restart caught before it reached the disk (`.pending` of another boot, no
@@ -1129,11 +1205,7 @@ fn a_first_start_is_made_durable_in_the_background() {
 #[test]
 fn an_extraction_a_restart_caught_pending_is_made_again() {
     let w = World::new();
-    w.demo_env();
-    let pack = w.pack_env("e", "demo", "demo.pyz");
-    assert_success(&w.run(&pack, How::Direct, &[]));
-    let dir = w.extraction();
-    std::fs::remove_file(dir.join(".complete")).unwrap();
+    let (pack, dir) = pending_demo_extraction(&w);
     std::fs::write(
         dir.join(".pending"),
         "00000000-0000-0000-0000-000000000000\nold\n",
@@ -1166,11 +1238,7 @@ fn an_extraction_a_restart_caught_pending_is_made_again() {
 #[test]
 fn a_pending_extraction_of_this_boot_is_used_and_made_durable() {
     let w = World::new();
-    w.demo_env();
-    let pack = w.pack_env("e", "demo", "demo.pyz");
-    assert_success(&w.run(&pack, How::Direct, &[]));
-    let dir = w.extraction();
-    std::fs::remove_file(dir.join(".complete")).unwrap();
+    let (pack, dir) = pending_demo_extraction(&w);
     std::fs::write(dir.join("kept"), "").unwrap();
     let out = w.run(&pack, How::Direct, &[]);
     assert_success(&out);
@@ -1180,6 +1248,26 @@ fn a_pending_extraction_of_this_boot_is_used_and_made_durable() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(dir.join("kept").exists(), "extracted again");
+    assert!(crate::common::wait_for_complete(&dir), "never made durable");
+}
+
+/// The detached process making an extraction durable holds `.pending`'s shared lock, as a
+/// running pack does; when it finds the exclusive lock of `envtool cache prune` there (the
+/// extraction is being removed), it writes no `.complete` into it.
+#[test]
+fn an_extraction_prune_holds_is_not_made_durable() {
+    let w = World::new();
+    let (pack, dir) = pending_demo_extraction(&w);
+    let prune = std::fs::File::open(dir.join(".pending")).unwrap();
+    prune.lock().unwrap(); // (once the first start's own background sync has let go of it)
+    assert_success(&w.run(&pack, How::Direct, &[]));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !dir.join(".complete").exists(),
+        "made durable while prune held it"
+    );
+    drop(prune);
+    assert_success(&w.run(&pack, How::Direct, &[]));
     assert!(crate::common::wait_for_complete(&dir), "never made durable");
 }
 
@@ -1379,7 +1467,7 @@ fn pythonpath_does_not_leak_into_the_pack() {
         for how in BOTH {
             for start in ["cold", "warm"] {
                 if start == "cold" {
-                    let _ = std::fs::remove_dir_all(w.root());
+                    w.clear_root();
                 }
                 let o = w
                     .run_cmd(&pack, how, &[])
@@ -1447,7 +1535,7 @@ fn user_site_does_not_leak_into_the_pack() {
     for how in BOTH {
         for start in ["cold", "warm"] {
             if start == "cold" {
-                let _ = std::fs::remove_dir_all(w.root());
+                w.clear_root();
             }
             let o = w
                 .run_cmd(&pack, how, &[])
@@ -1647,7 +1735,7 @@ fn assert_refused(w: &World, pack: &Path, needle: &str) {
     use std::os::unix::fs::PermissionsExt;
     let tmp = w.path("tmp-refused");
     std::fs::create_dir_all(&tmp).unwrap();
-    let _ = std::fs::remove_dir_all(w.root());
+    w.clear_root();
     std::fs::create_dir_all(w.root()).unwrap();
     std::fs::set_permissions(w.root(), std::fs::Permissions::from_mode(0o777)).unwrap();
     for how in BOTH {
@@ -1669,7 +1757,7 @@ fn assert_refused(w: &World, pack: &Path, needle: &str) {
             tree(&tmp)
         );
     }
-    let _ = std::fs::remove_dir_all(w.root());
+    w.clear_root();
 }
 
 /// One flipped byte: the zip CRC of that member no longer matches.

@@ -48,7 +48,7 @@ fn pure_pack_runs_on_every_python_its_distributions_allow() {
     for (version, python) in &others {
         for start in ["cold", "warm"] {
             if start == "cold" {
-                let _ = std::fs::remove_dir_all(w.root());
+                w.clear_root();
             }
             let out = run_with(&w, python, &pack, &["x"]);
             assert_success(&out);

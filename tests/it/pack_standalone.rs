@@ -184,7 +184,7 @@ fn standalone_pack_runs_its_own_interpreter_everywhere() {
     for how in BOTH {
         for start in ["cold", "warm"] {
             if start == "cold" {
-                let _ = std::fs::remove_dir_all(w.root());
+                w.clear_root();
             }
             let out = w.run(&pack, how, &["a b"]);
             check_probe(&w, &out, &format!("{how:?} {start}"));
@@ -192,7 +192,7 @@ fn standalone_pack_runs_its_own_interpreter_everywhere() {
     }
     // Another Python starting it (cold) hands over to the carried one.
     for other in starters {
-        let _ = std::fs::remove_dir_all(w.root());
+        w.clear_root();
         let out = Command::new(&other)
             .arg(&pack)
             .arg("a b")
@@ -380,7 +380,7 @@ fn damaged_standalone_pack_is_refused() {
         damaged[start + size / 2] ^= 0x55;
         std::fs::write(&pack, &damaged).unwrap();
         for how in BOTH {
-            let _ = std::fs::remove_dir_all(w.root());
+            w.clear_root();
             let out = w.run(&pack, how, &[]);
             let stderr = assert_user_error(&out, "");
             assert!(!stderr.contains("Traceback"), "{member} {how:?}: {stderr}");

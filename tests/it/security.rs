@@ -845,7 +845,7 @@ fn planted_template(w: &World, pack: &Path, marker: &Path) -> (PathBuf, String) 
     let id = real.file_name().unwrap().to_string_lossy().into_owned();
     let template = w.path("planted");
     copy_tree(&real, &template);
-    std::fs::remove_dir_all(w.root()).unwrap();
+    w.clear_root();
     poison(&template.join(".envtool/run.py"), marker);
     poison(&template.join("site-packages/demo/cli.py"), marker);
     let bin = template.join("python/bin");
