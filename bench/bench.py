@@ -1472,6 +1472,11 @@ def run_workload(wl, ctx, rounds, warmup, tmp_root, rss_runs, gnu_time):
                 first = tool.label not in seen
                 seen.add(tool.label)
                 t, c, m, cfg, fact = run_once(tool, ctx.env, tmp_root, errfile, what, expect=wl.expect, inspect=first and bool(wl.expect) and wl.venv, venv=wl.venv, first=first, base=slots[tool.label])
+                # What the run left to be written back goes to disk now, untimed: the kernel
+                # would otherwise write it during a later run, of whichever tool comes next
+                # (an envtool pack's first start makes its extraction durable once the
+                # program has ended, for one).
+                os.sync()
                 if counted:
                     times[tool.label].append(t)
                     cpu[tool.label].append(c)
