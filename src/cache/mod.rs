@@ -14,6 +14,8 @@
 //!   wheels-v2/<sha256>/.envtool-wheel.json   its description, with its RECORD's sha256 (every use
 //!                                       checks RECORD and the files' sizes); its mtime is the last use
 //!   wheels-v2/<sha256>.lock             held while the entry is being created
+//!   bytecode-v1/<key>.pyc               a pack bootstrap's bytecode for one interpreter, then its sha256
+//!                                       (pack::bootstrap), keyed by the bootstrap and the interpreter
 //!   tool-envs-v1/<key>/                 `tool run` environments, keyed by requirements + interpreter;
 //!                                       their envtool-tool.toml mtime is the last use
 //!   sdists-v1, built-v1, build-envs-v2  source builds (their tree is drawn in build/mod.rs)
@@ -48,11 +50,12 @@ pub enum Bucket {
     Sdists,
     Built,
     BuildEnvs,
+    Bytecode,
     Tmp,
 }
 
 impl Bucket {
-    pub const ALL: [Bucket; 9] = [
+    pub const ALL: [Bucket; 10] = [
         Bucket::Interpreters,
         Bucket::Http,
         Bucket::Metadata,
@@ -61,6 +64,7 @@ impl Bucket {
         Bucket::Sdists,
         Bucket::Built,
         Bucket::BuildEnvs,
+        Bucket::Bytecode,
         Bucket::Tmp,
     ];
 
@@ -74,6 +78,7 @@ impl Bucket {
             Bucket::Sdists => "sdists-v1",
             Bucket::Built => "built-v1",
             Bucket::BuildEnvs => "build-envs-v2",
+            Bucket::Bytecode => "bytecode-v1",
             Bucket::Tmp => "tmp-v1",
         }
     }

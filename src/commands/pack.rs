@@ -97,6 +97,10 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         });
     }
 
+    // The first set's interpreter runs the bootstrap most: the pack carries its bytecode.
+    let bytecode = sources
+        .first()
+        .and_then(|s| pack::bootstrap_bytecode(&s.facts.executable, cache));
     let mut targets = Vec::new();
     let mut entry: Option<Entry> = None;
     let mut dists_total = 0;
@@ -151,7 +155,7 @@ pub fn pack(args: PackArgs, settings: &Settings, cache: &Cache) -> anyhow::Resul
         compile: args.compile,
         runtime,
     };
-    let written = pack::write(&spec, &output)?;
+    let written = pack::write(&spec, &output, bytecode)?;
     let pythons: Vec<String> = spec
         .targets
         .iter()

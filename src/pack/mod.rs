@@ -12,6 +12,8 @@
 //! seen through); a warm start execs the runner of the set's extraction directly, and the
 //! runner makes the checks a first start makes (interpreter, file size).
 //!
+//! The bootstrap's bytecode for the first set's interpreter goes in last (see [`bootstrap`]).
+//!
 //! Same inputs, same bytes: entries sorted, timestamps fixed (1980-01-01, or
 //! `SOURCE_DATE_EPOCH`), modes 0644/0755, deflate from the pinned crate, sorted JSON keys.
 
@@ -23,6 +25,7 @@ use zip::write::SimpleFileOptions;
 
 use crate::error::user;
 
+pub mod bootstrap;
 pub mod compat;
 pub mod elf;
 pub mod entry;
@@ -649,7 +652,22 @@ fn payload_archive(set: &[Payload]) -> anyhow::Result<Vec<u8>> {
 /// Write the pack to `out` atomically, executable: the header, then the zip, streamed from the
 /// environments' files into a temporary sibling of `out` (only generated files and the
 /// carried interpreter are held in memory).
-pub fn write(spec: &PackSpec, out: &Path) -> anyhow::Result<Written> {
+/// The bootstrap's bytecode as `python` makes it (see [`bootstrap`]), for [`write`]: start
+/// it early, it may run while the pack is assembled.
+pub fn bootstrap_bytecode(
+    python: &Path,
+    cache: &crate::cache::Cache,
+) -> Option<bootstrap::Bytecode> {
+    bootstrap::start(python, MAIN, cache)
+}
+
+/// Writes the pack; `bytecode` (from [`bootstrap_bytecode`]) goes in last, so a compile
+/// still running has all the rest of the writing to finish in.
+pub fn write(
+    spec: &PackSpec,
+    out: &Path,
+    bytecode: Option<bootstrap::Bytecode>,
+) -> anyhow::Result<Written> {
     use std::io::{Seek, SeekFrom};
     use std::os::unix::fs::PermissionsExt;
     if out.is_dir() {
@@ -818,6 +836,15 @@ pub fn write(spec: &PackSpec, out: &Path) -> anyhow::Result<Written> {
             .large_file(len >= 0xFFFF_FFFF);
         zip.start_file(name.as_str(), options)?;
         data.copy_to(&mut zip, len)?;
+    }
+    if let Some(pyc) = bytecode.and_then(bootstrap::Bytecode::finish) {
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(6))
+            .last_modified_time(time)
+            .unix_permissions(0o644);
+        zip.start_file(bootstrap::MEMBER, options)?;
+        zip.write_all(&pyc)?;
     }
     let file = zip.finish()?;
     let total = file.seek(SeekFrom::End(0))?;

@@ -947,6 +947,124 @@ fn inspect_shows_entry_python_tags_and_lock() {
 // Reproducible bytes
 // ---------------------------------------------------------------------------------------
 
+/// Rewrites the pack `from` into `to` with its `__main__.pyc` replaced by bytecode printing
+/// `from the pyc`, stamped with the hash of the pack's own `__main__.py` when `matching`,
+/// else of other source (the header's size field made right again).
+const FORGE_BOOTSTRAP_PYC: &str = r#"import importlib.util, io, marshal, re, sys, zipfile
+src, dst, matching = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+data = open(src, "rb").read()
+old = zipfile.ZipFile(src)
+infos = old.infolist()
+assert "__main__.pyc" in [i.filename for i in infos], [i.filename for i in infos]
+prefix = data[: min(i.header_offset for i in infos)]
+source = old.read("__main__.py")
+code = compile("print('from the pyc')", "__main__.py", "exec")
+stamp = importlib.util.source_hash(source if matching else b"other source")
+pyc = importlib.util.MAGIC_NUMBER + (3).to_bytes(4, "little") + stamp + marshal.dumps(code)
+body = io.BytesIO()
+with zipfile.ZipFile(body, "w") as new:
+    for info in infos:
+        new.writestr(info, pyc if info.filename == "__main__.pyc" else old.read(info))
+out = bytearray(prefix + body.getvalue())
+at = out.index(b"\nn=") + 3
+out[at : at + 14] = str(len(out)).ljust(14).encode()
+open(dst, "wb").write(bytes(out))
+"#;
+
+/// The pack carries the bootstrap's bytecode for its interpreter, so a first start does not
+/// compile it; a pyc that is not the bytecode of the pack's own `__main__.py` is never run
+/// (the source is), so the extraction id, made from the source, covers what runs.
+#[test]
+fn the_bootstrap_runs_from_its_bytecode_only_when_it_is_the_sources() {
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo", "demo.pyz");
+    for (matching, name) in [(true, "forged-matching"), (false, "forged-other")] {
+        let forged = w.path(name);
+        let out = Command::new(&w.python)
+            .args(["-I", "-c", FORGE_BOOTSTRAP_PYC])
+            .arg(&pack)
+            .arg(&forged)
+            .arg(if matching { "1" } else { "0" })
+            .output()
+            .unwrap();
+        assert_success(&out);
+        std::fs::set_permissions(&forged, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        for how in BOTH {
+            w.clear_root();
+            let out = w.run(&forged, how, &[]);
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            if matching {
+                assert_eq!(stdout, "from the pyc\n", "{how:?}: the pyc did not run");
+            } else {
+                assert_success(&out);
+                assert!(!stdout.contains("from the pyc"), "{how:?}: {stdout}");
+                assert_eq!(report(&out)["args"], serde_json::json!([]), "{how:?}");
+            }
+        }
+    }
+}
+
+/// The bootstrap's bytecode is compiled once per interpreter and kept in the cache: a second
+/// pack starts no interpreter for it. A damaged cache entry is not used: the bytecode is made
+/// again, to the same bytes.
+#[test]
+fn the_bootstrap_bytecode_is_kept_in_the_cache_and_a_damaged_entry_made_again() {
+    use sha2::{Digest, Sha256};
+    let w = World::new();
+    w.demo_env();
+    let cache = w.path("own-cache");
+    let pack_cmd = |out: &str| {
+        let mut cmd = w.pack_cmd(&["--env", "e", "--entry", "demo", "-o", out]);
+        cmd.env("ENVTOOL_CACHE_DIR", &cache);
+        cmd
+    };
+    let pyc_of = |out: &str| {
+        support::read_wheel_entry(w.path(out), "__main__.pyc")
+            .expect("the pack has no __main__.pyc")
+    };
+    assert_success(&pack_cmd("a").output().unwrap());
+    let first = pyc_of("a");
+    let entries: Vec<PathBuf> = std::fs::read_dir(cache.join("bytecode-v1"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    let whole = [first.clone(), Sha256::digest(&first).to_vec()].concat();
+    assert_eq!(std::fs::read(entry).unwrap(), whole);
+
+    if common::have_strace() {
+        let log = w.path("execs.log");
+        let out = common::under_strace(&pack_cmd("b"), "execve", &log)
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            text.lines().filter(|l| l.contains("execve(")).count(),
+            1,
+            "a second pack started a program:\n{text}"
+        );
+        assert_eq!(pyc_of("b"), first);
+    } else {
+        support::skip("strace is not installed: not checking that the cache saves the compile");
+    }
+
+    let mut damaged = std::fs::read(entry).unwrap();
+    damaged[20] ^= 0xff;
+    std::fs::write(entry, &damaged).unwrap();
+    assert_success(&pack_cmd("c").output().unwrap());
+    assert_eq!(pyc_of("c"), first, "not made again, or not reproducibly");
+    assert_eq!(
+        std::fs::read(entry).unwrap(),
+        whole,
+        "the entry was not mended"
+    );
+}
+
 #[test]
 fn packing_the_same_env_twice_gives_identical_bytes() {
     let w = World::new();
