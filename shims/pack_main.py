@@ -791,6 +791,7 @@ def main():
     why = private_root(root)
     ident = extraction_id(archive, target["key"])
     final = os.path.join(root, ident)
+    fallback = None
     if why is None and check_extraction(final) == "ok":
         ensure_durable(final, ident, sys.executable)
     else:
@@ -808,12 +809,17 @@ def main():
                 final = extract(archive, manifest, target, fallback, ident)
         except damaged as e:
             fail("%s is damaged (%s)" % (path, e), "get a fresh copy of the file")
+    archive.close()
+    entry = manifest["entry"]
+    if fallback is not None and entry["kind"] == "command" and not entry.get("python"):
+        # The runner execs a command that is not Python: no exit handler would remove the
+        # extraction made for this run. Run it as a child, and remove it after.
+        run_then_remove(sys.executable, final, size, fallback)
     run = os.path.join(final, ".envtool", "run.py")
     # Run the extracted runner in this process (already isolated, -I -S): the zip leaves
     # sys.path, and sys.argv[0] is the pack as invoked, as the sh header passes "$0".
     import runpy
 
-    archive.close()
     sys.path[:] = [p for p in sys.path if os.path.abspath(p) != path]
     sys.argv = [run, sys.argv[0], size] + sys.argv[1:]
     runpy.run_path(run, run_name="__main__")

@@ -510,6 +510,41 @@ fn commands_wheel() -> WheelBuilder {
         .requires_dist("demolib>=1")
 }
 
+/// With a pack root it cannot trust, a pack extracts into a private temporary directory for
+/// the run and removes it after, also when its entry is a command that is not Python (which
+/// the runner executes, so no exit handler of the bootstrap runs): the exit status passes
+/// through, and nothing is left in TMPDIR.
+#[test]
+fn a_command_entry_run_from_a_temporary_extraction_leaves_nothing_behind() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = World::with(&[commands_wheel()]);
+    w.create("c", &["cmds"]);
+    let shell = w.pack_env("c", "shell-tool", "shell-tool");
+    let tmp = w.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::create_dir_all(w.root()).unwrap();
+    std::fs::set_permissions(w.root(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    for how in BOTH {
+        let out = w
+            .run_cmd(&shell, how, &["a", "b"])
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(7), "{how:?}: {}", stderr_of(&out));
+        assert!(
+            stdout_of(&out).ends_with(" args=a b\n"),
+            "{how:?}: {}",
+            stdout_of(&out)
+        );
+        assert!(
+            stderr_of(&out).contains("warning:"),
+            "{how:?}: {}",
+            stderr_of(&out)
+        );
+        assert_eq!(tree(&tmp), Vec::<String>::new(), "{how:?}: left behind");
+    }
+}
+
 #[test]
 fn commands_the_distribution_installs_into_bin_are_entries() {
     let w = World::with(&[commands_wheel()]);
