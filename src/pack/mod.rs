@@ -649,9 +649,6 @@ fn payload_archive(set: &[Payload]) -> anyhow::Result<Vec<u8>> {
     Ok(tar.into_inner()?.finish()?)
 }
 
-/// Write the pack to `out` atomically, executable: the header, then the zip, streamed from the
-/// environments' files into a temporary sibling of `out` (only generated files and the
-/// carried interpreter are held in memory).
 /// The bootstrap's bytecode as `python` makes it (see [`bootstrap`]), for [`write`]: start
 /// it early, it may run while the pack is assembled.
 pub fn bootstrap_bytecode(
@@ -661,8 +658,10 @@ pub fn bootstrap_bytecode(
     bootstrap::start(python, MAIN, cache)
 }
 
-/// Writes the pack; `bytecode` (from [`bootstrap_bytecode`]) goes in last, so a compile
-/// still running has all the rest of the writing to finish in.
+/// Write the pack to `out` atomically, executable: the header, then the zip, streamed from the
+/// environments' files into a temporary sibling of `out` (only generated files and the
+/// carried interpreter are held in memory). `bytecode` (from [`bootstrap_bytecode`]) goes in
+/// last, so a compile still running has all the rest of the writing to finish in.
 pub fn write(
     spec: &PackSpec,
     out: &Path,

@@ -982,10 +982,10 @@ fn inspect_shows_entry_python_tags_and_lock() {
 // Reproducible bytes
 // ---------------------------------------------------------------------------------------
 
-/// Rewrites the pack `from` into `to` with its `__main__.pyc` replaced by bytecode printing
-/// `from the pyc`, stamped with the hash of the pack's own `__main__.py` when `matching`,
-/// else of other source (the header's size field made right again).
-const FORGE_BOOTSTRAP_PYC: &str = r#"import importlib.util, io, marshal, re, sys, zipfile
+/// Rewrites the pack argv[1] into argv[2] with its `__main__.pyc` replaced by bytecode printing
+/// `from the pyc`, stamped with the hash of the pack's own `__main__.py` when
+/// argv[3] is 1, else of other source (the header's size field made right again).
+const FORGE_BOOTSTRAP_PYC: &str = r#"import importlib.util, io, marshal, sys, zipfile
 src, dst, matching = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 data = open(src, "rb").read()
 old = zipfile.ZipFile(src)
