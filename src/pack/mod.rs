@@ -30,6 +30,7 @@ pub mod compat;
 pub mod elf;
 pub mod entry;
 pub mod runtime;
+mod tailbuf;
 
 pub use entry::Entry;
 
@@ -248,19 +249,31 @@ fn record_inside(data: &[u8]) -> Vec<u8> {
 
 /// The content hash the bootstrap checks (the same recipe as `payload_hash` in pack_main.py),
 /// and each file's length, reading every file once.
-fn content_hash(payload: &[Payload]) -> anyhow::Result<(String, Vec<u64>)> {
+/// The content hash of a set. Files it reads go on in memory while `budget` (bytes) lasts, so
+/// the pack is written from them without opening each file a second time; the rest are
+/// read again as they are written (memory stays bounded for any size of environment).
+fn content_hash(payload: &mut [Payload], budget: &mut u64) -> anyhow::Result<String> {
     let mut digest = Sha256::new();
-    let mut lengths = Vec::with_capacity(payload.len());
     for p in payload {
         let len = p.data.len()?;
         digest.update(p.name.as_bytes());
         digest.update(b"\0");
         digest.update(len.to_string().as_bytes());
         digest.update(b"\0");
-        p.data.copy_to(&mut HashWriter(&mut digest), len)?;
-        lengths.push(len);
+        match &p.data {
+            Data::File(path) if len <= *budget => {
+                let bytes = fs_err::read(path)?;
+                if bytes.len() as u64 != len {
+                    anyhow::bail!("a file changed while it was being packed");
+                }
+                *budget -= len;
+                digest.update(&bytes);
+                p.data = Data::Bytes(bytes);
+            }
+            data => data.copy_to(&mut HashWriter(&mut digest), len)?,
+        }
     }
-    Ok((data_encoding::HEXLOWER.encode(&digest.finalize()), lengths))
+    Ok(data_encoding::HEXLOWER.encode(&digest.finalize()))
 }
 
 /// Feeds written bytes to a digest.
@@ -694,15 +707,17 @@ pub fn write(
     };
 
     // Each set's files, its content hash; files every set has byte for byte go in once.
-    let sets: Vec<Vec<Payload>> = spec
+    let mut sets: Vec<Vec<Payload>> = spec
         .targets
         .iter()
         .map(|t| target_payload(t, &spec.entry))
         .collect::<anyhow::Result<_>>()?;
     let mut hashes = Vec::new();
     let mut targets_json = Vec::new();
-    for (t, set) in spec.targets.iter().zip(&sets) {
-        let (hash, _) = content_hash(set)?;
+    // What the hashing reads is kept for writing, up to this much.
+    let mut budget: u64 = 64 << 20;
+    for (t, set) in spec.targets.iter().zip(sets.iter_mut()) {
+        let hash = content_hash(set, &mut budget)?;
         let pth = set.iter().any(|p| {
             p.name
                 .strip_prefix("site-packages/")
@@ -818,7 +833,9 @@ pub fn write(
         .map_err(|e| cannot_write(&e))?;
     tmp.write_all(header.as_bytes())
         .map_err(|e| cannot_write(&e))?;
-    let mut zip = zip::ZipWriter::new(tmp.as_file_mut());
+    // The zip writer patches each entry's local header after its data: keep the file's tail
+    // in memory, so that costs no system calls.
+    let mut zip = zip::ZipWriter::new(tailbuf::TailBuf::new(tmp.as_file_mut(), 4 << 20)?);
     let time = timestamp();
     for (name, data, executable) in &files {
         let len = data.len()?;
@@ -845,7 +862,7 @@ pub fn write(
         zip.start_file(bootstrap::MEMBER, options)?;
         zip.write_all(&pyc)?;
     }
-    let file = zip.finish()?;
+    let file = zip.finish()?.finish()?;
     let total = file.seek(SeekFrom::End(0))?;
     // Where the header cuts out the stored archives (1-based, for tail -c +N).
     for (at, member) in starts {
@@ -992,4 +1009,51 @@ pub fn inspect(path: &Path) -> anyhow::Result<String> {
 /// Bytes as megabytes with one decimal.
 pub fn format_mb(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / 1_000_000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(dir: &Path) -> Vec<Payload> {
+        ["a.py", "b.py", "c.bin"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let path = dir.join(name);
+                std::fs::write(&path, vec![b'x' + i as u8; 10 + i]).unwrap();
+                Payload {
+                    name: format!("site-packages/{name}"),
+                    data: Data::File(path),
+                    executable: false,
+                }
+            })
+            .collect()
+    }
+
+    /// What the hashing keeps in memory is the files' bytes, as far as the budget goes; the
+    /// hash does not depend on how much was kept.
+    #[test]
+    fn the_content_hash_keeps_files_in_memory_within_its_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut none = set(dir.path());
+        let mut some = set(dir.path());
+        let mut all = set(dir.path());
+        let hashes = [
+            content_hash(&mut none, &mut 0).unwrap(),
+            content_hash(&mut some, &mut 21).unwrap(),
+            content_hash(&mut all, &mut 1_000_000).unwrap(),
+        ];
+        assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
+        let kept = |s: &[Payload]| -> Vec<bool> {
+            s.iter().map(|p| matches!(p.data, Data::Bytes(_))).collect()
+        };
+        assert_eq!(kept(&none), [false, false, false]);
+        assert_eq!(kept(&some), [true, true, false]);
+        assert_eq!(kept(&all), [true, true, true]);
+        match &all[2].data {
+            Data::Bytes(b) => assert_eq!(b, &vec![b'z'; 12]),
+            Data::File(_) => unreachable!(),
+        }
+    }
 }
