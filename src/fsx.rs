@@ -29,6 +29,16 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result
     Ok(())
 }
 
+/// Make one directory (its parent exists); one that is already there is fine, a file of that
+/// name is an error.
+pub fn make_dir(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot create {}", dir.display()))),
+    }
+}
+
 /// `path` relative to `base`, with `..` where needed (both absolute, lexically normalized).
 pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
     let path: Vec<_> = path.components().collect();

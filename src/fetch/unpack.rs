@@ -451,17 +451,8 @@ impl<'a> Dirs<'a> {
         if let Some(parent) = rel.parent() {
             self.make(parent)?;
         }
-        let dir = self.dest.join(rel);
-        match std::fs::create_dir(&dir) {
-            Ok(()) => {}
-            // `a/./b` and `a/b` name the same directory; a file of that name is an error.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
-            Err(e) => {
-                return Err(
-                    anyhow::Error::new(e).context(format!("cannot create {}", dir.display()))
-                )
-            }
-        }
+        // (Already there when `a/./b` and `a/b` name the same directory.)
+        crate::fsx::make_dir(&self.dest.join(rel))?;
         self.made.insert(rel.to_path_buf());
         Ok(())
     }

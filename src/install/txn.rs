@@ -125,15 +125,7 @@ impl Txn {
             if !d.parent().is_some_and(|p| self.created(p)) {
                 self.record(Step::CreatedDir(d.clone()))?;
             }
-            match std::fs::create_dir(&d) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
-                Err(e) => {
-                    return Err(
-                        anyhow::Error::new(e).context(format!("cannot create {}", d.display()))
-                    )
-                }
-            }
+            crate::fsx::make_dir(&d)?;
             self.lock().created_dirs.insert(d);
         }
         Ok(())
