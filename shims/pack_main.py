@@ -355,18 +355,28 @@ def ensure_durable(final, ident, python):
 # the extraction: a long-running program's extraction is made durable while it runs.
 DURABLE_WAIT_SECONDS = 10.0
 
-# This bootstrap's own source (set by main): the detached process runs it afresh.
-SOURCE = []
+# The pack's zip (set by main, open while an extraction is looked up or made): the detached
+# process runs this bootstrap's source, read from it only when one is started.
+ARCHIVE = []
+
+
+def own_source():
+    """This bootstrap's source, or None where it cannot be read."""
+    try:
+        return ARCHIVE[0].read("__main__.py").decode("utf-8")
+    except (IndexError, ValueError, OSError, KeyError, zipfile.BadZipFile):
+        return None
 
 
 def durable_later(final, ident, python):
     """make_durable in a detached process (two forks: nothing waits for it, and it keeps none
     of this process's files open), so the program starts without waiting for the disk. That
-    process becomes a new `python -I -S -c BOOTSTRAP` at once: one that shared this process's
-    memory would make each page the program then writes a copy (thousands of page faults).
+    process becomes a new `python -I -S -c BOOTSTRAP` at once: one that kept sharing this
+    process's memory would make each page the program then writes a copy.
     Where it can watch this process (a pidfd: Linux 5.3, Python 3.9), it first waits for the
     program to end (DURABLE_WAIT_SECONDS at most), so the disk's work does not compete with
     the program's start. Until then the extraction is pending, which this boot uses as it is."""
+    source = own_source()
     watch = own_pidfd()
     try:
         pid = os.fork()
@@ -398,9 +408,9 @@ def durable_later(final, ident, python):
                 os.closerange(watch + 1, 65536)
                 os.set_inheritable(watch, True)
             args = [final, ident, "-" if watch is None else str(watch)]
-            if SOURCE:
+            if source is not None:
                 try:
-                    os.execv(python, [python, "-I", "-S", "-c", SOURCE[0]] + args)
+                    os.execv(python, [python, "-I", "-S", "-c", source] + args)
                 except OSError:
                     pass
             durable_helper(args)  # no interpreter to start: in this process
@@ -770,7 +780,7 @@ def main():
     path = pack_path()
     try:
         archive = zipfile.ZipFile(path)
-        SOURCE.append(archive.read("__main__.py").decode("utf-8"))
+        ARCHIVE.append(archive)
         manifest = json.loads(archive.read(".envtool/manifest.json").decode("utf-8"))
         runner = load_runner(archive)
     except Exception as e:  # a damaged file: say so, without a traceback
