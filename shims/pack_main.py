@@ -812,7 +812,8 @@ def main():
                 final = extract(archive, manifest, target, root, ident)
             except (OSError, Untrusted) as e:
                 fallback = private_tmp(root, e)
-                # Removed when the program ends (after its threads and exit handlers).
+                # Removed after the run (run_then_remove below), and by this exit handler
+                # when this process ends before it (a damaged pack, say).
                 import atexit
 
                 atexit.register(shutil.rmtree, fallback, True)
@@ -820,10 +821,9 @@ def main():
         except damaged as e:
             fail("%s is damaged (%s)" % (path, e), "get a fresh copy of the file")
     archive.close()
-    entry = manifest["entry"]
-    if fallback is not None and entry["kind"] == "command" and not entry.get("python"):
-        # The runner execs a command that is not Python: no exit handler would remove the
-        # extraction made for this run. Run it as a child, and remove it after.
+    if fallback is not None:
+        # The extraction made for this run is removed after it, whatever the entry (the runner
+        # execs a command that is not Python, and then no exit handler here would run).
         run_then_remove(sys.executable, final, size, fallback)
     run = os.path.join(final, ".envtool", "run.py")
     # Run the extracted runner in this process (already isolated, -I -S): the zip leaves
