@@ -160,9 +160,8 @@ impl Data {
         const WHOLE: u64 = 64 * 1024 * 1024;
         let copied = match self {
             Data::File(path) if expected <= WHOLE => {
-                let bytes = fs_err::read(path)?;
-                out.write_all(&bytes)?;
-                bytes.len() as u64
+                out.write_all(&read_whole(path, expected)?)?;
+                return Ok(());
             }
             Data::File(path) => {
                 let mut file = fs_err::File::open(path)?;
@@ -183,10 +182,21 @@ impl Data {
             }
         };
         if copied != expected {
-            anyhow::bail!("a file changed while it was being packed");
+            anyhow::bail!(CHANGED);
         }
         Ok(())
     }
+}
+
+const CHANGED: &str = "a file changed while it was being packed";
+
+/// A file's bytes, which must be `expected` long (its length when it was looked at first).
+fn read_whole(path: &Path, expected: u64) -> anyhow::Result<Vec<u8>> {
+    let bytes = fs_err::read(path)?;
+    if bytes.len() as u64 != expected {
+        anyhow::bail!(CHANGED);
+    }
+    Ok(bytes)
 }
 
 /// One file of the pack.
@@ -247,11 +257,10 @@ fn record_inside(data: &[u8]) -> Vec<u8> {
         .into_bytes()
 }
 
-/// The content hash the bootstrap checks (the same recipe as `payload_hash` in pack_main.py),
-/// and each file's length, reading every file once.
-/// The content hash of a set. Files it reads go on in memory while `budget` (bytes) lasts, so
-/// the pack is written from them without opening each file a second time; the rest are
-/// read again as they are written (memory stays bounded for any size of environment).
+/// The content hash the bootstrap checks (the same recipe as `payload_hash` in pack_main.py).
+/// The files it reads stay in memory while `budget` (bytes) lasts, so the pack is written from
+/// them without opening each file a second time; the rest are read again as they are written
+/// (memory stays bounded for any size of environment).
 fn content_hash(payload: &mut [Payload], budget: &mut u64) -> anyhow::Result<String> {
     let mut digest = Sha256::new();
     for p in payload {
@@ -262,10 +271,7 @@ fn content_hash(payload: &mut [Payload], budget: &mut u64) -> anyhow::Result<Str
         digest.update(b"\0");
         match &p.data {
             Data::File(path) if len <= *budget => {
-                let bytes = fs_err::read(path)?;
-                if bytes.len() as u64 != len {
-                    anyhow::bail!("a file changed while it was being packed");
-                }
+                let bytes = read_whole(path, len)?;
                 *budget -= len;
                 digest.update(&bytes);
                 p.data = Data::Bytes(bytes);
@@ -837,29 +843,29 @@ pub fn write(
     // in memory, so that costs no system calls.
     let mut zip = zip::ZipWriter::new(tailbuf::TailBuf::new(tmp.as_file_mut(), 4 << 20)?);
     let time = timestamp();
-    for (name, data, executable) in &files {
-        let len = data.len()?;
+    let options = |name: &str, executable: bool, len: u64| {
         let method = if name == RUNTIME_MEMBER || name == PAYLOAD_MEMBER {
             zip::CompressionMethod::Stored // already compressed; the header reads it raw
         } else {
             zip::CompressionMethod::Deflated
         };
-        let options = SimpleFileOptions::default()
+        SimpleFileOptions::default()
             .compression_method(method)
             .compression_level((method == zip::CompressionMethod::Deflated).then_some(6))
             .last_modified_time(time)
-            .unix_permissions(if *executable { 0o755 } else { 0o644 })
-            .large_file(len >= 0xFFFF_FFFF);
-        zip.start_file(name.as_str(), options)?;
+            .unix_permissions(if executable { 0o755 } else { 0o644 })
+            .large_file(len >= 0xFFFF_FFFF)
+    };
+    for (name, data, executable) in &files {
+        let len = data.len()?;
+        zip.start_file(name.as_str(), options(name, *executable, len))?;
         data.copy_to(&mut zip, len)?;
     }
     if let Some(pyc) = bytecode.and_then(bootstrap::Bytecode::finish) {
-        let options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(Some(6))
-            .last_modified_time(time)
-            .unix_permissions(0o644);
-        zip.start_file(bootstrap::MEMBER, options)?;
+        zip.start_file(
+            bootstrap::MEMBER,
+            options(bootstrap::MEMBER, false, pyc.len() as u64),
+        )?;
         zip.write_all(&pyc)?;
     }
     let file = zip.finish()?.finish()?;
