@@ -134,3 +134,24 @@ fn read_entry(path: &Path) -> Option<Vec<u8>> {
     entry.truncate(at);
     Some(entry)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without an interpreter that compiles, there is no bytecode (the pack carries the
+    /// source alone) and nothing is kept in the cache.
+    #[test]
+    fn an_interpreter_that_cannot_compile_gives_no_bytecode() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        assert!(start(&dir.path().join("no-python"), "X = 1\n", &cache).is_none());
+        // (It may exit before it reads its stdin: no bytecode either way.)
+        let failing = start(Path::new("/bin/false"), "X = 1\n", &cache);
+        assert!(failing.and_then(Bytecode::finish).is_none());
+        let kept = std::fs::read_dir(dir.path().join("cache/bytecode-v1"))
+            .map(|rd| rd.count())
+            .unwrap_or(0);
+        assert_eq!(kept, 0);
+    }
+}
