@@ -3,9 +3,10 @@
 //!
 //! The lock is a kernel file lock (`flock`) on the environment's private state directory,
 //! `<env>/.envtool` (0700: no other user can open it, so none can hold the lock), so a process
-//! that dies releases it. Locking the directory itself costs `create` no extra file. A writer holds it exclusively for its whole change; a reader holds it shared;
-//! a command that has to wait names the holder (from the kernel's lock table). Whoever finds a pending transaction takes
-//! the lock exclusively, rolls it back (saying so), and goes on.
+//! that dies releases it. Locking the directory itself costs `create` no extra file. A writer
+//! holds it exclusively for its whole change; a reader holds it shared; a command that has to
+//! wait names the holder (from the kernel's lock table). Whoever finds a pending transaction
+//! takes the lock exclusively, rolls it back (saying so), and goes on.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
