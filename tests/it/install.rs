@@ -935,32 +935,32 @@ fn a_wheel_with_a_second_record_is_refused() {
     assert!(err.contains("RECORD"), "{err}");
 }
 
-#[test]
-fn a_download_shorter_than_its_announced_length_is_refused_cleanly() {
+/// Installing `solo==1.0` from a server announcing `announced(wheel length)` as every file's
+/// length fails cleanly, saying `needle`, and caches nothing. (Without PEP 658 metadata the
+/// wheel itself is downloaded.)
+fn assert_lying_length_refused(contents: &[u8], announced: impl Fn(u64) -> u64, needle: &str) {
     let fx = Fixture::new();
-    fx.publish(wheel("solo", "1.0").file("solo/data.txt", "x".repeat(5000)));
-    // A terabyte announced, a few kilobytes sent: nothing of that size is set aside, and the
-    // short body is an error. (Without PEP 658 metadata the wheel itself is downloaded.)
+    let path = fx.publish(wheel("solo", "1.0").file("solo/data.txt", contents));
+    let len = std::fs::metadata(&path).unwrap().len();
     fx.server().set_metadata(false);
-    fx.server().set_announced_length(Some(1 << 40));
+    fx.server().set_announced_length(Some(announced(len)));
     let env = fx.env("e");
     let err = assert_rejected_clean(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
-    assert!(err.contains("broke off"), "{err}");
+    assert!(err.contains(needle), "{err}");
     assert!(fx.cached_wheel_entries().is_empty());
 }
 
 #[test]
+fn a_download_shorter_than_its_announced_length_is_refused_cleanly() {
+    // A terabyte announced, a few kilobytes sent: nothing of that size is set aside, and the
+    // short body is an error.
+    assert_lying_length_refused("x".repeat(5000).as_bytes(), |_| 1 << 40, "broke off");
+}
+
+#[test]
 fn a_download_longer_than_its_announced_length_is_refused_cleanly() {
-    let fx = Fixture::new();
-    let path = fx.publish(wheel("solo", "1.0").file("solo/data.txt", random_bytes(50_000, 3)));
-    let len = std::fs::metadata(&path).unwrap().len();
     // Only the announced bytes are read: a cut wheel, whose hash is not the index's.
-    fx.server().set_metadata(false);
-    fx.server().set_announced_length(Some(len / 2));
-    let env = fx.env("e");
-    let err = assert_rejected_clean(&fx, &env, &["solo==1.0"], "solo-1.0-py3-none-any.whl");
-    assert!(err.contains("hash mismatch"), "{err}");
-    assert!(fx.cached_wheel_entries().is_empty());
+    assert_lying_length_refused(&random_bytes(50_000, 3), |len| len / 2, "hash mismatch");
 }
 
 #[test]

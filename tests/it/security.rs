@@ -919,7 +919,7 @@ fn a_pack_never_runs_an_extraction_another_user_could_have_planted() {
     for (what, spoil) in spoilers() {
         for how in BOTH {
             let ctx = format!("{what}, {how:?}");
-            let _ = std::fs::remove_dir_all(w.root());
+            w.clear_root();
             std::fs::create_dir_all(w.root()).unwrap();
             chmod(&w.root(), 0o700);
             let planted = w.root().join(&id);
@@ -964,7 +964,7 @@ fn a_standalone_pack_never_runs_a_planted_interpreter() {
     for (what, spoil) in spoilers() {
         for how in BOTH {
             let ctx = format!("{what}, {how:?}");
-            let _ = std::fs::remove_dir_all(w.root());
+            w.clear_root();
             std::fs::create_dir_all(w.root()).unwrap();
             chmod(&w.root(), 0o700);
             let planted = w.root().join(&id);
@@ -1010,7 +1010,7 @@ fn a_pack_root_another_user_could_write_is_not_used() {
     for (what, spoil) in roots {
         for how in BOTH {
             let ctx = format!("{what}, {how:?}");
-            let _ = std::fs::remove_dir_all(w.root());
+            w.clear_root();
             std::fs::create_dir_all(w.root()).unwrap();
             chmod(&w.root(), 0o700);
             copy_tree(&template, &w.root().join(&id));
