@@ -11,6 +11,7 @@
 //! ```
 
 pub mod extract;
+mod integrity;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -26,38 +27,6 @@ use crate::python::Interpreter;
 const HOOK_RUNNER: &str = include_str!("../../shims/pep517_hook.py");
 const LEGACY_BACKEND: &str = "setuptools.build_meta:__legacy__";
 const MAX_DEPTH: usize = 4;
-/// Marks a build environment complete; holds the sha256 of its pyvenv.cfg on its first line,
-/// then `SHA256 PATH` of each bytecode file compiled when it was made (PATH relative to its
-/// site-packages).
-const COMPLETE: &str = ".envtool-complete";
-
-/// The `COMPLETE` lines of the bytecode below `site`, in walk order (directory entries sorted
-/// by name, so the same tree gives the same lines). A path with a newline
-/// cannot be a line: such a file is left out, and so removed when the environment is reused.
-fn bytecode_manifest(site: &Path) -> anyhow::Result<String> {
-    let mut out = String::new();
-    for entry in walkdir::WalkDir::new(site).min_depth(1).sort_by_file_name() {
-        let entry = entry?;
-        let rel = entry.path().strip_prefix(site)?;
-        let rel_text = rel.to_string_lossy();
-        if entry.file_type().is_file() && in_pycache(rel) && !rel_text.contains('\n') {
-            let hash = sha256_hex(&fs_err::read(entry.path())?);
-            out.push_str(&format!("{hash} {rel_text}\n"));
-        }
-    }
-    Ok(out)
-}
-
-/// Whether `rel` (relative to site-packages) is inside a `__pycache__` directory.
-fn in_pycache(rel: &Path) -> bool {
-    rel.components().any(|c| c.as_os_str() == "__pycache__")
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(bytes))
-}
-
 /// Seconds one hook of a build may run: `ENVTOOL_BUILD_TIMEOUT`, else an hour.
 fn build_timeout() -> std::time::Duration {
     let secs = crate::env_vars::non_empty_var(crate::env_vars::ENVTOOL_BUILD_TIMEOUT)
@@ -234,15 +203,16 @@ impl BuildContext {
         let key = short_hash(&key_refs);
         let dir = bucket.join(&key);
         let _lock = cache::lock_entry(&bucket.join(format!("{key}.lock")))?;
-        if dir.join("pyvenv.cfg").is_file() && dir.join(COMPLETE).is_file() {
-            match self.verify_build_env(&dir) {
+        let site_of = |dir: &Path| dir.join(self.interpreter.facts.scheme_path("purelib"));
+        if integrity::is_complete(&dir) {
+            match integrity::verify(&dir, &site_of(&dir)) {
                 Ok(()) => return Ok(dir),
                 Err(why) => {
                     crate::output::warn(&format!(
                         "the build environment {} was changed since it was made ({why}); making it again",
                         dir.display()
                     ));
-                    let _ = std::fs::remove_file(dir.join(COMPLETE));
+                    integrity::mark_incomplete(&dir);
                 }
             }
         }
@@ -279,86 +249,10 @@ impl BuildContext {
                     )
                 })?;
             }
-            let cfg = fs_err::read(staging.join("pyvenv.cfg"))?;
-            let site = staging.join(self.interpreter.facts.scheme_path("purelib"));
-            let bytecode = if site.is_dir() {
-                bytecode_manifest(&site)?
-            } else {
-                String::new()
-            };
-            fs_err::write(
-                staging.join(COMPLETE),
-                format!("{}\n{bytecode}", sha256_hex(&cfg)),
-            )?;
+            integrity::mark_complete(staging, &site_of(staging))?;
             Ok(())
         })?;
         Ok(dir)
-    }
-
-    /// A reused build environment must hold exactly what was installed into it: every file its
-    /// distributions' RECORDs list, unchanged, nothing else on the import path (a build may
-    /// not plant `sitecustomize.py` or a `.pth` file for the next one), and its pyvenv.cfg
-    /// as written. Bytecode is kept only where it is what was compiled when the environment
-    /// was made; any other is removed (builds run without writing new ones).
-    fn verify_build_env(&self, dir: &Path) -> Result<(), String> {
-        let cfg = std::fs::read(dir.join("pyvenv.cfg")).map_err(|e| e.to_string())?;
-        let recorded = std::fs::read_to_string(dir.join(COMPLETE)).unwrap_or_default();
-        let mut lines = recorded.lines();
-        if lines.next().map(str::trim) != Some(sha256_hex(&cfg).as_str()) {
-            return Err("pyvenv.cfg changed".into());
-        }
-        let compiled: std::collections::HashMap<&str, &str> = lines
-            .filter_map(|l| l.split_once(' '))
-            .map(|(h, p)| (p, h))
-            .collect();
-        let site = dir.join(self.interpreter.facts.scheme_path("purelib"));
-        let mut listed = std::collections::HashSet::new();
-        for entry in std::fs::read_dir(&site)
-            .map_err(|e| e.to_string())?
-            .flatten()
-        {
-            let info = entry.path();
-            if info.extension().is_none_or(|e| e != "dist-info") {
-                continue;
-            }
-            let text = std::fs::read_to_string(info.join("RECORD")).map_err(|e| e.to_string())?;
-            let rows = crate::dist::record::parse_record(&text).map_err(|e| e.to_string())?;
-            for row in rows {
-                let path = crate::fsx::normalize(&site.join(&row.path));
-                if let Some(hash) = &row.hash {
-                    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", row.path))?;
-                    if !crate::dist::record::hash_matches(hash, &bytes).unwrap_or(false) {
-                        return Err(format!("{} changed", row.path));
-                    }
-                }
-                listed.insert(path);
-            }
-        }
-        for entry in walkdir::WalkDir::new(&site).min_depth(1) {
-            let entry = entry.map_err(|e| e.to_string())?;
-            let path = entry.path();
-            if entry.file_type().is_dir() {
-                continue;
-            }
-            let rel = path.strip_prefix(&site).unwrap_or(path);
-            if in_pycache(rel) {
-                let rel = rel.to_string_lossy();
-                let same = compiled.get(rel.as_ref()).is_some_and(|hash| {
-                    std::fs::read(path).is_ok_and(|bytes| sha256_hex(&bytes) == *hash)
-                });
-                if !same {
-                    let _ = std::fs::remove_file(path);
-                }
-                continue;
-            }
-            if !listed.contains(&crate::fsx::normalize(path)) {
-                return Err(format!(
-                    "{} is not part of any installed distribution",
-                    path.display()
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// Run one hook; Ok(None) when the backend lacks it (optional hooks).

@@ -706,6 +706,79 @@ fn a_build_cannot_change_what_a_later_build_runs() {
     );
 }
 
+/// A backend that rewrites a file of its (reused) build environment in place, to the same
+/// size, and puts its modification time back, does not get it run by the next build. Here
+/// the file is a `.pth` its requirement installs (Python runs its `import` lines at start).
+/// The environment is reused twice before the rewrite, so the rewrite meets the quick check
+/// a reused environment gets, not only the first full one.
+#[test]
+fn a_build_cannot_rewrite_a_file_in_place_for_a_later_build() {
+    let fx = Fixture::new();
+    let planted = "import os; open(os.environ['PLANTED_MARKER'], 'w').write('x')\n";
+    let original = format!("# {}\n", "-".repeat(planted.len() - 3));
+    assert_eq!(original.len(), planted.len());
+    fx.publish(wheel("helper", "1.0").file("helper-startup.pth", original));
+    let ran = fx.t.path("planted-pth-ran");
+    let evil = format!(
+        "import os, sysconfig\n\
+         def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n\
+         \x20   path = os.path.join(sysconfig.get_path('purelib'), 'helper-startup.pth')\n\
+         \x20   before = os.stat(path)\n\
+         \x20   with open(path, 'r+') as f:\n\
+         \x20       f.write({planted:?})\n\
+         \x20   os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))\n\
+         \x20   after = os.stat(path)\n\
+         \x20   assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)\n\
+         \x20   raise RuntimeError('done planting')\n"
+    );
+    let innocent = project_requiring_helper(
+        fx.t.tmp.path(),
+        "innocent",
+        "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n    raise RuntimeError('no wheel today')\n",
+    );
+    let plant = project_requiring_helper(fx.t.tmp.path(), "plant", &evil);
+    let env = fx.env("e");
+    for _ in 0..2 {
+        let out = fx.install(&env, &[innocent.to_str().unwrap()]);
+        assert!(stderr(&out).contains("no wheel today"), "{}", stderr(&out));
+    }
+    let out = fx.install(&env, &[plant.to_str().unwrap()]);
+    assert!(stderr(&out).contains("done planting"), "{}", stderr(&out));
+    // The rewrite took: the build environment's own interpreter now runs it.
+    let envs: Vec<PathBuf> = std::fs::read_dir(fx.cache().join("build-envs-v2"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(envs.len(), 1, "{envs:?}");
+    let probe = Command::new(envs[0].join("bin").join("python"))
+        .args(["-c", "pass"])
+        .env("PLANTED_MARKER", &ran)
+        .output()
+        .unwrap();
+    assert!(probe.status.success(), "{probe:?}");
+    assert!(
+        ran.exists(),
+        "the planted .pth does not run, so this test shows nothing"
+    );
+    std::fs::remove_file(&ran).unwrap();
+    let out = fx
+        .install_cmd(&env, &[innocent.to_str().unwrap()])
+        .env("PLANTED_MARKER", &ran)
+        .output()
+        .unwrap();
+    assert!(stderr(&out).contains("no wheel today"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was changed since it was made"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !ran.exists(),
+        "a .pth rewritten in place ran in a later build"
+    );
+}
+
 /// Build environments keep the bytecode compiled when they were made (so backends start
 /// fast), and nothing else: a backend that replaces a requirement's bytecode with its own
 /// (an unchecked-hash pyc, which Python loads without looking at the source) does not get it
