@@ -27,6 +27,40 @@ use crate::python::Interpreter;
 const HOOK_RUNNER: &str = include_str!("../../shims/pep517_hook.py");
 const LEGACY_BACKEND: &str = "setuptools.build_meta:__legacy__";
 const MAX_DEPTH: usize = 4;
+/// A child process waited for by a thread of its own, so that whoever started it learns at
+/// once when it ends, and can still look up now and then (timeouts, Ctrl-C, progress).
+struct Waited(std::sync::mpsc::Receiver<std::io::Result<std::process::ExitStatus>>);
+
+impl Waited {
+    fn start(mut child: std::process::Child) -> Waited {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        Waited(rx)
+    }
+
+    /// Its exit status, if it ends within `timeout`.
+    fn wait_for(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Option<std::io::Result<std::process::ExitStatus>> {
+        use std::sync::mpsc::RecvTimeoutError;
+        match self.0.recv_timeout(timeout) {
+            Ok(status) => Some(status),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => Some(Err(std::io::Error::other(
+                "the thread waiting for the build ended",
+            ))),
+        }
+    }
+
+    /// Wait for it to end.
+    fn wait(&self) {
+        let _ = self.0.recv();
+    }
+}
+
 /// Seconds one hook of a build may run: `ENVTOOL_BUILD_TIMEOUT`, else an hour.
 fn build_timeout() -> std::time::Duration {
     let secs = crate::env_vars::non_empty_var(crate::env_vars::ENVTOOL_BUILD_TIMEOUT)
@@ -301,10 +335,11 @@ impl BuildContext {
             cmd.stdout(log.try_clone()?.into_parts().0)
                 .stderr(log.into_parts().0);
         }
-        let mut child = cmd
+        let child = cmd
             .spawn()
             .with_context(|| format!("cannot run the build of {label}"))?;
         let group = crate::interrupt::ChildGroup::register(child.id());
+        let child = Waited::start(child);
         // While the hook runs, Ctrl-C and SIGTERM are noticed here: the backend's group is
         // ended and the build's temporary directories removed on the way out.
         let _critical = crate::interrupt::Critical::enter();
@@ -314,8 +349,9 @@ impl BuildContext {
         let spinner = crate::output::build_spinner(label);
         let mut peeked = std::time::Instant::now();
         let status = loop {
-            if let Some(status) = child.try_wait()? {
-                break status;
+            // Woken as soon as the hook ends; else every 20 ms, for the checks below.
+            if let Some(status) = child.wait_for(std::time::Duration::from_millis(20)) {
+                break status?;
             }
             if !spinner.is_hidden() && !verbose && peeked.elapsed().as_millis() >= 200 {
                 peeked = std::time::Instant::now();
@@ -332,12 +368,12 @@ impl BuildContext {
             }
             if let Err(interrupted) = crate::interrupt::check() {
                 drop(group);
-                let _ = child.wait();
+                child.wait();
                 return Err(interrupted.into());
             }
             if started.elapsed() > limit {
                 drop(group);
-                let _ = child.wait();
+                child.wait();
                 return Err(user(
                     format!(
                         "the build of {label} ran for longer than {}s in {hook} and was ended:\n{}",
@@ -347,7 +383,6 @@ impl BuildContext {
                     "a build that needs longer can be given more time with ENVTOOL_BUILD_TIMEOUT (seconds)",
                 ));
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
         };
         spinner.finish_and_clear();
         drop(group);
