@@ -63,14 +63,22 @@ fn merge_options(into: &mut TxtOptions, from: TxtOptions) {
     into.no_binary.extend(from.no_binary);
 }
 
-fn file_hint(path: &Path) -> String {
-    if super::txt::is_remote(&path.to_string_lossy()) {
-        return "check that the URL serves the requirements file itself, and that it is reachable (or cached, with --offline)".into();
-    }
-    format!(
-        "fix {} at the line shown, then run the command again",
-        path.display()
-    )
+/// A requirements, constraints or overrides file that could not be used, with the hint that
+/// fits what went wrong: a path to check, a URL to check, or a line to fix.
+fn file_error(path: &Path, err: super::txt::TxtError) -> anyhow::Error {
+    use super::txt::TxtError;
+    let hint = match &err {
+        TxtError::Read { path, .. } => format!(
+            "check that {} exists and is a readable text file (a relative path is taken from the current directory, or from the file that includes it)",
+            path.display()
+        ),
+        TxtError::Remote { .. } => "check that the URL serves the requirements file itself, and that it is reachable (or cached, with --offline)".into(),
+        _ => format!(
+            "fix {} at the line shown, then run the command again",
+            path.display()
+        ),
+    };
+    crate::error::user(format!("{:#}", anyhow::Error::new(err)), hint)
 }
 
 impl Request {
@@ -115,7 +123,8 @@ impl Request {
             && sources.editables.is_empty()
             && !sources.requirement_files.is_empty();
         for file in &sources.requirement_files {
-            let txt = RequirementsTxt::parse_location(file, false, remote).hint(file_hint(file))?;
+            let txt = RequirementsTxt::parse_location(file, false, remote)
+                .map_err(|e| file_error(file, e))?;
             request.complete &= txt.complete;
             if txt.hash_mode() {
                 request.hash_mode = true;
@@ -141,8 +150,8 @@ impl Request {
                     .map(|f| (f, false)),
             );
         for (file, given) in constraint_files {
-            let txt =
-                RequirementsTxt::parse_location(&file, true, remote).hint(file_hint(&file))?;
+            let txt = RequirementsTxt::parse_location(&file, true, remote)
+                .map_err(|e| file_error(&file, e))?;
             let entries: Vec<Entry> = txt
                 .constraints
                 .into_iter()
@@ -164,8 +173,8 @@ impl Request {
                     .map(|f| (f, false)),
             );
         for (file, given) in override_files {
-            let txt =
-                RequirementsTxt::parse_location(&file, false, remote).hint(file_hint(&file))?;
+            let txt = RequirementsTxt::parse_location(&file, false, remote)
+                .map_err(|e| file_error(&file, e))?;
             for entry in txt.requirements {
                 if matches!(entry.spec, ReqSpec::Unnamed { .. }) {
                     return Err(crate::error::user(

@@ -89,7 +89,7 @@ pub struct TxtOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum TxtError {
     /// The file is missing, unreadable or not UTF-8.
-    #[error("{}could not read requirements file `{}`: {source}", prefix(.included_from), .path.display())]
+    #[error("{}could not read requirements file `{}`", prefix(.included_from), .path.display())]
     Read {
         /// The file as named to the user.
         path: PathBuf,
@@ -1592,7 +1592,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.txt");
         std::fs::write(&path, b"six\xff\n").unwrap();
-        let err = RequirementsTxt::parse_file(&path).unwrap_err().to_string();
+        // The reason is the error's source, shown after it (as every error is shown).
+        let err = format!(
+            "{:#}",
+            anyhow::Error::new(RequirementsTxt::parse_file(&path).unwrap_err())
+        );
         assert!(err.contains("not valid UTF-8"), "{err}");
     }
 

@@ -715,6 +715,33 @@ fn create_installs_a_requirements_file() {
     assert_success(&out);
 }
 
+/// A requirements file that is not there is named once, with why, and the hint is about the
+/// path (there is no line to fix); a file with a bad line gets the line's hint.
+#[test]
+fn a_missing_requirements_file_is_reported_once_with_a_hint_about_the_path() {
+    let fx = demo_world();
+    let env = fx.env("e");
+    let missing = fx.t.path("no-such-requirements.txt");
+    let out = fx.install(&env, &["-r", missing.to_str().unwrap()]);
+    let err = assert_user_error(&out, "no-such-requirements.txt");
+    assert_eq!(
+        err.matches("No such file or directory").count(),
+        1,
+        "the reason should be given once:\n{err}"
+    );
+    assert!(!err.contains("at the line shown"), "{err}");
+    assert!(err.contains("check that"), "{err}");
+    let included = fx.write("top.txt", "demo==1.0\n-r not-here.txt\n");
+    let out = fx.install(&env, &["-r", included.to_str().unwrap()]);
+    let err = assert_user_error(&out, "not-here.txt");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(err.contains("top.txt:2"), "{err}");
+    let bad = fx.write("bad.txt", "demo==1.0\n--no-such-option\n");
+    let out = fx.install(&env, &["-r", bad.to_str().unwrap()]);
+    let err = assert_user_error(&out, "bad.txt:2");
+    assert!(err.contains("at the line shown"), "{err}");
+}
+
 #[test]
 fn create_that_fails_leaves_no_directory() {
     let fx = demo_world();
