@@ -90,7 +90,7 @@ pub struct Resolved {
     pub required_hashes: HashMap<String, Vec<(String, String)>>,
     pub index: Index,
     /// How to build source distributions in the resolution.
-    pub build: Option<BuildContext>,
+    pub build: BuildContext,
     /// The constraints and overrides to remember once installed (none for a lock).
     pub remember: Option<Remembered>,
 }
@@ -341,7 +341,7 @@ impl Session {
         let source = std::sync::Arc::new(resolve::source::IndexSource {
             index: index.clone(),
             cache: self.cache.clone(),
-            build: Some(build.clone()),
+            build: build.clone(),
         });
         let resolution = resolve::resolve(input, source, tags, facts.python_version(), markers)?;
         output::info(&format!(
@@ -371,7 +371,7 @@ impl Session {
             resolution,
             required_hashes,
             index,
-            build: Some(build),
+            build,
             remember: Some(request.remember),
         })
     }
@@ -428,7 +428,7 @@ impl Session {
             resolution,
             required_hashes,
             index,
-            build: Some(build),
+            build,
             remember: None,
         })
     }

@@ -51,18 +51,10 @@ pub fn fetch_plan(
             built.push(None);
             continue;
         }
-        let build = resolved.build.as_ref().ok_or_else(|| {
-            user(
-                format!(
-                    "{} must be built from source, and --only-binary forbids it",
-                    a.filename
-                ),
-                "drop --only-binary, or pick a version that has a wheel",
-            )
-        })?;
         let (archive, sha, size) = fetch::fetch_sdist(&a, http, cache)?;
         built.push(Some(
-            build
+            resolved
+                .build
                 .cached_wheel_from_sdist(&archive, &sha, &a.filename)?
                 .wheel,
         ));

@@ -40,8 +40,9 @@ pub trait PackageSource: Send + Sync {
 pub struct IndexSource {
     pub index: Index,
     pub cache: Cache,
-    /// How to build source distributions; None forbids them.
-    pub build: Option<BuildContext>,
+    /// How to build source distributions (whether a candidate may be built is the
+    /// resolver's policy, from `--only-binary`).
+    pub build: BuildContext,
 }
 
 impl PackageSource for IndexSource {
@@ -63,7 +64,7 @@ impl PackageSource for IndexSource {
     }
 
     fn can_build(&self) -> bool {
-        self.build.is_some()
+        true
     }
 
     fn known_names(&self) -> Vec<String> {
@@ -125,12 +126,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// Metadata of a source distribution: its PKG-INFO when PEP 643 makes it trustworthy, else the
 /// backend's `prepare_metadata_for_build_wheel`, else the METADATA of the wheel it builds.
 fn sdist_metadata(state: &IndexSource, artifact: &fetch::Artifact) -> anyhow::Result<String> {
-    let build = state.build.as_ref().ok_or_else(|| {
-        anyhow::anyhow!(
-            "{} needs building, and builds are disabled",
-            artifact.filename
-        )
-    })?;
+    let build = &state.build;
     let (archive, sha, _) = fetch::fetch_sdist(artifact, &state.index.http, &state.cache)?;
     let cached = state
         .cache
