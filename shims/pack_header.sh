@@ -49,8 +49,8 @@ mine() {
 }
 __FIND__
 if [ -n "$h" ] && [ -f "$r/$h/.complete" ] && [ ! -h "$r/$h" ] && [ ! -h "$r/$h/.complete" ] &&
-    mine "$r" "$r/$h" "$r/$h/.complete"; then
-    run -I -S "$r/$h/.envtool/run.py" "$0" "$n" "$@"
+    [ -O "$r" ] && [ -O "$r/$h" ] && [ -O "$r/$h/.complete" ]; then
+__WARM__
 fi
 if [ "$(wc -c < "$0")" -ne "$n" ]; then
     echo "error: $0 is damaged: its size is not the size it was built with" >&2

@@ -35,6 +35,8 @@ mod tailbuf;
 pub use entry::Entry;
 
 const HEADER: &str = include_str!("../../shims/pack_header.sh");
+/// A plain pack's warm start, after the header's checks (see the file).
+const WARM: &str = include_str!("../../shims/pack_warm.py");
 const MAIN: &str = include_str!("../../shims/pack_main.py");
 const RUN: &str = include_str!("../../shims/pack_run.py");
 /// The line of the runner the manifest replaces.
@@ -572,6 +574,21 @@ fn find_block(spec: &PackSpec, ids: &[String]) -> String {
     out
 }
 
+/// The header's warm start, once it has seen that the pack root, the extraction and its
+/// `.complete` are this user's: whether others can write them is checked before anything in
+/// the extraction runs. A standalone pack's interpreter is in the extraction, so the header
+/// checks that itself (`mine`, one `find`); a plain pack's interpreter checks it, which saves
+/// that process (about 2 ms of every start).
+fn warm_block(spec: &PackSpec) -> String {
+    if spec.runtime.is_some() {
+        return "    mine \"$r\" \"$r/$h\" \"$r/$h/.complete\" &&\n        run -I -S \"$r/$h/.envtool/run.py\" \"$0\" \"$n\" \"$@\"\n".into();
+    }
+    format!(
+        "    run -I -S -c {} \"$r/$h\" \"$0\" \"$n\" \"$@\"\n",
+        sh_quote(WARM)
+    )
+}
+
 /// `cpython 3.8 or later`, `cpython 3.12 on linux-x86_64`.
 fn describe_target(t: &Target) -> String {
     let versions = match t.versions {
@@ -821,6 +838,7 @@ pub fn write(
 
     let header = HEADER
         .replace("__FIND__\n", &find_block(spec, &ids))
+        .replace("__WARM__\n", &warm_block(spec))
         .replace("__COLD__\n", &cold_block(spec, payload_len))
         .replace("__SIZE__", SIZE_MARK);
     let size_at = header

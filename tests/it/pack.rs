@@ -1424,6 +1424,43 @@ fn an_extraction_prune_holds_is_not_made_durable() {
     assert!(crate::common::wait_for_complete(&dir), "never made durable");
 }
 
+/// A plain pack's warm start starts no process but its interpreter: the header's own checks
+/// are shell built-ins, and whether others can write the extraction is checked by the
+/// interpreter before the extraction's runner runs (no `find`, about 2 ms a start). The
+/// program gets the same `__main__`, `sys.argv` and `__file__` as when the runner is run as
+/// a script.
+#[test]
+fn a_plain_pack_warm_start_runs_nothing_but_its_interpreter() {
+    if !crate::common::have_strace() {
+        return crate::support::skip("strace is not installed");
+    }
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo-cli", "demo-cli");
+    assert_success(&w.run(&pack, How::Direct, &[]));
+    let dir = w.extraction();
+    let log = w.path("strace.log");
+    let cmd = w.run_cmd(&pack, How::Direct, &["x"]);
+    let out = crate::common::under_strace(&cmd, "execve", &log)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let r = report(&out);
+    assert_eq!(r["kind"], "script", "{r}");
+    assert_eq!(r["args"], serde_json::json!(["x"]), "{r}");
+    assert_eq!(r["argv0"], pack.to_str().unwrap(), "{r}");
+    let file = r["file"].as_str().unwrap().to_string();
+    assert!(Path::new(&file).starts_with(&dir), "ran from {file}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let started: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("execve(") && !l.contains("= -1"))
+        .collect();
+    assert_eq!(started.len(), 2, "the pack, then its interpreter:\n{text}");
+    assert!(started[0].contains(pack.to_str().unwrap()), "{text}");
+    assert!(started[1].contains("python"), "{text}");
+}
+
 #[test]
 fn warm_start_extracts_nothing_and_records_the_last_use() {
     let w = World::new();
