@@ -1853,6 +1853,16 @@ fn damaged_pack_is_refused_after_it_was_extracted() {
         );
         assert!(!stderr.contains("Traceback"), "{stderr}");
     }
+    // An extraction others can write sends the warm start the first start's way, which
+    // refuses the damaged file the same way (a truncated one has lost its zip directory).
+    use std::os::unix::fs::PermissionsExt;
+    let dir = w.extraction();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    truncate_file(&pack, bytes.len() as u64 - 100);
+    let out = w.run(&pack, How::Direct, &[]);
+    let stderr = assert_user_error(&out, "damaged");
+    assert!(stdout_of(&out).is_empty(), "it ran: {}", stdout_of(&out));
+    assert!(!stderr.contains("Traceback"), "{stderr}");
     std::fs::write(&pack, &bytes).unwrap();
     assert_success(&w.run(&pack, How::Direct, &[]));
 }
