@@ -1,8 +1,10 @@
-# envtool pack: a plain pack's warm start, run by its sh header as
+# envtool pack: a warm start, run by its sh header as
 # `python -I -S -c THIS EXTRACTION PACK SIZE ARGS...` once the header has seen that the pack
-# root, the extraction and its .complete are this user's. Nothing from the extraction runs
-# before it is known that nobody else can write them either; then its runner runs as
-# __main__, as `python -I -S EXTRACTION/.envtool/run.py PACK SIZE ARGS...` would run it.
+# root, the extraction and its .complete are this user's (a standalone pack's header, whose
+# interpreter is in the extraction, has also seen that nobody else can write them). Nothing
+# from the extraction runs before it is known that nobody else can write them either; then
+# its runner runs as __main__, as `python -I -S EXTRACTION/.envtool/run.py PACK SIZE ARGS...`
+# would run it (from the code the first start compiled for this Python, when there is one).
 # Otherwise the pack starts as on a first start, which extracts afresh.
 import os, sys
 
@@ -28,6 +30,16 @@ def _envtool_warm():
         os.execv(sys.executable, [sys.executable, "-I", "-S", pack] + sys.argv[4:])
     runner = here + "/.envtool/run.py"
     sys.argv[:2] = [runner]
+    # The runner as the first start compiled it for this Python (marshal), else its source.
+    try:
+        import marshal
+
+        with open("%s/.envtool/run.%s.code" % (here, sys.implementation.cache_tag), "rb") as f:
+            code = marshal.loads(f.read())
+        if type(code) is type(_envtool_warm.__code__) and code.co_filename == runner:
+            return runner, code
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
     with open(runner, "rb") as f:
         return runner, compile(f.read(), runner, "exec")
 

@@ -578,15 +578,17 @@ fn find_block(spec: &PackSpec, ids: &[String]) -> String {
 /// `.complete` are this user's: whether others can write them is checked before anything in
 /// the extraction runs. A standalone pack's interpreter is in the extraction, so the header
 /// checks that itself (`mine`, one `find`); a plain pack's interpreter checks it, which saves
-/// that process (about 2 ms of every start).
+/// that process (about 2 ms of every start). Both then run the runner through
+/// `shims/pack_warm.py`, which loads the code the first start compiled for this Python.
 fn warm_block(spec: &PackSpec) -> String {
-    if spec.runtime.is_some() {
-        return "    mine \"$r\" \"$r/$h\" \"$r/$h/.complete\" &&\n        run -I -S \"$r/$h/.envtool/run.py\" \"$0\" \"$n\" \"$@\"\n".into();
-    }
-    format!(
-        "    run -I -S -c {} \"$r/$h\" \"$0\" \"$n\" \"$@\"\n",
+    let warm = format!(
+        "run -I -S -c {} \"$r/$h\" \"$0\" \"$n\" \"$@\"\n",
         sh_quote(WARM)
-    )
+    );
+    if spec.runtime.is_some() {
+        return format!("    mine \"$r\" \"$r/$h\" \"$r/$h/.complete\" &&\n        {warm}");
+    }
+    format!("    {warm}")
 }
 
 /// `cpython 3.8 or later`, `cpython 3.12 on linux-x86_64`.

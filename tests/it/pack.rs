@@ -1461,6 +1461,73 @@ fn a_plain_pack_warm_start_runs_nothing_but_its_interpreter() {
     assert!(started[1].contains("python"), "{text}");
 }
 
+/// A first start leaves the runner compiled for its interpreter in the extraction
+/// (`.envtool/run.CACHE_TAG.code`), and a warm start runs that code instead of compiling the
+/// runner again. A cache file that is damaged, holds something other than code, or was
+/// compiled for another path is ignored: the warm start compiles the runner as before.
+#[test]
+fn a_plain_pack_warm_start_runs_the_runner_its_first_start_compiled() {
+    if !crate::common::have_strace() {
+        return crate::support::skip("strace is not installed");
+    }
+    let w = World::new();
+    w.demo_env();
+    let pack = w.pack_env("e", "demo-cli", "demo-cli");
+    assert_success(&w.run(&pack, How::Direct, &[]));
+    let dir = w.extraction();
+    let tag = format!("cpython-{}", minor_of(&w.python).replace('.', ""));
+    let cache = dir.join(format!(".envtool/run.{tag}.code"));
+    assert!(cache.is_file(), "no {}", cache.display());
+    let runner = dir.join(".envtool/run.py");
+    // Which of the two files a warm start reads, and that it ran the program as it should.
+    let warm_reads = |what: &str| {
+        let log = w.path("strace.log");
+        let cmd = w.run_cmd(&pack, How::Direct, &["x"]);
+        let out = crate::common::under_strace(&cmd, "open,openat", &log)
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let r = report(&out);
+        assert_eq!(r["kind"], "script", "{what}: {r}");
+        assert_eq!(r["args"], serde_json::json!(["x"]), "{what}: {r}");
+        assert_eq!(r["argv0"], pack.to_str().unwrap(), "{what}: {r}");
+        let text = std::fs::read_to_string(&log).unwrap();
+        let opened = |p: &Path| {
+            text.lines()
+                .any(|l| l.contains(&format!("\"{}\"", p.display())) && !l.contains("= -1"))
+        };
+        (opened(&cache), opened(&runner))
+    };
+    assert_eq!(
+        warm_reads("cached"),
+        (true, false),
+        "the warm start compiled the runner again"
+    );
+    // Each case rewrites the cache file with a Python program (argv[1]: the file).
+    let cases = [
+        (
+            "truncated",
+            "import sys; p = sys.argv[1]; d = open(p, 'rb').read(); open(p, 'wb').write(d[: len(d) // 2])",
+        ),
+        (
+            "a string, not code",
+            "import marshal, sys; open(sys.argv[1], 'wb').write(marshal.dumps('raise SystemExit(7)'))",
+        ),
+        (
+            "code of another path",
+            "import marshal, sys; open(sys.argv[1], 'wb').write(marshal.dumps(compile('raise SystemExit(7)', '/elsewhere/run.py', 'exec')))",
+        ),
+    ];
+    for (what, damage) in cases {
+        let out = Command::new(&w.python)
+            .args(["-c", damage, cache.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_success(&out);
+        assert_eq!(warm_reads(what), (true, true), "{what}");
+    }
+}
+
 #[test]
 fn warm_start_extracts_nothing_and_records_the_last_use() {
     let w = World::new();

@@ -190,6 +190,12 @@ fn standalone_pack_runs_its_own_interpreter_everywhere() {
             check_probe(&w, &out, &format!("{how:?} {start}"));
         }
     }
+    // The warm start ran the runner the carried interpreter compiled on the first start.
+    let code = w.extraction().join(format!(
+        ".envtool/run.cpython-{}.code",
+        w.minor().replace('.', "")
+    ));
+    assert!(code.is_file(), "no {}", code.display());
     // Another Python starting it (cold) hands over to the carried one.
     for other in starters {
         w.clear_root();
