@@ -1,11 +1,11 @@
 """envtool pack runner: checks the interpreter, then runs the pack's entry point from its
 extracted copy.
 
-Started as `python -I -S <extraction>/.envtool/run.py PACK SIZE ARGS...` (by the bootstrap
-after extracting, by a standalone pack's sh header on a warm start; a plain pack's header runs
-it as __main__ the same way, through `shims/pack_warm.py`): isolated from the user's
-environment and without the interpreter's own site-packages. SIZE is the pack's size as
-built, or `-`.
+Started as `python -I -S <extraction>/.envtool/run.py PACK SIZE ARGS...` by the bootstrap
+after extracting; on a warm start, the sh header runs it as __main__ the same way, through
+`shims/pack_warm.py` (from the code the first start compiled, when there is one): isolated
+from the user's environment and without the interpreter's own site-packages. SIZE is the
+pack's size as built, or `-`.
 
 It makes the checks a first start makes, on every start: the interpreter is one this
 extraction's wheel set fits (implementation, version, and for native wheels platform and

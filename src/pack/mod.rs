@@ -35,7 +35,7 @@ mod tailbuf;
 pub use entry::Entry;
 
 const HEADER: &str = include_str!("../../shims/pack_header.sh");
-/// A plain pack's warm start, after the header's checks (see the file).
+/// A pack's warm start, after the header's checks (see the file).
 const WARM: &str = include_str!("../../shims/pack_warm.py");
 const MAIN: &str = include_str!("../../shims/pack_main.py");
 const RUN: &str = include_str!("../../shims/pack_run.py");

@@ -1424,6 +1424,38 @@ fn an_extraction_prune_holds_is_not_made_durable() {
     assert!(crate::common::wait_for_complete(&dir), "never made durable");
 }
 
+/// The `demo-cli` pack of the demo environment, started once (so extracted), and its
+/// extraction; None (after a SKIP line) where strace, which the callers trace with, is missing.
+fn traceable_demo_cli(w: &World) -> Option<(PathBuf, PathBuf)> {
+    if !crate::common::have_strace() {
+        crate::support::skip("strace is not installed");
+        return None;
+    }
+    w.demo_env();
+    let pack = w.pack_env("e", "demo-cli", "demo-cli");
+    assert_success(&w.run(&pack, How::Direct, &[]));
+    Some((pack, w.extraction()))
+}
+
+/// A warm start of `pack` with the argument `x` under `strace -e trace=SYSCALLS`, checked to
+/// have run the program from `dir` as the runner run as a script would (its `__main__`,
+/// `sys.argv` and `__file__`); returns the trace.
+fn traced_warm_start(w: &World, pack: &Path, dir: &Path, syscalls: &str, what: &str) -> String {
+    let log = w.path("strace.log");
+    let cmd = w.run_cmd(pack, How::Direct, &["x"]);
+    let out = crate::common::under_strace(&cmd, syscalls, &log)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let r = report(&out);
+    assert_eq!(r["kind"], "script", "{what}: {r}");
+    assert_eq!(r["args"], serde_json::json!(["x"]), "{what}: {r}");
+    assert_eq!(r["argv0"], pack.to_str().unwrap(), "{what}: {r}");
+    let file = r["file"].as_str().unwrap().to_string();
+    assert!(Path::new(&file).starts_with(dir), "{what}: ran from {file}");
+    std::fs::read_to_string(&log).unwrap()
+}
+
 /// A plain pack's warm start starts no process but its interpreter: the header's own checks
 /// are shell built-ins, and whether others can write the extraction is checked by the
 /// interpreter before the extraction's runner runs (no `find`, about 2 ms a start). The
@@ -1431,27 +1463,11 @@ fn an_extraction_prune_holds_is_not_made_durable() {
 /// a script.
 #[test]
 fn a_plain_pack_warm_start_runs_nothing_but_its_interpreter() {
-    if !crate::common::have_strace() {
-        return crate::support::skip("strace is not installed");
-    }
     let w = World::new();
-    w.demo_env();
-    let pack = w.pack_env("e", "demo-cli", "demo-cli");
-    assert_success(&w.run(&pack, How::Direct, &[]));
-    let dir = w.extraction();
-    let log = w.path("strace.log");
-    let cmd = w.run_cmd(&pack, How::Direct, &["x"]);
-    let out = crate::common::under_strace(&cmd, "execve", &log)
-        .output()
-        .unwrap();
-    assert_success(&out);
-    let r = report(&out);
-    assert_eq!(r["kind"], "script", "{r}");
-    assert_eq!(r["args"], serde_json::json!(["x"]), "{r}");
-    assert_eq!(r["argv0"], pack.to_str().unwrap(), "{r}");
-    let file = r["file"].as_str().unwrap().to_string();
-    assert!(Path::new(&file).starts_with(&dir), "ran from {file}");
-    let text = std::fs::read_to_string(&log).unwrap();
+    let Some((pack, dir)) = traceable_demo_cli(&w) else {
+        return;
+    };
+    let text = traced_warm_start(&w, &pack, &dir, "execve", "warm");
     let started: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("execve(") && !l.contains("= -1"))
@@ -1467,31 +1483,17 @@ fn a_plain_pack_warm_start_runs_nothing_but_its_interpreter() {
 /// compiled for another path is ignored: the warm start compiles the runner as before.
 #[test]
 fn a_plain_pack_warm_start_runs_the_runner_its_first_start_compiled() {
-    if !crate::common::have_strace() {
-        return crate::support::skip("strace is not installed");
-    }
     let w = World::new();
-    w.demo_env();
-    let pack = w.pack_env("e", "demo-cli", "demo-cli");
-    assert_success(&w.run(&pack, How::Direct, &[]));
-    let dir = w.extraction();
+    let Some((pack, dir)) = traceable_demo_cli(&w) else {
+        return;
+    };
     let tag = format!("cpython-{}", minor_of(&w.python).replace('.', ""));
     let cache = dir.join(format!(".envtool/run.{tag}.code"));
     assert!(cache.is_file(), "no {}", cache.display());
     let runner = dir.join(".envtool/run.py");
-    // Which of the two files a warm start reads, and that it ran the program as it should.
+    // Which of the two files a warm start reads (it ran the program as it should).
     let warm_reads = |what: &str| {
-        let log = w.path("strace.log");
-        let cmd = w.run_cmd(&pack, How::Direct, &["x"]);
-        let out = crate::common::under_strace(&cmd, "open,openat", &log)
-            .output()
-            .unwrap();
-        assert_success(&out);
-        let r = report(&out);
-        assert_eq!(r["kind"], "script", "{what}: {r}");
-        assert_eq!(r["args"], serde_json::json!(["x"]), "{what}: {r}");
-        assert_eq!(r["argv0"], pack.to_str().unwrap(), "{what}: {r}");
-        let text = std::fs::read_to_string(&log).unwrap();
+        let text = traced_warm_start(&w, &pack, &dir, "open,openat", what);
         let opened = |p: &Path| {
             text.lines()
                 .any(|l| l.contains(&format!("\"{}\"", p.display())) && !l.contains("= -1"))

@@ -35,30 +35,7 @@ impl TestEnv {
     pub fn path(&self, rel: &str) -> PathBuf {
         self.tmp.path().join(rel)
     }
-}
 
-impl Drop for TestEnv {
-    /// A pack's first start leaves a detached process that makes its extraction durable and
-    /// then writes `.complete` into it by path, possibly after the test has ended. Removed in
-    /// place, the tree could get that file back halfway and be left behind; moved aside
-    /// first, it is no longer where that process looks.
-    fn drop(&mut self) {
-        let here = self.tmp.path();
-        let aside = here.with_extension("removed");
-        if std::fs::rename(here, &aside).is_err() {
-            return; // TempDir removes it in place
-        }
-        for _ in 0..20 {
-            // A write that got in before the rename can still land: try again after it.
-            if std::fs::remove_dir_all(&aside).is_ok() || !aside.exists() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    }
-}
-
-impl TestEnv {
     /// `envtool ARGS` with the working directory set to the scratch tree.
     pub fn cmd<I, S>(&self, args: I) -> Command
     where
@@ -107,6 +84,27 @@ impl TestEnv {
         let out = self.run(args);
         assert_success(&out);
         String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for TestEnv {
+    /// A pack's first start leaves a detached process that makes its extraction durable and
+    /// then writes `.complete` into it by path, possibly after the test has ended. Removed in
+    /// place, the tree could get that file back halfway and be left behind; moved aside
+    /// first, it is no longer where that process looks.
+    fn drop(&mut self) {
+        let here = self.tmp.path();
+        let aside = here.with_extension("removed");
+        if std::fs::rename(here, &aside).is_err() {
+            return; // TempDir removes it in place
+        }
+        for _ in 0..20 {
+            // A write that got in before the rename can still land: try again after it.
+            if std::fs::remove_dir_all(&aside).is_ok() || !aside.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 }
 
